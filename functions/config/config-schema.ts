@@ -1,0 +1,177 @@
+import { z } from 'zod';
+
+/**
+ * The one typed config (DESIGN.md "Configuration"). Validated at synth time, at Lambda start-up
+ * and by the local CLI; errors name the field (see `parseConfig`).
+ */
+
+const positiveInt = z.number().int().positive();
+
+/** EventBridge Scheduler `rate(...)` or `cron(...)` (six fields) expression. */
+const scheduleExpression = z
+  .string()
+  .refine(
+    (s) =>
+      /^rate\(\s*[1-9]\d*\s+(minute|minutes|hour|hours|day|days)\s*\)$/.test(s) ||
+      /^cron\(\s*\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+\s*\)$/.test(s),
+    { message: 'must be rate(N unit) or cron(min hour day-of-month month day-of-week year)' },
+  )
+  .refine(
+    (s) =>
+      !/^rate\(\s*1\s+(minutes|hours|days)\s*\)$/.test(s) &&
+      !/^rate\(\s*([2-9]|\d{2,})\s+(minute|hour|day)\s*\)$/.test(s),
+    {
+      message: 'singular unit for 1 (rate(1 minute)), plural otherwise (rate(5 minutes))',
+    },
+  );
+
+const timeZone = z.string().refine(
+  (tz) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be an IANA time zone such as UTC or Europe/Berlin' },
+);
+
+export const rateLimitSchema = z.strictObject({
+  /** Leaky-bucket capacity X. Bitrix24: 50 on most plans, 250 on Enterprise. */
+  burst: positiveInt,
+  /** Leaky-bucket drain Y per second. Bitrix24: 2 on most plans, 5 on Enterprise. */
+  drainPerSecond: z.number().positive(),
+});
+
+export const PLAN_RATE_LIMITS = {
+  standard: { burst: 50, drainPerSecond: 2 },
+  enterprise: { burst: 250, drainPerSecond: 5 },
+} as const;
+
+export const breakerSchema = z.strictObject({
+  /** Hold a sync that removes more than this share of a chat's members ... */
+  maxRemovedShare: z.number().gt(0).lte(1).default(0.5),
+  /** ... and more than this many members. */
+  minRemoved: z.number().int().nonnegative().default(5),
+});
+
+const secretRef = z.union(
+  [
+    z.strictObject({
+      arn: z
+        .string()
+        .regex(
+          /^arn:aws[\w-]*:secretsmanager:[\w-]+:\d{12}:secret:.+$/,
+          'must be a Secrets Manager secret ARN',
+        ),
+    }),
+    z.strictObject({
+      name: z.string().regex(/^[\w/+=.@-]{1,512}$/, 'must be a Secrets Manager secret name'),
+    }),
+  ],
+  { error: 'required: { "arn": "arn:aws:secretsmanager:..." } or { "name": "..." }' },
+);
+
+const chatsSchema = z.union(
+  [
+    z.array(positiveInt).min(1, 'list at least one chat ID, or use { "discover": true }'),
+    z.strictObject({
+      /** Every group chat the integration user belongs to (`im.recent.list`). */
+      discover: z.literal(true),
+      exclude: z.array(positiveInt).default([]),
+    }),
+  ],
+  { error: 'required: a list of chat IDs, or { "discover": true }' },
+);
+
+export const portalSchema = z.strictObject({
+  /** Slug used in keys, logs and message groups. */
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a lower-case slug (a-z, 0-9, -)'),
+  /** Portal base URL: https, no path. The CloudEvents `source`. */
+  url: z
+    .url({ protocol: /^https?$/ })
+    .refine((u) => new URL(u).pathname === '/' || new URL(u).pathname === '', {
+      message: 'must be the portal base URL without a path (the webhook goes into the secret)',
+    })
+    .transform((u) => new URL(u).origin),
+  /** Secrets Manager secret holding the webhook URL or OAuth credentials. */
+  secret: secretRef,
+  plan: z.enum(['standard', 'enterprise']).default('standard'),
+  /** Overrides the plan's leaky bucket. */
+  rateLimit: rateLimitSchema.optional(),
+  chats: chatsSchema,
+  breaker: breakerSchema.partial().optional(),
+});
+
+export const configSchema = z.strictObject({
+  portals: z
+    .array(portalSchema)
+    .min(1, 'configure at least one portal')
+    .refine((ps) => new Set(ps.map((p) => p.id)).size === ps.length, {
+      message: 'portal ids must be unique',
+    }),
+  schedule: z
+    .strictObject({
+      expression: scheduleExpression.default('rate(15 minutes)'),
+      timeZone: timeZone.default('UTC'),
+    })
+    .default({ expression: 'rate(15 minutes)', timeZone: 'UTC' }),
+  breaker: breakerSchema.default({ maxRemovedShare: 0.5, minRemoved: 5 }),
+  topic: z
+    .strictObject({ kind: z.enum(['standard', 'fifo']).default('standard') })
+    .default({ kind: 'standard' }),
+  archive: z.strictObject({ enabled: z.boolean().default(false) }).default({ enabled: false }),
+});
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type PortalConfig = z.output<typeof portalSchema>;
+export type RateLimit = z.output<typeof rateLimitSchema>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly issues: readonly { readonly path: string; readonly message: string }[],
+    origin: string,
+  ) {
+    super(
+      `invalid config (${origin}):\n${issues.map((i) => `  - ${i.path}: ${i.message}`).join('\n')}`,
+    );
+  }
+}
+
+/** Validates a parsed config object; throws {@link ConfigError} naming each bad field. */
+export function parseConfig(input: unknown, origin = 'config'): Config {
+  const result = configSchema.safeParse(input);
+  if (result.success) return result.data;
+  throw new ConfigError(
+    result.error.issues.flatMap((issue) => describe(issue, [])),
+    origin,
+  );
+}
+
+type Issue = z.core.$ZodIssue;
+
+/** A union's own message is "Invalid input"; report the branch that came closest instead. */
+function describe(issue: Issue, prefix: PropertyKey[]): { path: string; message: string }[] {
+  const path = [...prefix, ...issue.path];
+  if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+    const closest =
+      [...issue.errors].sort((a, b) => depth(b) - depth(a) || a.length - b.length)[0] ?? [];
+    if (depth(closest) > 0) {
+      return closest.flatMap((branchIssue) => describe(branchIssue, path));
+    }
+  }
+  return [
+    { path: path.length === 0 ? '(root)' : path.map(String).join('.'), message: issue.message },
+  ];
+}
+
+function depth(issues: readonly Issue[]): number {
+  return Math.max(0, ...issues.map((i) => i.path.length));
+}
+
+export function rateLimitOf(portal: PortalConfig): RateLimit {
+  return portal.rateLimit ?? PLAN_RATE_LIMITS[portal.plan];
+}

@@ -1,0 +1,112 @@
+/**
+ * The domain model of the membership sync. Pure data: no AWS, no HTTP.
+ *
+ * A portal is identified by its configured `portalId` (a short slug used in keys, logs and
+ * message groups) and its base URL (`https://example.bitrix24.com`, the CloudEvents `source`).
+ * Bitrix24 user and chat IDs are positive integers.
+ */
+
+export type UserId = number;
+export type ChatId = number;
+
+export interface PortalRef {
+  /** Slug from the config, e.g. `main`. Used in DynamoDB keys and SQS message groups. */
+  readonly portalId: string;
+  /** Base URL without any webhook path, e.g. `https://example.bitrix24.com`. */
+  readonly baseUrl: string;
+}
+
+/** User details as known from Bitrix24 (`im.user.list.get` / `im.dialog.users.list`). */
+export interface UserDetails {
+  readonly id: UserId;
+  readonly name?: string;
+  readonly firstName?: string;
+  readonly lastName?: string;
+  readonly workPosition?: string | null;
+  readonly active?: boolean;
+  readonly bot?: boolean;
+  readonly extranet?: boolean;
+  readonly network?: boolean;
+  readonly connector?: boolean;
+  readonly externalAuthId?: string;
+  readonly type?: string;
+}
+
+/** Which Bitrix24 method produced a member list. The two disagree on dismissed users. */
+export type ReadMethod = 'im.chat.user.list' | 'im.dialog.users.list';
+
+/**
+ * The outcome of reading one chat's member list.
+ * Only `complete` carries data a diff may use; every other kind must keep the snapshot.
+ */
+export type ChatRead =
+  | {
+      readonly kind: 'complete';
+      readonly chatId: ChatId;
+      readonly memberIds: readonly UserId[];
+      readonly method: ReadMethod;
+    }
+  /** `im.chat.user.list` answered `[]`: Bitrix24's "no permission / not visible" answer. */
+  | {
+      readonly kind: 'no_access';
+      readonly chatId: ChatId;
+      readonly code: string;
+      readonly message: string;
+    }
+  /** The read failed (transport, rate limit exhausted, malformed body, partial read...). */
+  | {
+      readonly kind: 'failed';
+      readonly chatId: ChatId;
+      readonly code: string;
+      readonly message: string;
+    };
+
+/** A mass change the breaker refused to apply; kept on the snapshot until released. */
+export interface HeldChange {
+  /** Snapshot version the held diff was computed against. */
+  readonly baseVersion: number;
+  readonly detectedAt: string;
+  readonly joined: readonly UserId[];
+  readonly left: readonly UserId[];
+  /** Member count of the read that tripped the breaker. */
+  readonly observedCount: number;
+  /** Set by an operator (`membership-sync release`); the next sync applies the change once. */
+  readonly released: boolean;
+}
+
+/**
+ * One logical snapshot per (portal, chat). `members` is sorted ascending and unique.
+ * `version` increases by one on every save; `sequence` is the last event sequence used for the chat.
+ */
+export interface Snapshot {
+  readonly portalId: string;
+  readonly chatId: ChatId;
+  readonly members: readonly UserId[];
+  readonly version: number;
+  /** sha256 hex of the sorted member list; lets a store skip unchanged shards. */
+  readonly contentHash: string;
+  readonly observedAt: string;
+  readonly sequence: number;
+  /** Present while a mass change is held by the breaker. */
+  readonly held?: HeldChange;
+  /** Set when the last read of the chat was refused/empty; cleared by the next complete read. */
+  readonly accessLostAt?: string;
+}
+
+/** A unit of work: one portal, at most 50 chats (one `batch` request of `im.chat.user.list`). */
+export interface WorkItem {
+  readonly portalId: string;
+  readonly chatIds: readonly ChatId[];
+  /** ISO time of the schedule tick that planned this item. */
+  readonly scheduledAt: string;
+}
+
+export const MAX_CHATS_PER_WORK_ITEM = 50;
+
+/** Breaker thresholds: hold when removed > share × members AND removed > minRemoved. */
+export interface BreakerSettings {
+  readonly maxRemovedShare: number;
+  readonly minRemoved: number;
+}
+
+export const DEFAULT_BREAKER: BreakerSettings = { maxRemovedShare: 0.5, minRemoved: 5 };

@@ -1,0 +1,67 @@
+import type { OutgoingEvent } from './cloud-event.js';
+import type { ChatId, ChatRead, Snapshot, UserDetails, UserId } from './model.js';
+
+/** Reads Bitrix24. Implemented by `functions/bitrix24/`. */
+export interface MemberReader {
+  /**
+   * Reads the member-ID lists of up to 50 chats (one `batch` request in steady state).
+   * Never throws for a single chat's failure: that chat comes back as `failed`/`no_access`.
+   * Throws only when nothing could be read (e.g. auth failure for the whole portal).
+   */
+  readMembers(chatIds: readonly ChatId[]): Promise<Map<ChatId, ChatRead>>;
+  /** Details for the given users; unknown users are absent from the map. */
+  readUserDetails(userIds: readonly UserId[]): Promise<Map<UserId, UserDetails>>;
+  /** HTTP requests made so far (for reports and metrics). */
+  requestCount(): number;
+}
+
+/** Persists snapshots. Implemented by `functions/adapters/dynamodb-snapshot-store.ts`. */
+export interface SnapshotStore {
+  /** Batched load (BatchGetItem, 100 keys). Chats never synced are absent from the map. */
+  loadMany(portalId: string, chatIds: readonly ChatId[]): Promise<Map<ChatId, Snapshot>>;
+  /**
+   * Conditional save: succeeds only if the stored version equals `expectedVersion`
+   * (`undefined` = must not exist yet). Throws {@link SnapshotConflictError} otherwise.
+   * Saving a snapshot whose members, held change and access flag are unchanged must write nothing.
+   */
+  save(snapshot: Snapshot, expectedVersion: number | undefined): Promise<void>;
+  /** All snapshots of a portal (for `status`); may be slow. */
+  list(portalId: string): AsyncIterable<Snapshot>;
+}
+
+/** Publishes events; resolves only after every event is acknowledged. */
+export interface EventPublisher {
+  /** Throws {@link PublishError} if any event could not be published after retries. */
+  publish(events: readonly OutgoingEvent[]): Promise<void>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export class SnapshotConflictError extends Error {
+  override readonly name = 'SnapshotConflictError';
+  constructor(
+    readonly portalId: string,
+    readonly chatId: ChatId,
+    readonly expectedVersion: number | undefined,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `snapshot of chat ${chatId} on portal ${portalId} changed since version ${expectedVersion ?? 'none'} was read`,
+      options,
+    );
+  }
+}
+
+export class PublishError extends Error {
+  override readonly name = 'PublishError';
+  constructor(
+    message: string,
+    /** IDs of the events that were not acknowledged. */
+    readonly failedEventIds: readonly string[],
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * The typed control surface of the Bitrix24 portal simulator. The simulator speaks real HTTP(S)
+ * on 127.0.0.1 and must be indistinguishable from a cloud portal for the methods we use
+ * (`../shared/reference/bitrix24-api.md`). This file is the contract between the simulator, the
+ * client tests, the local runner and the benchmark.
+ */
+
+export interface SimUser {
+  readonly id: number;
+  readonly firstName: string;
+  readonly lastName: string;
+  readonly workPosition: string | null;
+  readonly active: boolean;
+  readonly bot: boolean;
+  readonly extranet: boolean;
+  /** `UserTable::getExternalUserTypes` value for system users ('bot', 'email', 'imconnector'...), else e.g. 'default'. */
+  readonly externalAuthId: string;
+}
+
+export type SimChatType = 'chat' | 'open' | 'general';
+
+export interface SimChat {
+  readonly id: number;
+  readonly title: string;
+  readonly type: SimChatType;
+  readonly ownerId: number;
+  /** Member IDs in join order (relation ID order). */
+  readonly memberIds: readonly number[];
+}
+
+export interface NewUser {
+  readonly id?: number;
+  readonly firstName?: string;
+  readonly lastName?: string;
+  readonly workPosition?: string | null;
+  readonly active?: boolean;
+  readonly bot?: boolean;
+  readonly extranet?: boolean;
+  readonly externalAuthId?: string;
+}
+
+export interface NewChat {
+  readonly id?: number;
+  readonly title?: string;
+  readonly type?: SimChatType;
+  readonly ownerId?: number;
+  readonly memberIds: readonly number[];
+}
+
+/** In-process administration of the simulated portal's data. */
+export interface PortalAdmin {
+  addUser(user?: NewUser): SimUser;
+  /** Adds `count` plain users quickly; returns their IDs. */
+  addUsers(count: number): number[];
+  user(id: number): SimUser | undefined;
+  setUserActive(id: number, active: boolean): void;
+  createChat(chat: NewChat): SimChat;
+  chat(id: number): SimChat | undefined;
+  chats(): SimChat[];
+  addMembers(chatId: number, userIds: readonly number[]): void;
+  removeMembers(chatId: number, userIds: readonly number[]): void;
+  deleteChat(chatId: number): void;
+  /** The chat whose `im.chat.user.list` answers 403 ACCESS_ERROR. */
+  readonly generalChatId: number;
+}
+
+/**
+ * A fault applies to the next `times` matching requests (default 1), then disappears.
+ * `method` matches the REST method name (lower-case, e.g. `batch`, `im.chat.user.list`);
+ * omitted = any request. Faults apply to whole HTTP requests (a `batch` is one request).
+ */
+export type Fault = { readonly method?: string; readonly times?: number } & (
+  | {
+      readonly kind: 'status';
+      readonly status: number;
+      readonly error: string;
+      readonly description?: string;
+    }
+  | { readonly kind: 'html'; readonly status?: number }
+  | { readonly kind: 'empty-body'; readonly status?: number }
+  | { readonly kind: 'slow'; readonly delayMs: number }
+  | { readonly kind: 'drop-connection' }
+  /** Expires every access token issued so far (OAuth) before the request is handled. */
+  | { readonly kind: 'expire-tokens' }
+  /** `im.dialog.users.list` pages come back with their last `drop` items missing. */
+  | { readonly kind: 'short-page'; readonly drop: number }
+  /** Replaces a JSON `result` (or a batch command's result) with this value. */
+  | { readonly kind: 'malformed-result'; readonly result: unknown }
+);
+
+export interface FaultInjector {
+  inject(fault: Fault): void;
+  clear(): void;
+  /** Faults not yet consumed. */
+  pending(): number;
+}
+
+export interface SimulatorStats {
+  /** HTTP requests that reached the REST surface (admin and OAuth excluded). */
+  readonly requests: number;
+  /** Per REST method (a `batch` counts once under `batch`; its commands under `batch:<method>`). */
+  readonly byMethod: Readonly<Record<string, number>>;
+  /** Requests answered 503 QUERY_LIMIT_EXCEEDED. */
+  readonly rateLimited: number;
+  /** Requests answered 429 OPERATION_TIME_LIMIT. */
+  readonly operationLimited: number;
+}
+
+export interface OAuthApp {
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** `${baseUrl}/oauth/token/` — stands in for https://oauth.bitrix.info/oauth/token/. */
+  readonly tokenEndpoint: string;
+  /** Issues a fresh token pair for a user as if the app had just been installed. */
+  issueTokens(userId: number): { accessToken: string; refreshToken: string; expiresIn: number };
+}
+
+export interface SimulatorOptions {
+  /** Seeded data set. Default 'demo'. */
+  readonly seed?: 'demo' | 'empty' | GeneratedSeed;
+  /** Leaky bucket; `false` switches it off. Default 50 burst / 2 per s. */
+  readonly rateLimit?: { readonly burst: number; readonly drainPerSecond: number } | false;
+  /** Per-method operating budget; default off. */
+  readonly operatingLimit?:
+    | { readonly limitSeconds: number; readonly windowSeconds?: number }
+    | false;
+  /** Simulated-time speed-up for token lifetimes, bucket drain and operating windows. Default 1. */
+  readonly timeScale?: number;
+  /** Serve HTTPS with a self-signed certificate for 127.0.0.1 made at start-up. Default true. */
+  readonly tls?: boolean;
+  /** Fixed port; default a free one. */
+  readonly port?: number;
+  /** Access token lifetime in (simulated) seconds. Default 3600. */
+  readonly accessTokenTtlSeconds?: number;
+  /** Statuses the reference marks as conflicting (docs vs source); defaults follow the source (401). */
+  readonly statuses?: {
+    readonly invalidCredentials?: 401 | 403;
+    readonly insufficientScope?: 401 | 403;
+  };
+  /** Webhook creator: the user whose permissions webhook calls run with. Default 1. */
+  readonly webhookUserId?: number;
+}
+
+export interface GeneratedSeed {
+  readonly chats: number;
+  readonly membersPerChat: number;
+  /** Extra chats with these member counts (e.g. [200_000]). */
+  readonly largeChats?: readonly number[];
+  /** Deterministic generator seed. */
+  readonly seed?: number;
+}
+
+export interface RunningSimulator {
+  /** `https://127.0.0.1:PORT` (or http when tls is off). */
+  readonly baseUrl: string;
+  /** PEM of the self-signed certificate (trust it via an undici Agent or NODE_EXTRA_CA_CERTS). */
+  readonly caCert: string | undefined;
+  /** Incoming-webhook base URL ending in `/`, e.g. `https://127.0.0.1:PORT/rest/1/<code>/`. */
+  readonly webhookUrl: string;
+  readonly admin: PortalAdmin;
+  readonly faults: FaultInjector;
+  readonly oauth: OAuthApp;
+  stats(): SimulatorStats;
+  resetStats(): void;
+  /** Switches the leaky bucket at run time (the benchmark turns it off for CPU profiling). */
+  setRateLimit(limit: { readonly burst: number; readonly drainPerSecond: number } | false): void;
+  close(): Promise<void>;
+}

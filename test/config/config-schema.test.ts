@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig, rateLimitOf } from '../../functions/config/config-schema.js';
+
+const portal = {
+  id: 'main',
+  url: 'https://example.bitrix24.com',
+  secret: { name: 'bitrix24/main' },
+  chats: [1, 2, 3],
+};
+
+function issuesOf(input: unknown): { path: string; message: string }[] {
+  try {
+    parseConfig(input);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return [...(error as ConfigError).issues];
+  }
+  throw new Error('expected the config to be rejected');
+}
+
+describe('parseConfig', () => {
+  it('fills defaults for schedule, breaker, topic and archive', () => {
+    const config = parseConfig({ portals: [portal] });
+    expect(config.schedule).toEqual({ expression: 'rate(15 minutes)', timeZone: 'UTC' });
+    expect(config.breaker).toEqual({ maxRemovedShare: 0.5, minRemoved: 5 });
+    expect(config.topic.kind).toBe('standard');
+    expect(config.archive.enabled).toBe(false);
+    expect(rateLimitOf(config.portals[0]!)).toEqual({ burst: 50, drainPerSecond: 2 });
+  });
+
+  it('uses the Enterprise bucket for enterprise portals unless overridden', () => {
+    const config = parseConfig({
+      portals: [
+        { ...portal, plan: 'enterprise' },
+        { ...portal, id: 'other', plan: 'enterprise', rateLimit: { burst: 10, drainPerSecond: 1 } },
+      ],
+    });
+    expect(rateLimitOf(config.portals[0]!)).toEqual({ burst: 250, drainPerSecond: 5 });
+    expect(rateLimitOf(config.portals[1]!)).toEqual({ burst: 10, drainPerSecond: 1 });
+  });
+
+  it('names a missing secret reference', () => {
+    const { secret: _omitted, ...withoutSecret } = portal;
+    expect(issuesOf({ portals: [withoutSecret] })).toEqual([
+      expect.objectContaining({ path: 'portals.0.secret' }),
+    ]);
+  });
+
+  it('names each chat ID that is not a positive integer', () => {
+    const paths = issuesOf({ portals: [{ ...portal, chats: [1, 0, 2.5, 'x'] }] }).map(
+      (i) => i.path,
+    );
+    expect(paths).toEqual(['portals.0.chats.1', 'portals.0.chats.2', 'portals.0.chats.3']);
+  });
+
+  it.each(['every 5 minutes', 'rate(5 minute)', 'rate(1 minutes)', 'cron(0 2 * * *)'])(
+    'rejects the schedule expression %j',
+    (expression) => {
+      expect(issuesOf({ portals: [portal], schedule: { expression } })).toEqual([
+        expect.objectContaining({ path: 'schedule.expression' }),
+      ]);
+    },
+  );
+
+  it.each(['rate(1 minute)', 'rate(15 minutes)', 'cron(0 2 * * ? *)'])(
+    'accepts %j',
+    (expression) => {
+      expect(parseConfig({ portals: [portal], schedule: { expression } }).schedule.expression).toBe(
+        expression,
+      );
+    },
+  );
+
+  it('rejects an unknown time zone', () => {
+    expect(issuesOf({ portals: [portal], schedule: { timeZone: 'Mars/Olympus' } })).toEqual([
+      expect.objectContaining({ path: 'schedule.timeZone' }),
+    ]);
+  });
+
+  it('rejects a webhook URL in place of the portal base URL, without echoing it', () => {
+    const issues = issuesOf({
+      portals: [{ ...portal, url: 'https://example.bitrix24.com/rest/1/s3cr3tcode/' }],
+    });
+    expect(issues.map((i) => i.path)).toEqual(['portals.0.url']);
+    expect(JSON.stringify(issues)).not.toContain('s3cr3tcode');
+  });
+
+  it('rejects duplicate portal ids and unknown keys', () => {
+    const paths = issuesOf({ portals: [portal, portal], extra: true }).map((i) => i.path);
+    expect(paths).toContain('portals');
+    expect(paths).toContain('(root)');
+  });
+});
