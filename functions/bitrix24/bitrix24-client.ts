@@ -1,0 +1,515 @@
+import ky, { type KyInstance } from 'ky';
+import type { z } from 'zod';
+import {
+  type BatchCommand,
+  type BatchCommandResult,
+  type BatchOptions,
+  runBatch,
+} from './batch.js';
+import type { Bitrix24Credentials, CredentialStore, TokenPair } from './credentials.js';
+import { DEFAULT_OAUTH_TOKEN_ENDPOINT } from './credentials.js';
+import {
+  Bitrix24AuthError,
+  Bitrix24ConfigurationError,
+  Bitrix24Error,
+  Bitrix24InvalidRequestError,
+  Bitrix24MalformedResponseError,
+  Bitrix24OperationLimitError,
+  Bitrix24RateLimitError,
+  Bitrix24TransportError,
+  classifyError,
+} from './errors.js';
+import { createLeakyBucket, DEFAULT_RATE_LIMIT, type RateLimit } from './leaky-bucket.js';
+import { createRedactor, sanitizeError } from './redact.js';
+import {
+  envelopeSchema,
+  errorBodySchema,
+  type ResponseTime,
+  tokenResponseSchema,
+} from './schemas.js';
+
+/** The narrow logging surface the client needs (Powertools' Logger fits). */
+export interface Bitrix24Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface RetrySettings {
+  /** Attempts per call, the first included. Default 5. */
+  readonly maxAttempts?: number;
+  /** Full-jitter backoff: a random delay in [0, min(maxDelayMs, baseDelayMs·2^(n-1))]. Default 500. */
+  readonly baseDelayMs?: number;
+  /** Default 30 000. */
+  readonly maxDelayMs?: number;
+  /** Longest single wait for an `OPERATION_TIME_LIMIT` reset. Default 600 000 (the 10-min window). */
+  readonly maxOperationWaitMs?: number;
+  /** Wait after `OPERATION_TIME_LIMIT` when no `operating_reset_at` is known. Default 10 000. */
+  readonly operationFallbackWaitMs?: number;
+}
+
+/** One HTTP attempt against the portal (OAuth refreshes excluded). */
+export interface RequestEvent {
+  readonly method: string;
+  readonly attempt: number;
+  /** Undefined when no response arrived (network failure, timeout). */
+  readonly status: number | undefined;
+  /** Bitrix24 or transport error code; undefined on success. */
+  readonly code: string | undefined;
+  readonly durationMs: number;
+}
+
+export interface Bitrix24ClientOptions {
+  readonly credentials: CredentialStore;
+  /** Client-side leaky bucket; default 50 burst / 2 per s. */
+  readonly rateLimit?: RateLimit;
+  /** Transport for ky (tests: a TLS-trusting fetch). Default: global fetch. */
+  readonly fetch?: typeof globalThis.fetch;
+  /** Per HTTP attempt, including reading the body. Default 60 000 (the portal's own limit). */
+  readonly timeoutMs?: number;
+  readonly retry?: RetrySettings;
+  readonly logger?: Bitrix24Logger;
+  readonly onRequest?: (event: RequestEvent) => void;
+  /** Test seams. */
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly random?: () => number;
+  /** Wall clock in ms, compared with `operating_reset_at`. */
+  readonly now?: () => number;
+}
+
+export type RequestParams = Readonly<Record<string, unknown>>;
+
+export interface CallResult<T> {
+  readonly result: T;
+  readonly total?: number;
+  readonly next?: number;
+  readonly time: ResponseTime;
+}
+
+export interface Bitrix24Client {
+  /** One REST call, validated against `schema`; retried per the rules above. Throws {@link Bitrix24Error}. */
+  call<T>(method: string, params: RequestParams, schema: z.ZodType<T>): Promise<CallResult<T>>;
+  /**
+   * Runs commands in `batch` requests of at most 50. Returns one entry per key. Throws only for
+   * auth/configuration failures; any other failure of a whole request fails its commands.
+   */
+  batch(
+    commands: readonly BatchCommand[],
+    options?: BatchOptions,
+  ): Promise<Map<string, BatchCommandResult>>;
+  /** HTTP requests sent to the portal so far, retries included, OAuth refreshes excluded. */
+  requestCount(): number;
+}
+
+type OAuthCredentials = Extract<Bitrix24Credentials, { kind: 'oauth' }>;
+
+const TOKEN_EXPIRY_CODES = new Set(['EXPIRED_TOKEN', 'INVALID_TOKEN']);
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Client {
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const maxAttempts = options.retry?.maxAttempts ?? 5;
+  const baseDelayMs = options.retry?.baseDelayMs ?? 500;
+  const maxDelayMs = options.retry?.maxDelayMs ?? 30_000;
+  const maxOperationWaitMs = options.retry?.maxOperationWaitMs ?? 600_000;
+  const operationFallbackWaitMs = options.retry?.operationFallbackWaitMs ?? 10_000;
+  const sleep = options.sleep ?? defaultSleep;
+  const random = options.random ?? Math.random;
+  const now = options.now ?? Date.now;
+  const logger = options.logger;
+  const bucket = createLeakyBucket({
+    ...(options.rateLimit ?? DEFAULT_RATE_LIMIT),
+    ...(options.sleep ? { sleep: options.sleep } : {}),
+  });
+
+  let requests = 0;
+  let credentials: Promise<Bitrix24Credentials> | undefined;
+  let refreshing: Promise<void> | undefined;
+  /** Last known `operating_reset_at` (ms) per method, from successes and 429s (reference §7). */
+  const resetAtByMethod = new Map<string, number>();
+  /** Methods blocked by a 429 until this time (ms); other calls of that method wait too. */
+  const blockedUntil = new Map<string, number>();
+  const kyByBase = new Map<string, KyInstance>();
+
+  /** Every secret this client has held, old tokens included: they stay secret after a refresh. */
+  const secrets = new Set<string>();
+  const scrub = createRedactor(() => [...secrets]);
+
+  function http(base: string): KyInstance {
+    let instance = kyByBase.get(base);
+    if (!instance) {
+      // retry: 0 — retries are classified by Bitrix24 error code below, which ky cannot see.
+      // timeout: false — ky 1.x's timeout ends at the headers; ours also covers the body.
+      instance = ky.create({
+        prefixUrl: base,
+        retry: 0,
+        timeout: false,
+        throwHttpErrors: false,
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+      });
+      kyByBase.set(base, instance);
+    }
+    return instance;
+  }
+
+  function loadCredentials(): Promise<Bitrix24Credentials> {
+    credentials ??= options.credentials.load().then(
+      (loaded) => {
+        remember(loaded);
+        checkCredentials(loaded);
+        return loaded;
+      },
+      (error: unknown) => {
+        credentials = undefined;
+        throw error;
+      },
+    );
+    return credentials;
+  }
+
+  function remember(creds: Bitrix24Credentials): void {
+    for (const secret of secretsOf(creds)) secrets.add(secret);
+  }
+
+  async function send(
+    method: string,
+    params: RequestParams,
+    creds: Bitrix24Credentials,
+    attempt: number,
+  ): Promise<z.infer<typeof envelopeSchema>> {
+    await bucket.acquire();
+    const base = creds.kind === 'webhook' ? creds.webhookUrl : creds.clientEndpoint;
+    const json = creds.kind === 'webhook' ? params : { ...params, auth: creds.accessToken };
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, timeoutMs);
+    const started = performance.now();
+    let status: number | undefined;
+    let code: string | undefined;
+    requests += 1;
+    try {
+      let text: string;
+      let contentType: string;
+      try {
+        const response = await http(base).post(method, { json, signal: controller.signal });
+        status = response.status;
+        contentType = response.headers.get('content-type') ?? 'none';
+        text = await response.text();
+      } catch (error) {
+        code = timedOut ? 'TIMEOUT' : 'NETWORK_ERROR';
+        throw new Bitrix24TransportError({
+          code,
+          method,
+          description: timedOut
+            ? `no complete answer within ${timeoutMs} ms`
+            : scrub(describeNetworkError(error)),
+          cause: sanitizeError(error, scrub),
+        });
+      }
+      const body = parseJson(text);
+      if (body === undefined) {
+        code = text.trim() === '' ? 'EMPTY_BODY' : 'NON_JSON_BODY';
+        throw new Bitrix24TransportError({
+          code,
+          method,
+          status,
+          description: `content-type ${scrub(contentType)}`,
+        });
+      }
+      const errorBody = errorBodySchema.safeParse(body);
+      if (errorBody.success) {
+        code = errorBody.data.error;
+        const resetAt = resetAtOf(body) ?? resetAtByMethod.get(method);
+        throw classifyError(code, {
+          method,
+          status,
+          description: scrub(errorBody.data.error_description ?? ''),
+          ...(resetAt === undefined ? {} : { resetAt: new Date(resetAt) }),
+        });
+      }
+      if (status < 200 || status >= 300) {
+        code = `HTTP_${status}`;
+        const failure = { code, method, status, description: 'JSON body without an error code' };
+        throw status >= 500
+          ? new Bitrix24TransportError(failure)
+          : new Bitrix24InvalidRequestError(failure);
+      }
+      const envelope = envelopeSchema.safeParse(body);
+      if (!envelope.success) {
+        code = 'MALFORMED_RESPONSE';
+        throw new Bitrix24MalformedResponseError({
+          code,
+          method,
+          status,
+          description: `envelope: ${scrub(envelope.error.issues.map(describeIssue).join('; '))}`,
+        });
+      }
+      return envelope.data;
+    } finally {
+      clearTimeout(timer);
+      options.onRequest?.({
+        method,
+        attempt,
+        status,
+        code,
+        durationMs: performance.now() - started,
+      });
+    }
+  }
+
+  async function refresh(used: OAuthCredentials): Promise<void> {
+    const current = await loadCredentials();
+    if (current.kind !== 'oauth') return;
+    // Another call already swapped the token this call was rejected with: just retry.
+    if (current.accessToken !== used.accessToken && !refreshing) return;
+    refreshing ??= refreshTokens(current).finally(() => {
+      refreshing = undefined;
+    });
+    await refreshing;
+  }
+
+  async function refreshTokens(current: OAuthCredentials): Promise<void> {
+    const endpoint = current.tokenEndpoint ?? DEFAULT_OAUTH_TOKEN_ENDPOINT;
+    const method = 'oauth.token.refresh';
+    let text: string;
+    let status: number;
+    try {
+      // Form POST, as the JS SDK does (reference §1): keeps the secrets out of the URL.
+      const response = await ky.post(endpoint, {
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          client_id: current.clientId,
+          client_secret: current.clientSecret,
+          refresh_token: current.refreshToken,
+        }),
+        retry: 0,
+        timeout: timeoutMs,
+        throwHttpErrors: false,
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+      });
+      status = response.status;
+      text = await response.text();
+    } catch (error) {
+      throw new Bitrix24TransportError({
+        code: 'NETWORK_ERROR',
+        method,
+        description: scrub(describeNetworkError(error)),
+        cause: sanitizeError(error, scrub),
+      });
+    }
+    const body = parseJson(text);
+    const errorBody = errorBodySchema.safeParse(body);
+    if (errorBody.success) {
+      // Any refresh refusal (invalid_grant, invalid_client...) means re-authorisation is needed.
+      throw new Bitrix24AuthError({
+        code: errorBody.data.error,
+        method,
+        status,
+        description: scrub(errorBody.data.error_description ?? ''),
+      });
+    }
+    const tokens = tokenResponseSchema.safeParse(body);
+    if (!tokens.success) {
+      throw body === undefined || status >= 500
+        ? new Bitrix24TransportError({ code: `HTTP_${status}`, method, status })
+        : new Bitrix24MalformedResponseError({ code: 'MALFORMED_RESPONSE', method, status });
+    }
+    const next: TokenPair = {
+      accessToken: tokens.data.access_token,
+      refreshToken: tokens.data.refresh_token,
+      ...(tokens.data.expires === undefined
+        ? {}
+        : { expiresAt: new Date(tokens.data.expires * 1000).toISOString() }),
+    };
+    const updated = { ...current, accessToken: next.accessToken, refreshToken: next.refreshToken };
+    // Make the new secrets redactable before anything else can mention them.
+    remember(updated);
+    const saved = await options.credentials.saveTokens(current.refreshToken, next);
+    if (saved) {
+      credentials = Promise.resolve(updated);
+      logger?.info('Bitrix24 OAuth tokens refreshed', { method });
+    } else {
+      // Another process refreshed first; its pair is the valid one (ours was invalidated by its).
+      credentials = undefined;
+      await loadCredentials();
+      logger?.info('Bitrix24 OAuth tokens refreshed elsewhere; using the stored pair', { method });
+    }
+  }
+
+  async function waitIfBlocked(method: string): Promise<void> {
+    const until = blockedUntil.get(method);
+    if (until === undefined) return;
+    const wait = until - now();
+    if (wait <= 0) {
+      blockedUntil.delete(method);
+      return;
+    }
+    await sleep(Math.min(wait, maxOperationWaitMs));
+  }
+
+  function retryDelay(failure: Bitrix24Error, attempt: number): number {
+    const backoff = random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
+    if (failure instanceof Bitrix24RateLimitError) {
+      bucket.drain();
+      return backoff;
+    }
+    if (failure instanceof Bitrix24OperationLimitError) {
+      const resetAt = failure.resetAt?.getTime();
+      // Reference §7: the first retry belongs at operating_reset_at; a small margin covers clock skew.
+      const wait = resetAt === undefined ? operationFallbackWaitMs : resetAt - now() + 250;
+      const capped = Math.max(0, Math.min(wait, maxOperationWaitMs));
+      blockedUntil.set(failure.method, now() + capped);
+      return capped;
+    }
+    return backoff;
+  }
+
+  async function call<T>(
+    method: string,
+    params: RequestParams,
+    schema: z.ZodType<T>,
+  ): Promise<CallResult<T>> {
+    let refreshed = false;
+    for (let attempt = 1; ; attempt += 1) {
+      await waitIfBlocked(method);
+      const creds = await loadCredentials();
+      try {
+        const envelope = await send(method, params, creds, attempt);
+        const resetAt = resetAtOf(envelope);
+        if (resetAt !== undefined) resetAtByMethod.set(method, resetAt);
+        const parsed = schema.safeParse(envelope.result);
+        if (!parsed.success) {
+          throw new Bitrix24MalformedResponseError({
+            code: 'MALFORMED_RESPONSE',
+            method,
+            description: `result: ${scrub(parsed.error.issues.map(describeIssue).join('; '))}`,
+          });
+        }
+        return {
+          result: parsed.data,
+          time: envelope.time,
+          ...(envelope.total === undefined ? {} : { total: envelope.total }),
+          ...(envelope.next === undefined ? {} : { next: envelope.next }),
+        };
+      } catch (error) {
+        if (!(error instanceof Bitrix24Error)) throw error;
+        const failure = error;
+        if (
+          failure instanceof Bitrix24AuthError &&
+          TOKEN_EXPIRY_CODES.has(failure.code.toUpperCase()) &&
+          creds.kind === 'oauth' &&
+          !refreshed
+        ) {
+          // Reference §1: refresh only after a 401 expired_token (JS SDK also on invalid_token), once.
+          refreshed = true;
+          attempt -= 1;
+          await refresh(creds);
+          continue;
+        }
+        if (!failure.retryable || attempt >= maxAttempts) throw failure;
+        const delayMs = retryDelay(failure, attempt);
+        logger?.warn('Bitrix24 call failed; retrying', {
+          method,
+          code: failure.code,
+          status: failure.status,
+          attempt,
+          delayMs: Math.round(delayMs),
+        });
+        await sleep(delayMs);
+      }
+    }
+  }
+
+  return {
+    call,
+    batch: (commands, batchOptions) => runBatch(call, commands, batchOptions),
+    requestCount: () => requests,
+  };
+}
+
+/** Secret values the redactor must hide wherever they appear. */
+function secretsOf(creds: Bitrix24Credentials | undefined): string[] {
+  if (!creds) return [];
+  if (creds.kind === 'oauth') return [creds.accessToken, creds.refreshToken, creds.clientSecret];
+  const code = /\/rest\/\d+\/([^/?#]+)/.exec(creds.webhookUrl)?.[1];
+  return code === undefined ? [] : [code];
+}
+
+function checkCredentials(creds: Bitrix24Credentials): void {
+  if (creds.kind === 'webhook') {
+    requireSecureUrl(creds.webhookUrl, 'webhookUrl');
+    if (!creds.webhookUrl.endsWith('/')) {
+      throw new Bitrix24ConfigurationError({
+        code: 'INVALID_URL',
+        method: 'configuration',
+        description: 'webhookUrl must end with "/"',
+      });
+    }
+    return;
+  }
+  requireSecureUrl(creds.clientEndpoint, 'clientEndpoint');
+  requireSecureUrl(creds.tokenEndpoint ?? DEFAULT_OAUTH_TOKEN_ENDPOINT, 'tokenEndpoint');
+}
+
+/**
+ * HTTPS everywhere except loopback: webhook codes and tokens travel in every request, and the
+ * portal itself rejects plain HTTP with "Https required." (reference §1).
+ */
+function requireSecureUrl(value: string, field: string): void {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Bitrix24ConfigurationError({
+      code: 'INVALID_URL',
+      method: 'configuration',
+      description: `${field} is not a URL`,
+    });
+  }
+  if (url.protocol === 'https:') return;
+  if (url.protocol === 'http:' && isLoopback(url.hostname)) return;
+  throw new Bitrix24ConfigurationError({
+    code: 'INSECURE_URL',
+    method: 'configuration',
+    description: `${field} must use https (got ${url.protocol}//${url.host})`,
+  });
+}
+
+export function isLoopback(hostname: string): boolean {
+  return (
+    hostname === 'localhost' ||
+    hostname === '[::1]' ||
+    hostname === '::1' ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
+  );
+}
+
+function parseJson(text: string): unknown {
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function resetAtOf(body: unknown): number | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const time = (body as { time?: unknown }).time;
+  if (typeof time !== 'object' || time === null) return undefined;
+  const seconds = (time as { operating_reset_at?: unknown }).operating_reset_at;
+  return typeof seconds === 'number' && Number.isFinite(seconds) ? seconds * 1000 : undefined;
+}
+
+function describeNetworkError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
+  return `${error.name}: ${error.message}${cause}`;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  return `${issue.path.join('.') || '(root)'} ${issue.message}`;
+}

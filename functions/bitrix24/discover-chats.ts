@@ -1,0 +1,41 @@
+import type { ChatId } from '../core/model.js';
+import type { Bitrix24Client } from './bitrix24-client.js';
+import { recentListSchema } from './schemas.js';
+
+export interface DiscoverChatsOptions {
+  /** `LIMIT` per page; the method's maximum is 200 (docs `im-recent-list.md`). */
+  readonly pageSize?: number;
+  /** Safety stop. Default 1 000 pages. */
+  readonly maxPages?: number;
+}
+
+/**
+ * IDs of every group chat the integration user sees in `im.recent.list` (docs
+ * `api-reference/chats/im-recent-list.md`): `OFFSET` advances by `LIMIT`, not by the item count,
+ * and pages may overlap (items are collapsed into dialogs after paging), so IDs are de-duplicated.
+ * Dialogs and open lines are skipped server-side (`SKIP_DIALOG`, `SKIP_OPENLINES` = `Y`) and
+ * again here: only `type: "chat"` items with a chat ID count, open-line chats excluded.
+ * Paging ends when `hasMore` (or its deprecated alias `hasMorePages`) is false, or a page is empty.
+ */
+export async function discoverGroupChats(
+  client: Bitrix24Client,
+  options: DiscoverChatsOptions = {},
+): Promise<ChatId[]> {
+  const pageSize = Math.min(200, options.pageSize ?? 200);
+  const maxPages = options.maxPages ?? 1_000;
+  const found = new Set<ChatId>();
+  for (let page = 0; page < maxPages; page += 1) {
+    const { result } = await client.call(
+      'im.recent.list',
+      { SKIP_DIALOG: 'Y', SKIP_OPENLINES: 'Y', LIMIT: pageSize, OFFSET: page * pageSize },
+      recentListSchema,
+    );
+    for (const item of result.items) {
+      if (item.type !== 'chat' || item.chat?.type === 'lines') continue;
+      if (item.chat_id !== undefined && item.chat_id > 0) found.add(item.chat_id);
+    }
+    const hasMore = result.hasMore ?? result.hasMorePages ?? result.items.length > 0;
+    if (!hasMore || result.items.length === 0) break;
+  }
+  return [...found].sort((a, b) => a - b);
+}

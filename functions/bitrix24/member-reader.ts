@@ -1,0 +1,168 @@
+import type { ChatId, ChatRead, UserDetails, UserId } from '../core/model.js';
+import type { MemberReader } from '../core/ports.js';
+import { type BatchCommand, MAX_BATCH_COMMANDS } from './batch.js';
+import type { Bitrix24Client, Bitrix24Logger } from './bitrix24-client.js';
+import { isPortalFatal } from './errors.js';
+import { type ReadDialogMembersOptions, readDialogMembers } from './read-dialog-members.js';
+import { chatUserListSchema, imUserListSchema } from './schemas.js';
+
+export interface MemberReaderOptions {
+  readonly logger?: Bitrix24Logger;
+  /** User IDs per `im.user.list.get` command. Default 50. */
+  readonly userIdsPerCommand?: number;
+  readonly dialog?: ReadDialogMembersOptions;
+}
+
+/**
+ * The production {@link MemberReader}: `im.chat.user.list` for up to 50 chats per `batch`
+ * request (reference §4, §6), with a keyset `im.dialog.users.list` fallback for chats that refuse
+ * it (`ACCESS_ERROR`: the general chat).
+ */
+export function createBitrix24MemberReader(
+  client: Bitrix24Client,
+  options: MemberReaderOptions = {},
+): MemberReader {
+  const userIdsPerCommand = options.userIdsPerCommand ?? 50;
+
+  async function readMembers(chatIds: readonly ChatId[]): Promise<Map<ChatId, ChatRead>> {
+    const unique = [...new Set(chatIds)];
+    const reads = new Map<ChatId, ChatRead>();
+    const fallback: ChatId[] = [];
+    for (let start = 0; start < unique.length; start += MAX_BATCH_COMMANDS) {
+      const chunk = unique.slice(start, start + MAX_BATCH_COMMANDS);
+      const commands: BatchCommand[] = chunk.map((chatId) => ({
+        key: `c${chatId}`,
+        method: 'im.chat.user.list',
+        params: { CHAT_ID: chatId },
+      }));
+      const results = await client.batch(commands);
+      for (const chatId of chunk) {
+        const outcome = results.get(`c${chatId}`);
+        if (!outcome) {
+          reads.set(chatId, { kind: 'failed', chatId, code: 'MISSING', message: 'no result' });
+        } else if (outcome.ok) {
+          reads.set(chatId, chatUserListRead(chatId, outcome.result));
+        } else if (isPortalFatal(outcome.error)) {
+          throw outcome.error;
+        } else if (outcome.error.code === 'ACCESS_ERROR') {
+          fallback.push(chatId);
+        } else {
+          reads.set(chatId, {
+            kind: 'failed',
+            chatId,
+            code: outcome.error.code,
+            message: outcome.error.message,
+          });
+        }
+      }
+    }
+    for (const chatId of fallback) {
+      const read = await readDialogMembers(client, chatId, options.dialog);
+      reads.set(chatId, read.kind === 'complete' ? nonEmpty(read) : read);
+    }
+    // Every unique ID got exactly one outcome above; keep the caller's order.
+    return new Map(unique.map((id) => [id, reads.get(id) as ChatRead]));
+  }
+
+  async function readUserDetails(userIds: readonly UserId[]): Promise<Map<UserId, UserDetails>> {
+    const unique = [...new Set(userIds)];
+    const commands: BatchCommand[] = [];
+    for (let start = 0; start < unique.length; start += userIdsPerCommand) {
+      commands.push({
+        key: `u${start}`,
+        method: 'im.user.list.get',
+        params: { ID: unique.slice(start, start + userIdsPerCommand) },
+      });
+    }
+    const details = new Map<UserId, UserDetails>();
+    const results = await client.batch(commands);
+    for (const command of commands) {
+      const outcome = results.get(command.key);
+      if (!outcome?.ok) {
+        // Details only decorate events; a failed chunk leaves those users without details.
+        options.logger?.warn('Bitrix24 user details unavailable', {
+          method: command.method,
+          code: outcome?.ok === false ? outcome.error.code : 'MISSING',
+        });
+        continue;
+      }
+      const parsed = imUserListSchema.safeParse(outcome.result);
+      if (!parsed.success) {
+        options.logger?.warn('Bitrix24 user details malformed', { method: command.method });
+        continue;
+      }
+      for (const user of Object.values(parsed.data)) {
+        if (user) details.set(user.id, toUserDetails(user));
+      }
+    }
+    return details;
+  }
+
+  return { readMembers, readUserDetails, requestCount: () => client.requestCount() };
+}
+
+function chatUserListRead(chatId: ChatId, result: unknown): ChatRead {
+  const parsed = chatUserListSchema.safeParse(result);
+  if (!parsed.success) {
+    return {
+      kind: 'failed',
+      chatId,
+      code: 'MALFORMED_RESPONSE',
+      message: `im.chat.user.list of chat ${chatId} is not a list of positive user IDs`,
+    };
+  }
+  if (parsed.data.length === 0) return emptyList(chatId, 'im.chat.user.list');
+  // The source de-duplicates relation rows, but tolerate a repeat rather than fail the chat.
+  const memberIds = [...new Set(parsed.data)].sort((a, b) => a - b);
+  return { kind: 'complete', chatId, memberIds, method: 'im.chat.user.list' };
+}
+
+/**
+ * Reference §4: `[]` is Bitrix24's "no permission / not visible" answer, never an empty chat.
+ * The keyset fallback is held to the same rule: a chat whose active roster is empty cannot be
+ * told apart from one we cannot see, and a false mass leave is the worse mistake.
+ */
+function nonEmpty(read: Extract<ChatRead, { kind: 'complete' }>): ChatRead {
+  return read.memberIds.length === 0 ? emptyList(read.chatId, read.method) : read;
+}
+
+function emptyList(chatId: ChatId, method: string): ChatRead {
+  return {
+    kind: 'no_access',
+    chatId,
+    code: 'EMPTY_MEMBER_LIST',
+    message: `${method} returned no members for chat ${chatId} (Bitrix24's "no permission" answer)`,
+  };
+}
+
+function toUserDetails(user: {
+  id: number;
+  name?: string | undefined;
+  first_name?: string | undefined;
+  last_name?: string | undefined;
+  work_position?: string | null | undefined;
+  active?: boolean | undefined;
+  bot?: boolean | undefined;
+  extranet?: boolean | undefined;
+  network?: boolean | undefined;
+  connector?: boolean | undefined;
+  external_auth_id?: string | null | undefined;
+  type?: string | undefined;
+}): UserDetails {
+  const details: Record<string, unknown> = { id: user.id };
+  const copy = (key: keyof UserDetails, value: unknown) => {
+    if (value !== undefined) details[key] = value;
+  };
+  copy('name', user.name);
+  copy('firstName', user.first_name);
+  copy('lastName', user.last_name);
+  copy('workPosition', user.work_position);
+  copy('active', user.active);
+  copy('bot', user.bot);
+  copy('extranet', user.extranet);
+  copy('network', user.network);
+  copy('connector', user.connector);
+  copy('externalAuthId', user.external_auth_id ?? undefined);
+  copy('type', user.type);
+  return details as unknown as UserDetails;
+}

@@ -1,0 +1,95 @@
+import type { ChatId, ChatRead, UserId } from '../core/model.js';
+import type { Bitrix24Client } from './bitrix24-client.js';
+import { Bitrix24Error, isPortalFatal } from './errors.js';
+import { dialogUsersListSchema } from './schemas.js';
+
+/** `im.dialog.users.list` caps LIMIT at 200 (reference §3). */
+export const DIALOG_PAGE_SIZE = 200;
+
+export interface ReadDialogMembersOptions {
+  /** Safety stop: 200 000 members need 1 001 pages. Default 10 000 pages (2 M members). */
+  readonly maxPages?: number;
+}
+
+/**
+ * Reads a chat's members with `im.dialog.users.list` in keyset mode (`LAST_ID`, `LIMIT` 200;
+ * reference §3), for chats that refuse `im.chat.user.list` (the general chat).
+ *
+ * Never OFFSET: offsets shift when someone joins or leaves mid-read, a member slips between pages
+ * and a false "left" follows. Keyset pages are `USER_ID > LAST_ID ORDER BY USER_ID`, so IDs must
+ * rise strictly across the whole read; anything else is a broken read.
+ *
+ * The loop ends only on an EMPTY page. A short page is what a truncated answer looks like, so it
+ * must be followed by an empty one; a short page followed by more members means the pages cannot
+ * be trusted, and the read is `failed` (the extra request costs one call per fallback chat).
+ *
+ * Unlike `im.chat.user.list`, this method omits deactivated (dismissed) users (§3): a member list
+ * from here and one from `im.chat.user.list` must not be diffed against each other blindly.
+ *
+ * Throws auth/configuration errors; every other failure becomes a `failed` (or `no_access` for
+ * `ACCESS_ERROR`) result.
+ */
+export async function readDialogMembers(
+  client: Bitrix24Client,
+  chatId: ChatId,
+  options: ReadDialogMembersOptions = {},
+): Promise<ChatRead> {
+  const maxPages = options.maxPages ?? 10_000;
+  const memberIds: UserId[] = [];
+  let lastId = 0;
+  let shortPageSeen = false;
+  for (let page = 0; page < maxPages; page += 1) {
+    let users: readonly { id: number }[];
+    try {
+      const response = await client.call(
+        'im.dialog.users.list',
+        { DIALOG_ID: `chat${chatId}`, LAST_ID: lastId, LIMIT: DIALOG_PAGE_SIZE },
+        dialogUsersListSchema,
+      );
+      users = response.result;
+    } catch (error) {
+      if (isPortalFatal(error) || !(error instanceof Bitrix24Error)) throw error;
+      const kind = error.code === 'ACCESS_ERROR' ? 'no_access' : 'failed';
+      return { kind, chatId, code: error.code, message: error.message };
+    }
+    if (users.length === 0) {
+      return { kind: 'complete', chatId, memberIds, method: 'im.dialog.users.list' };
+    }
+    if (shortPageSeen) {
+      return failed(
+        chatId,
+        'SHORT_PAGE',
+        `page after a short page still had ${users.length} members`,
+      );
+    }
+    for (const user of users) {
+      if (user.id <= lastId) {
+        return failed(
+          chatId,
+          'NON_MONOTONIC_PAGE',
+          `user ${user.id} arrived after ${lastId}; keyset pages must rise strictly`,
+        );
+      }
+      memberIds.push(user.id);
+      lastId = user.id;
+    }
+    if (users.length > DIALOG_PAGE_SIZE) {
+      return failed(
+        chatId,
+        'OVERSIZED_PAGE',
+        `page had ${users.length} > ${DIALOG_PAGE_SIZE} members`,
+      );
+    }
+    shortPageSeen = users.length < DIALOG_PAGE_SIZE;
+  }
+  return failed(chatId, 'TOO_MANY_PAGES', `no empty page within ${maxPages} pages`);
+}
+
+function failed(chatId: ChatId, code: string, detail: string): ChatRead {
+  return {
+    kind: 'failed',
+    chatId,
+    code,
+    message: `im.dialog.users.list read of chat ${chatId} is partial: ${detail}`,
+  };
+}
