@@ -1,0 +1,58 @@
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+
+/**
+ * Key schema of the snapshot table, shared by the adapter, the tests and the CDK stack (which
+ * mirrors it). One partition per (portal, chat):
+ *
+ * - head item:  `pk = <portalId>#<chatId>`, `sk = head`; also carries `portalId` (S) and
+ *   `chatId` (N), the keys of the sparse `byPortal` index (only heads have them).
+ * - shard items: same `pk`, `sk = shard#<version written>#<body hash prefix>#<n>`; immutable.
+ *
+ * `byPortal` projects KEYS_ONLY: `list()` reads heads back with BatchGetItem, so a head update
+ * (which never changes `portalId`/`chatId`) costs no index write.
+ * `expiresAt` (epoch seconds) is set only on retired shards; enable TTL on it.
+ */
+export const snapshotTableDefinition = {
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  portalIndex: {
+    indexName: 'byPortal',
+    partitionKey: { name: 'portalId', type: 'S' },
+    sortKey: { name: 'chatId', type: 'N' },
+    projection: 'KEYS_ONLY',
+  },
+  timeToLiveAttribute: 'expiresAt',
+  billingMode: 'PAY_PER_REQUEST',
+} as const;
+
+/** CreateTable input for tests and the local runner (TTL is a separate UpdateTimeToLive call). */
+export function snapshotCreateTableInput(tableName: string): CreateTableCommandInput {
+  const d = snapshotTableDefinition;
+  return {
+    TableName: tableName,
+    BillingMode: d.billingMode,
+    KeySchema: [
+      { AttributeName: d.partitionKey.name, KeyType: 'HASH' },
+      { AttributeName: d.sortKey.name, KeyType: 'RANGE' },
+    ],
+    AttributeDefinitions: [
+      { AttributeName: d.partitionKey.name, AttributeType: d.partitionKey.type },
+      { AttributeName: d.sortKey.name, AttributeType: d.sortKey.type },
+      {
+        AttributeName: d.portalIndex.partitionKey.name,
+        AttributeType: d.portalIndex.partitionKey.type,
+      },
+      { AttributeName: d.portalIndex.sortKey.name, AttributeType: d.portalIndex.sortKey.type },
+    ],
+    GlobalSecondaryIndexes: [
+      {
+        IndexName: d.portalIndex.indexName,
+        KeySchema: [
+          { AttributeName: d.portalIndex.partitionKey.name, KeyType: 'HASH' },
+          { AttributeName: d.portalIndex.sortKey.name, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: d.portalIndex.projection },
+      },
+    ],
+  };
+}

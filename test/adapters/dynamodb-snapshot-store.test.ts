@@ -1,0 +1,321 @@
+import { createHash } from 'node:crypto';
+import { GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import {
+  createDynamoDbSnapshotStore,
+  type DynamoDbSnapshotStoreOptions,
+} from '../../functions/adapters/dynamodb-snapshot-store.js';
+import type { HeldChange, Snapshot } from '../../functions/core/model.js';
+import { SnapshotConflictError } from '../../functions/core/ports.js';
+import { connectDynamo, type DynamoEndpoint, startDynalite } from '../support/dynalite-server.js';
+
+function contentHash(members: readonly number[]): string {
+  return createHash('sha256').update(members.join(',')).digest('hex');
+}
+
+function snapshot(
+  portalId: string,
+  chatId: number,
+  members: readonly number[],
+  version: number,
+  extra: Partial<Pick<Snapshot, 'held' | 'accessLostAt' | 'observedAt' | 'sequence'>> = {},
+): Snapshot {
+  return {
+    portalId,
+    chatId,
+    members,
+    version,
+    contentHash: contentHash(members),
+    observedAt: extra.observedAt ?? `2026-11-21T10:00:0${version % 10}.000Z`,
+    sequence: extra.sequence ?? version,
+    ...(extra.held ? { held: extra.held } : {}),
+    ...(extra.accessLostAt ? { accessLostAt: extra.accessLostAt } : {}),
+  };
+}
+
+/** `count` distinct random IDs in 1..max, ascending. */
+function sparseIds(count: number, max: number): number[] {
+  const ids = new Set<number>();
+  while (ids.size < count) ids.add(1 + Math.floor(Math.random() * max));
+  return [...ids].sort((a, b) => a - b);
+}
+
+const range = (from: number, to: number) =>
+  Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+const backends: [string, () => Promise<DynamoEndpoint>][] = [
+  ['dynalite', () => startDynalite()],
+  ['DynamoDB Local', async () => connectDynamo(inject('dynamoDbLocalEndpoint'))],
+];
+
+describe.each(backends)('DynamoDbSnapshotStore on %s', (_name, start) => {
+  let dynamo: DynamoEndpoint;
+  let tableName: string;
+  const store = (options: Partial<DynamoDbSnapshotStoreOptions> = {}) =>
+    createDynamoDbSnapshotStore({ client: dynamo.documentClient, tableName, ...options });
+
+  beforeAll(async () => {
+    dynamo = await start();
+    tableName = await dynamo.createSnapshotTable();
+  });
+  afterAll(async () => {
+    await dynamo?.stop();
+  });
+
+  async function partition(pk: string) {
+    const out = await dynamo.client.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': { S: pk } },
+      }),
+    );
+    return out.Items ?? [];
+  }
+
+  it('round-trips a snapshot; chats never saved are absent', async () => {
+    const s = store();
+    const saved = snapshot('rt', 1, [3, 7, 42, 2 ** 40], 1, {
+      accessLostAt: '2026-11-21T09:00:00.000Z',
+    });
+    await s.save(saved, undefined);
+
+    const loaded = await store().loadMany('rt', [1, 2]);
+
+    expect([...loaded.keys()]).toEqual([1]);
+    expect(loaded.get(1)).toEqual(saved);
+  });
+
+  it('rejects a duplicate first save and a save on a stale version', async () => {
+    await store().save(snapshot('cf', 1, [1, 2], 1), undefined);
+    await expect(store().save(snapshot('cf', 1, [1, 2, 3], 1), undefined)).rejects.toBeInstanceOf(
+      SnapshotConflictError,
+    );
+
+    const a = store();
+    const b = store();
+    await a.loadMany('cf', [1]);
+    await b.loadMany('cf', [1]);
+    await a.save(snapshot('cf', 1, [1, 2, 4], 2), 1);
+    const stale = b.save(snapshot('cf', 1, [1, 2, 5], 2), 1);
+
+    await expect(stale).rejects.toBeInstanceOf(SnapshotConflictError);
+    await expect(stale).rejects.toMatchObject({ portalId: 'cf', chatId: 1, expectedVersion: 1 });
+    expect(b.stats().conflicts).toBe(1);
+    expect((await store().loadMany('cf', [1])).get(1)?.members).toEqual([1, 2, 4]);
+  });
+
+  it('writes nothing when members, held change and accessLostAt are unchanged', async () => {
+    await store().save(snapshot('nc', 1, [10, 20, 30], 1), undefined);
+    const s = store();
+    await s.loadMany('nc', [1]);
+    const before = s.stats();
+
+    await s.save(snapshot('nc', 1, [10, 20, 30], 2, { observedAt: '2026-11-22T00:00:00.000Z' }), 1);
+
+    expect(s.stats().writeCalls).toBe(before.writeCalls);
+    expect(s.stats().readCalls).toBe(before.readCalls);
+    expect(s.stats().skippedSaves).toBe(1);
+    expect((await store().loadMany('nc', [1])).get(1)?.version).toBe(1);
+
+    await s.save(
+      snapshot('nc', 1, [10, 20, 30], 2, { accessLostAt: '2026-11-22T00:00:00.000Z' }),
+      1,
+    );
+    expect(s.stats().writeCalls).toBe(before.writeCalls + 1);
+    // The store remembers what it saved: saving the same state again is also free.
+    await s.save(
+      snapshot('nc', 1, [10, 20, 30], 3, { accessLostAt: '2026-11-22T00:00:00.000Z' }),
+      2,
+    );
+    expect(s.stats().writeCalls).toBe(before.writeCalls + 1);
+  });
+
+  it('round-trips a held change (joined/left come back sorted)', async () => {
+    const held: HeldChange = {
+      baseVersion: 1,
+      detectedAt: '2026-11-21T10:05:00.000Z',
+      joined: [99],
+      left: range(1, 40),
+      observedCount: 11,
+      released: false,
+    };
+    await store().save(snapshot('held', 1, range(1, 50), 1), undefined);
+    const s = store();
+    await s.loadMany('held', [1]);
+    await s.save(snapshot('held', 1, range(1, 50), 2, { held }), 1);
+
+    expect((await store().loadMany('held', [1])).get(1)?.held).toEqual(held);
+
+    // Releasing it is a change, so it is written.
+    const writes = s.stats().writeCalls;
+    await s.save(snapshot('held', 1, range(1, 50), 3, { held: { ...held, released: true } }), 2);
+    expect(s.stats().writeCalls).toBe(writes + 1);
+    expect((await store().loadMany('held', [1])).get(1)?.held?.released).toBe(true);
+  });
+
+  it('keeps a 200,000-member chat (sparse IDs up to 10 million) inline within 400 KB', async () => {
+    const members = sparseIds(200_000, 10_000_000);
+    const s = store();
+    const t0 = performance.now();
+    await s.save(snapshot('big', 1, members, 1), undefined);
+    const saveMs = performance.now() - t0;
+
+    const t1 = performance.now();
+    const loaded = await store().loadMany('big', [1]);
+    const loadMs = performance.now() - t1;
+
+    expect(loaded.get(1)?.members).toEqual(members);
+    expect(s.stats()).toMatchObject({ shardsWritten: 0, headsWritten: 1, writeCalls: 1 });
+    const raw = await dynamo.client.send(
+      new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'big#1' }, sk: { S: 'head' } } }),
+    );
+    const bodyBytes = raw.Item?.body?.B?.length ?? 0;
+    expect(bodyBytes).toBeGreaterThan(0);
+    expect(bodyBytes).toBeLessThan(350_000);
+    console.info(
+      `200,000 sparse members: body ${bodyBytes} bytes (${raw.Item?.bodyEncoding?.S}), save ${saveMs.toFixed(0)} ms, load ${loadMs.toFixed(0)} ms`,
+    );
+  });
+
+  it('shards a body over the inline budget, reuses and retires shards', async () => {
+    const now = new Date('2026-11-21T12:00:00.000Z');
+    const small = {
+      inlineBodyBytes: 1_000,
+      shardBytes: 4_000,
+      compression: 'none' as const,
+      now: () => now,
+    };
+    const first = sparseIds(20_000, 2_000_000);
+    await store(small).save(snapshot('sh', 1, first, 1), undefined);
+    const heads = await partition('sh#1');
+    const shardSks = heads.map((i) => i.sk?.S ?? '').filter((sk) => sk.startsWith('shard#'));
+    expect(shardSks.length).toBeGreaterThan(4);
+
+    const s = store(small);
+    expect((await s.loadMany('sh', [1])).get(1)?.members).toEqual(first);
+    expect(s.stats().shardsRead).toBe(shardSks.length);
+
+    // accessLostAt only: the body is unchanged, so the head points at the same shards.
+    await s.save(snapshot('sh', 1, first, 2, { accessLostAt: now.toISOString() }), 1);
+    expect(s.stats().shardsWritten).toBe(0);
+
+    const second = sparseIds(20_000, 2_000_000);
+    await s.save(snapshot('sh', 1, second, 3), 2);
+    expect(s.stats().shardsWritten).toBeGreaterThan(4);
+    expect((await store(small).loadMany('sh', [1])).get(1)).toEqual(snapshot('sh', 1, second, 3));
+
+    const items = await partition('sh#1');
+    const retired = items.filter((i) => i.expiresAt !== undefined);
+    expect(retired.map((i) => i.sk?.S).sort()).toEqual([...shardSks].sort());
+    expect(retired.every((i) => i.expiresAt?.N === String(now.getTime() / 1000 + 86_400))).toBe(
+      true,
+    );
+  });
+
+  it('leaves the old head valid when a save crashes between shard writes and head update', async () => {
+    const small = { inlineBodyBytes: 1_000, shardBytes: 4_000, compression: 'none' as const };
+    const first = sparseIds(10_000, 1_000_000);
+    await store(small).save(snapshot('crash', 1, first, 1), undefined);
+    const before = await partition('crash#1');
+
+    // A client that dies on the head PutItem, after the shard BatchWriteItem went through.
+    const crashingConnection = connectDynamo(dynamo.endpoint);
+    const crashing = DynamoDBDocumentClient.from(crashingConnection.client);
+    crashing.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (/^Put(Item)?Command$/.test(context.commandName ?? ''))
+          throw new Error('simulated crash');
+        return next(args);
+      },
+      { step: 'initialize', name: 'crashOnHeadPut' },
+    );
+    const doomed = createDynamoDbSnapshotStore({ client: crashing, tableName, ...small });
+    await doomed.loadMany('crash', [1]);
+    await expect(
+      doomed.save(snapshot('crash', 1, sparseIds(10_000, 1_000_000), 2), 1),
+    ).rejects.toThrow('simulated crash');
+    expect(doomed.stats().shardsWritten).toBeGreaterThan(0);
+    await crashingConnection.stop();
+
+    const after = await partition('crash#1');
+    expect(after.length).toBeGreaterThan(before.length); // orphan shards, harmless
+    const s = store(small);
+    expect((await s.loadMany('crash', [1])).get(1)).toEqual(snapshot('crash', 1, first, 1));
+    const next = sparseIds(10_000, 1_000_000);
+    await s.save(snapshot('crash', 1, next, 2), 1);
+    expect((await store(small).loadMany('crash', [1])).get(1)?.members).toEqual(next);
+  });
+
+  it('loads 120 chats with two BatchGetItem calls', async () => {
+    const writer = store();
+    for (let chatId = 1; chatId <= 120; chatId++) {
+      await writer.save(snapshot('many', chatId, [chatId, chatId + 1000], 1), undefined);
+    }
+    const s = store();
+
+    const loaded = await s.loadMany('many', [...range(1, 120), 500, 501]);
+
+    expect(loaded.size).toBe(120);
+    expect(loaded.get(77)?.members).toEqual([77, 1077]);
+    expect(s.stats()).toMatchObject({ readCalls: 2, headsRead: 120, writeCalls: 0 });
+  });
+
+  it('lists every snapshot of one portal, in chat order, sharded ones included', async () => {
+    const small = { inlineBodyBytes: 1_000, shardBytes: 4_000, compression: 'none' as const };
+    const big = sparseIds(5_000, 1_000_000);
+    await store(small).save(snapshot('ls', 30, big, 1), undefined);
+    for (const chatId of [20, 10])
+      await store().save(snapshot('ls', chatId, [chatId], 1), undefined);
+    await store().save(snapshot('ls-other', 15, [1], 1), undefined);
+    await store().save(snapshot('l', 5, [1], 1), undefined);
+
+    const listed: Snapshot[] = [];
+    for await (const s of store().list('ls')) listed.push(s);
+
+    expect(listed.map((s) => s.chatId)).toEqual([10, 20, 30]);
+    expect(listed[2]?.members).toEqual(big);
+  });
+});
+
+describe('DynamoDbSnapshotStore BatchGetItem retries', () => {
+  it('retries UnprocessedKeys until every head is read', async () => {
+    const ddb = mockClient(DynamoDBDocumentClient);
+    const head = (chatId: number) => ({
+      pk: `p#${chatId}`,
+      sk: 'head',
+      portalId: 'p',
+      chatId,
+      version: 1,
+      contentHash: 'h',
+      observedAt: 't',
+      sequence: 1,
+      memberCount: 0,
+      bodyEncoding: 'none',
+      body: new Uint8Array([1, 3, 0, 0, 0]),
+      bodyHash: createHash('sha256')
+        .update(new Uint8Array([1, 3, 0, 0, 0]))
+        .digest('hex'),
+    });
+    ddb
+      .on(BatchGetCommand)
+      .resolvesOnce({
+        Responses: { t: [head(1)] },
+        UnprocessedKeys: { t: { Keys: [{ pk: 'p#2', sk: 'head' }] } },
+      })
+      .resolvesOnce({ Responses: { t: [head(2)] } });
+    const s = createDynamoDbSnapshotStore({
+      client: DynamoDBDocumentClient.from(connectDynamo('http://127.0.0.1:9').client),
+      tableName: 't',
+      retry: { baseDelayMs: 1 },
+    });
+
+    const loaded = await s.loadMany('p', [1, 2]);
+
+    expect([...loaded.keys()].sort()).toEqual([1, 2]);
+    expect(s.stats().readCalls).toBe(2);
+    ddb.restore();
+  });
+});
