@@ -25,11 +25,36 @@ export const EventTypes = {
 export type EventType = (typeof EventTypes)[keyof typeof EventTypes];
 
 /**
+ * Base of every event's `dataschema` and of each `schemas/*.json` file's `$id`:
+ * `${SCHEMA_BASE_URI}${schemaFileOf(type)}`. An identifier, stable across releases; a breaking
+ * change gets a new type version and with it a new file.
+ */
+export const SCHEMA_BASE_URI = 'https://github.com/bitrix24-chat-membership-sync/schemas/';
+
+/** `….chat.member.joined.v1` → `chat.member.joined.v1.json` (the file in `schemas/`). */
+export function schemaFileOf(type: EventType): string {
+  return `${type.slice(EVENT_TYPE_PREFIX.length + 1)}.json`;
+}
+
+export function dataschemaOf(type: EventType): string {
+  return `${SCHEMA_BASE_URI}${schemaFileOf(type)}`;
+}
+
+/**
+ * The CloudEvents `source` of a portal: the origin of its base URL. Taking the origin drops any
+ * path, so a misconfigured webhook URL can never leak its secret code into an event.
+ */
+export function sourceOf(baseUrl: string): string {
+  return new URL(baseUrl).origin;
+}
+
+/**
  * Attributes an SNS publisher mirrors as message attributes so subscribers can filter
  * without parsing bodies. Built by the core with each event.
  */
 export interface EventAttributes {
   readonly type: EventType;
+  /** The portal's base URL, equal to the event's `source` and `data.portal`. */
   readonly portal: string;
   readonly chatId: number;
   readonly userId?: number;
@@ -41,6 +66,6 @@ export interface EventAttributes {
 export interface OutgoingEvent {
   readonly event: CloudEvent;
   readonly attributes: EventAttributes;
-  /** FIFO message group: portal + chat. */
+  /** FIFO message group: `${portalId}#${chatId}`. */
   readonly groupKey: string;
 }

@@ -1,0 +1,288 @@
+/**
+ * In-memory implementations of the core's ports for tests. Each honours its port's contract
+ * (functions/core/ports.ts) exactly, and checks the caller keeps its side of it.
+ */
+import type { OutgoingEvent } from '../../functions/core/cloud-event.js';
+import { contentHash, isSortedUnique } from '../../functions/core/member-set.js';
+import type {
+  ChatId,
+  ChatRead,
+  ReadMethod,
+  Snapshot,
+  UserDetails,
+  UserId,
+} from '../../functions/core/model.js';
+import {
+  type Clock,
+  type EventPublisher,
+  type MemberReader,
+  PublishError,
+  SnapshotConflictError,
+  type SnapshotStore,
+} from '../../functions/core/ports.js';
+
+export function complete(
+  chatId: ChatId,
+  memberIds: readonly UserId[],
+  method: ReadMethod = 'im.chat.user.list',
+): ChatRead {
+  return { kind: 'complete', chatId, memberIds, method };
+}
+
+export function noAccess(chatId: ChatId, code = 'ACCESS_ERROR'): ChatRead {
+  return { kind: 'no_access', chatId, code, message: 'no permission to read the chat' };
+}
+
+export function failedRead(chatId: ChatId, code = 'QUERY_LIMIT_EXCEEDED'): ChatRead {
+  return { kind: 'failed', chatId, code, message: 'read failed' };
+}
+
+/** IDs `from..to` inclusive. */
+export function range(from: number, to: number): UserId[] {
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+}
+
+/**
+ * A Bitrix24 portal as the core sees it. Each chat has a script of reads consumed one per
+ * `readMembers` call; the last one repeats. Unscripted chats come back `failed`, as the port
+ * requires for a single chat's failure (it never throws for one chat).
+ */
+export class FakeMemberReader implements MemberReader {
+  readonly readMembersCalls: ChatId[][] = [];
+  readonly detailsCalls: UserId[][] = [];
+  /** Details served by `readUserDetails`; users absent here are unknown to the portal. */
+  readonly users = new Map<UserId, UserDetails>();
+  private readonly scripts = new Map<ChatId, ChatRead[]>();
+  private requests = 0;
+  private readError: Error | undefined;
+  private detailsError: Error | undefined;
+
+  /** Replaces the chat's script. */
+  script(chatId: ChatId, ...reads: ChatRead[]): this {
+    this.scripts.set(chatId, [...reads]);
+    return this;
+  }
+
+  /** Shorthand: the chat reads completely as `memberIds` from now on. */
+  members(chatId: ChatId, memberIds: readonly UserId[], method?: ReadMethod): this {
+    return this.script(chatId, complete(chatId, memberIds, method));
+  }
+
+  user(details: UserDetails): this {
+    this.users.set(details.id, details);
+    return this;
+  }
+
+  /** Makes every `readMembers` throw (e.g. the portal's credentials are rejected). */
+  failReadsWith(error: Error | undefined): this {
+    this.readError = error;
+    return this;
+  }
+
+  failDetailsWith(error: Error | undefined): this {
+    this.detailsError = error;
+    return this;
+  }
+
+  async readMembers(chatIds: readonly ChatId[]): Promise<Map<ChatId, ChatRead>> {
+    if (chatIds.length > 50) throw new Error(`readMembers got ${chatIds.length} chats (max 50)`);
+    this.readMembersCalls.push([...chatIds]);
+    this.requests += 1;
+    if (this.readError !== undefined) throw this.readError;
+    const reads = new Map<ChatId, ChatRead>();
+    for (const chatId of chatIds) {
+      const script = this.scripts.get(chatId);
+      const read = script && script.length > 1 ? script.shift() : script?.[0];
+      reads.set(chatId, read ?? failedRead(chatId, 'unscripted'));
+    }
+    return reads;
+  }
+
+  async readUserDetails(userIds: readonly UserId[]): Promise<Map<UserId, UserDetails>> {
+    this.detailsCalls.push([...userIds]);
+    this.requests += Math.max(1, Math.ceil(userIds.length / 50));
+    if (this.detailsError !== undefined) throw this.detailsError;
+    const found = new Map<UserId, UserDetails>();
+    for (const id of userIds) {
+      const details = this.users.get(id);
+      if (details !== undefined) found.set(id, details);
+    }
+    return found;
+  }
+
+  requestCount(): number {
+    return this.requests;
+  }
+}
+
+export interface SaveCall {
+  readonly snapshot: Snapshot;
+  readonly expectedVersion: number | undefined;
+  readonly outcome: 'written' | 'unchanged' | 'conflict' | 'error';
+}
+
+/**
+ * The conditional-save contract: a save succeeds only when the stored version equals
+ * `expectedVersion` (`undefined`: nothing stored yet), else {@link SnapshotConflictError}; a
+ * save that changes neither members, hold nor access flag writes nothing. Stored snapshots are
+ * copies, so callers cannot mutate them afterwards. Also rejects snapshots that break the model
+ * (unsorted members, wrong hash, version not `expectedVersion + 1`): those are caller bugs.
+ */
+export class InMemorySnapshotStore implements SnapshotStore {
+  readonly saves: SaveCall[] = [];
+  readonly loads: ChatId[][] = [];
+  private readonly rows = new Map<string, Snapshot>();
+  private readonly pendingFailures: Error[] = [];
+
+  /** Stores a snapshot directly (test setup), bypassing the version check. */
+  put(snapshot: Snapshot): this {
+    this.rows.set(key(snapshot.portalId, snapshot.chatId), structuredClone(snapshot));
+    return this;
+  }
+
+  get(portalId: string, chatId: ChatId): Snapshot | undefined {
+    const row = this.rows.get(key(portalId, chatId));
+    return row === undefined ? undefined : structuredClone(row);
+  }
+
+  /** The next save throws `error` before writing (e.g. a crash or a DynamoDB outage). */
+  failNextSaveWith(error: Error): this {
+    this.pendingFailures.push(error);
+    return this;
+  }
+
+  /** Saves that wrote something. */
+  writes(): SaveCall[] {
+    return this.saves.filter((s) => s.outcome === 'written');
+  }
+
+  async loadMany(portalId: string, chatIds: readonly ChatId[]): Promise<Map<ChatId, Snapshot>> {
+    this.loads.push([...chatIds]);
+    const found = new Map<ChatId, Snapshot>();
+    for (const chatId of chatIds) {
+      const row = this.get(portalId, chatId);
+      if (row !== undefined) found.set(chatId, row);
+    }
+    return found;
+  }
+
+  async save(snapshot: Snapshot, expectedVersion: number | undefined): Promise<void> {
+    const record = (outcome: SaveCall['outcome']): void => {
+      this.saves.push({ snapshot: structuredClone(snapshot), expectedVersion, outcome });
+    };
+    const failure = this.pendingFailures.shift();
+    if (failure !== undefined) {
+      record('error');
+      throw failure;
+    }
+    checkModel(snapshot, expectedVersion);
+    const k = key(snapshot.portalId, snapshot.chatId);
+    const current = this.rows.get(k);
+    if (current?.version !== expectedVersion) {
+      record('conflict');
+      throw new SnapshotConflictError(snapshot.portalId, snapshot.chatId, expectedVersion);
+    }
+    if (current !== undefined && sameState(current, snapshot)) {
+      record('unchanged');
+      return;
+    }
+    this.rows.set(k, structuredClone(snapshot));
+    record('written');
+  }
+
+  async *list(portalId: string): AsyncIterable<Snapshot> {
+    for (const row of this.rows.values()) {
+      if (row.portalId === portalId) yield structuredClone(row);
+    }
+  }
+}
+
+function key(portalId: string, chatId: ChatId): string {
+  return `${portalId}#${chatId}`;
+}
+
+function checkModel(snapshot: Snapshot, expectedVersion: number | undefined): void {
+  if (!isSortedUnique(snapshot.members)) throw new Error('snapshot members are not canonical');
+  if (snapshot.contentHash !== contentHash(snapshot.members)) {
+    throw new Error('snapshot contentHash does not match its members');
+  }
+  if (snapshot.version !== (expectedVersion ?? 0) + 1) {
+    throw new Error(`snapshot version ${snapshot.version} after ${expectedVersion ?? 'none'}`);
+  }
+}
+
+function sameState(a: Snapshot, b: Snapshot): boolean {
+  return (
+    a.contentHash === b.contentHash &&
+    a.accessLostAt === b.accessLostAt &&
+    JSON.stringify(a.held) === JSON.stringify(b.held)
+  );
+}
+
+/**
+ * Records acknowledged events. `failNext` makes the next publish calls throw
+ * {@link PublishError} naming every event of the call, with none acknowledged.
+ */
+export class RecordingPublisher implements EventPublisher {
+  /** Every acknowledged event, in publish order. */
+  readonly published: OutgoingEvent[] = [];
+  /** Each publish call's events, acknowledged or not. */
+  readonly calls: OutgoingEvent[][] = [];
+  private failures = 0;
+  private failWhen: ((events: readonly OutgoingEvent[]) => boolean) | undefined;
+
+  failNext(times = 1): this {
+    this.failures += times;
+    return this;
+  }
+
+  /** Fails every call for which `predicate` holds (e.g. one chat's events). */
+  failFor(predicate: ((events: readonly OutgoingEvent[]) => boolean) | undefined): this {
+    this.failWhen = predicate;
+    return this;
+  }
+
+  async publish(events: readonly OutgoingEvent[]): Promise<void> {
+    this.calls.push([...events]);
+    if (this.failures > 0 || this.failWhen?.(events) === true) {
+      if (this.failures > 0) this.failures -= 1;
+      throw new PublishError(
+        'SNS rejected the batch',
+        events.map((e) => e.event.id),
+      );
+    }
+    this.published.push(...events);
+  }
+
+  ids(): string[] {
+    return this.published.map((e) => e.event.id);
+  }
+
+  /** Acknowledged events of one type, in publish order. */
+  ofType(type: string): OutgoingEvent[] {
+    return this.published.filter((e) => e.event.type === type);
+  }
+
+  clear(): void {
+    this.published.length = 0;
+    this.calls.length = 0;
+  }
+}
+
+export class FixedClock implements Clock {
+  private current: Date;
+  constructor(iso = '2026-01-05T10:00:00.000Z') {
+    this.current = new Date(iso);
+  }
+  now(): Date {
+    return new Date(this.current);
+  }
+  set(iso: string): this {
+    this.current = new Date(iso);
+    return this;
+  }
+  advance(ms: number): this {
+    this.current = new Date(this.current.getTime() + ms);
+    return this;
+  }
+}
