@@ -10,7 +10,9 @@ import {
   classifyError,
 } from '../../functions/bitrix24/errors.js';
 
-const table: [code: string, status: number | undefined, type: typeof Bitrix24RateLimitError][] = [
+type ErrorClass = new (...args: never[]) => Bitrix24Error;
+
+const table: [code: string, status: number | undefined, type: ErrorClass][] = [
   ['QUERY_LIMIT_EXCEEDED', 503, Bitrix24RateLimitError],
   ['QUERY_LIMIT_EXCEEDED', 200, Bitrix24RateLimitError],
   ['OPERATION_TIME_LIMIT', 429, Bitrix24OperationLimitError],
