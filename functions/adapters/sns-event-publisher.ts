@@ -1,0 +1,258 @@
+import { createHash } from 'node:crypto';
+import {
+  type MessageAttributeValue,
+  PublishBatchCommand,
+  type PublishBatchRequestEntry,
+  type SNSClient,
+} from '@aws-sdk/client-sns';
+import type { OutgoingEvent } from '../core/cloud-event.js';
+import { type EventPublisher, PublishError } from '../core/ports.js';
+
+/**
+ * EventPublisher on SNS PublishBatch. One CloudEvent (JSON structured mode) per message; the
+ * message attributes mirror `type`, `portal`, `chatId`, `userId`, `bot`, `extranet` so filter
+ * policies need not parse bodies.
+ *
+ * SNS limits: ≤10 entries per PublishBatch, and 256 KiB (262,144 bytes) per message and for the
+ * whole request, counting the body and every attribute's name, data type and value. Batch entry
+ * Ids are ≤80 characters of [A-Za-z0-9_-] (event ids are not guaranteed to be, so entries are
+ * numbered); FIFO MessageGroupId/MessageDeduplicationId are ≤128 printable ASCII characters
+ * (longer or other ids are replaced by their sha256 hex, which is still deterministic).
+ *
+ * PublishBatch answers HTTP 200 with per-entry `Failed` results. Entries failed by the service
+ * (`SenderFault: false`) and whole-call errors the SDK marks retryable are retried with
+ * full-jitter backoff; sender faults are not. Whatever is still unacknowledged then is reported
+ * in one {@link PublishError}; the caller must not save the snapshot.
+ *
+ * FIFO topics: batches go out one at a time in input order, so SNS keeps per-group order. A
+ * retried entry is re-sent after later entries of its batch went through, so after a partial
+ * failure a group's order can differ from input order; consumers order by `data.sequence`.
+ */
+export interface SnsEventPublisherOptions {
+  readonly client: SNSClient;
+  readonly topicArn: string;
+  /** FIFO topic: MessageGroupId = groupKey, MessageDeduplicationId = event id. @default false */
+  readonly fifo?: boolean;
+  /** Payload budget per message and per request. @default 262_144 */
+  readonly maxRequestBytes?: number;
+  /** PublishBatch calls in flight for a standard topic (a FIFO topic always uses 1). @default 4 */
+  readonly concurrency?: number;
+  readonly retry?: {
+    /** Attempts per entry, the first included. @default 4 */
+    readonly maxAttempts?: number;
+    /** @default 100 */
+    readonly baseDelayMs?: number;
+    /** @default 2_000 */
+    readonly maxDelayMs?: number;
+  };
+}
+
+export interface SnsPublisherStats {
+  readonly publishBatchCalls: number;
+  /** Entries sent, retries included. */
+  readonly entriesSent: number;
+  readonly eventsPublished: number;
+  readonly entriesRetried: number;
+  readonly eventsFailed: number;
+  /** Payload bytes sent (as counted against the 256 KiB limit), retries included. */
+  readonly payloadBytes: number;
+}
+
+export interface SnsEventPublisher extends EventPublisher {
+  stats(): SnsPublisherStats;
+}
+
+const MAX_BATCH_ENTRIES = 10;
+const SNS_MAX_PAYLOAD_BYTES = 262_144;
+const FIFO_ID = /^[\x21-\x7e]{1,128}$/;
+
+interface Entry {
+  readonly eventId: string;
+  readonly request: PublishBatchRequestEntry;
+  readonly bytes: number;
+}
+
+export function createSnsEventPublisher(options: SnsEventPublisherOptions): SnsEventPublisher {
+  const { client, topicArn } = options;
+  const fifo = options.fifo ?? false;
+  const maxRequestBytes = options.maxRequestBytes ?? SNS_MAX_PAYLOAD_BYTES;
+  const concurrency = fifo ? 1 : Math.max(1, options.concurrency ?? 4);
+  const maxAttempts = Math.max(1, options.retry?.maxAttempts ?? 4);
+  const baseDelayMs = options.retry?.baseDelayMs ?? 100;
+  const maxDelayMs = options.retry?.maxDelayMs ?? 2_000;
+  const counters = {
+    publishBatchCalls: 0,
+    entriesSent: 0,
+    eventsPublished: 0,
+    entriesRetried: 0,
+    eventsFailed: 0,
+    payloadBytes: 0,
+  };
+
+  /** Sends one batch, retrying what may succeed later; returns what never got acknowledged. */
+  async function sendBatch(
+    batch: readonly Entry[],
+  ): Promise<{ failed: Entry[]; causes: unknown[] }> {
+    let pending = [...batch];
+    const failed: Entry[] = [];
+    const causes: unknown[] = [];
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      if (attempt > 1) {
+        counters.entriesRetried += pending.length;
+        await sleep(Math.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1)));
+      }
+      const last = attempt >= maxAttempts;
+      counters.publishBatchCalls++;
+      counters.entriesSent += pending.length;
+      counters.payloadBytes += pending.reduce((sum, e) => sum + e.bytes, 0);
+      let retry: Entry[] = [];
+      try {
+        const out = await client.send(
+          new PublishBatchCommand({
+            TopicArn: topicArn,
+            PublishBatchRequestEntries: pending.map((e) => e.request),
+          }),
+        );
+        const ok = new Set((out.Successful ?? []).map((s) => s.Id));
+        const failures = new Map((out.Failed ?? []).map((f) => [f.Id, f]));
+        for (const entry of pending) {
+          if (ok.has(entry.request.Id)) {
+            counters.eventsPublished++;
+            continue;
+          }
+          const failure = failures.get(entry.request.Id);
+          if (failure?.SenderFault === true || last) {
+            failed.push(entry);
+            causes.push(
+              failure ? `${failure.Code ?? 'Failed'}: ${failure.Message ?? ''}` : 'no result',
+            );
+          } else {
+            retry.push(entry);
+          }
+        }
+      } catch (error) {
+        if (last || !isRetryable(error)) {
+          failed.push(...pending);
+          causes.push(error);
+        } else {
+          retry = pending;
+        }
+      }
+      pending = retry;
+    }
+    return { failed, causes };
+  }
+
+  async function publish(events: readonly OutgoingEvent[]): Promise<void> {
+    const entries = events.map((event, index) => toEntry(event, index, fifo));
+    const oversized = entries.filter((e) => e.bytes > maxRequestBytes);
+    if (oversized.length > 0) {
+      throw new PublishError(
+        `${oversized.length} event(s) exceed the SNS payload limit of ${maxRequestBytes} bytes; nothing was published`,
+        oversized.map((e) => e.eventId),
+      );
+    }
+    const batches = toBatches(entries, maxRequestBytes);
+    const failed: Entry[] = [];
+    const causes: unknown[] = [];
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(concurrency, batches.length) }, async () => {
+        for (let batch = batches[next++]; batch !== undefined; batch = batches[next++]) {
+          const result = await sendBatch(batch);
+          failed.push(...result.failed);
+          causes.push(...result.causes);
+        }
+      }),
+    );
+    if (failed.length > 0) {
+      counters.eventsFailed += failed.length;
+      const codes = [...new Set(causes.map(describeCause))].slice(0, 5).join('; ');
+      throw new PublishError(
+        `${failed.length} of ${events.length} events were not acknowledged by SNS (${codes})`,
+        failed.map((e) => e.eventId),
+        { cause: causes[0] },
+      );
+    }
+  }
+
+  return { publish, stats: () => ({ ...counters }) };
+}
+
+function toEntry(outgoing: OutgoingEvent, index: number, fifo: boolean): Entry {
+  const { event, attributes: a } = outgoing;
+  const attributes: Record<string, MessageAttributeValue> = {
+    type: { DataType: 'String', StringValue: a.type },
+    portal: { DataType: 'String', StringValue: a.portal },
+    chatId: { DataType: 'Number', StringValue: String(a.chatId) },
+  };
+  if (a.userId !== undefined)
+    attributes.userId = { DataType: 'Number', StringValue: String(a.userId) };
+  if (a.bot !== undefined) attributes.bot = { DataType: 'String', StringValue: String(a.bot) };
+  if (a.extranet !== undefined) {
+    attributes.extranet = { DataType: 'String', StringValue: String(a.extranet) };
+  }
+  const message = JSON.stringify(event);
+  const request: PublishBatchRequestEntry = {
+    Id: `e${index}`,
+    Message: message,
+    MessageAttributes: attributes,
+    ...(fifo
+      ? {
+          MessageGroupId: fifoId(outgoing.groupKey),
+          MessageDeduplicationId: fifoId(event.id),
+        }
+      : {}),
+  };
+  let bytes = Buffer.byteLength(message);
+  for (const [name, value] of Object.entries(attributes)) {
+    bytes +=
+      Buffer.byteLength(name) +
+      Buffer.byteLength(value.DataType ?? '') +
+      Buffer.byteLength(value.StringValue ?? '');
+  }
+  return { eventId: event.id, request, bytes };
+}
+
+/** Greedy, order-preserving: a batch closes at 10 entries or when the next entry would overflow. */
+function toBatches(entries: readonly Entry[], maxBytes: number): Entry[][] {
+  const batches: Entry[][] = [];
+  let current: Entry[] = [];
+  let size = 0;
+  for (const entry of entries) {
+    if (
+      current.length === MAX_BATCH_ENTRIES ||
+      (current.length > 0 && size + entry.bytes > maxBytes)
+    ) {
+      batches.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(entry);
+    size += entry.bytes;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
+function fifoId(value: string): string {
+  return FIFO_ID.test(value) ? value : createHash('sha256').update(value).digest('hex');
+}
+
+function isRetryable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const e = error as Error & { $retryable?: unknown; $fault?: string };
+  return (
+    e.$retryable !== undefined ||
+    e.$fault === 'server' ||
+    /Throttl|TimeoutError|ECONNRESET|InternalError|ServiceUnavailable/.test(e.name)
+  );
+}
+
+function describeCause(cause: unknown): string {
+  return cause instanceof Error ? cause.name : String(cause);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
