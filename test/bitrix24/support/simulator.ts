@@ -1,0 +1,26 @@
+import {
+  type Bitrix24Client,
+  type Bitrix24ClientOptions,
+  createBitrix24Client,
+} from '../../../functions/bitrix24/bitrix24-client.js';
+import { startSimulator } from '../../../local/simulator/start-simulator.js';
+import type { RunningSimulator, SimulatorOptions } from '../../../local/simulator/types.js';
+import { webhookStore } from './fixtures.js';
+
+/** Plain HTTP on loopback, no rate limit unless asked: most client tests are about answers. */
+export function startPlainSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
+  return startSimulator({ seed: 'empty', rateLimit: false, tls: false, ...options });
+}
+
+/** A webhook client with fast retries and a generous bucket, overridable per test. */
+export function webhookClient(
+  sim: RunningSimulator,
+  overrides: Partial<Bitrix24ClientOptions> = {},
+): Bitrix24Client {
+  return createBitrix24Client({
+    credentials: webhookStore(sim.webhookUrl),
+    rateLimit: { burst: 1_000_000, drainPerSecond: 1_000_000 },
+    retry: { maxAttempts: 4, baseDelayMs: 5, maxDelayMs: 20 },
+    ...overrides,
+  });
+}
