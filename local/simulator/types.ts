@@ -37,6 +37,8 @@ export interface NewUser {
   readonly bot?: boolean;
   readonly extranet?: boolean;
   readonly externalAuthId?: string;
+  /** `gender` in user items; default derived from the ID. */
+  readonly gender?: 'M' | 'F';
 }
 
 export interface NewChat {
@@ -62,12 +64,18 @@ export interface PortalAdmin {
   deleteChat(chatId: number): void;
   /** The chat whose `im.chat.user.list` answers 403 ACCESS_ERROR. */
   readonly generalChatId: number;
+  /** Every user ID on the portal (active or not), ascending. */
+  userIds(): number[];
 }
 
 /**
  * A fault applies to the next `times` matching requests (default 1), then disappears.
  * `method` matches the REST method name (lower-case, e.g. `batch`, `im.chat.user.list`);
  * omitted = any request. Faults apply to whole HTTP requests (a `batch` is one request).
+ *
+ * Inside a `batch`: a `status`, `short-page` or `malformed-result` fault whose `method` names an
+ * inner command's method (not `batch`) applies to every such command of that one batch request
+ * (a `status` fault becomes that command's `result_error` entry) and is consumed once.
  */
 export type Fault = { readonly method?: string; readonly times?: number } & (
   | {
@@ -82,7 +90,10 @@ export type Fault = { readonly method?: string; readonly times?: number } & (
   | { readonly kind: 'drop-connection' }
   /** Expires every access token issued so far (OAuth) before the request is handled. */
   | { readonly kind: 'expire-tokens' }
-  /** `im.dialog.users.list` pages come back with their last `drop` items missing. */
+  /**
+   * `im.dialog.users.list` pages come back with their last `drop` items missing; `next` and
+   * `total` still describe the full page, so only a client that checks counts notices.
+   */
   | { readonly kind: 'short-page'; readonly drop: number }
   /** Replaces a JSON `result` (or a batch command's result) with this value. */
   | { readonly kind: 'malformed-result'; readonly result: unknown }
@@ -122,7 +133,13 @@ export interface SimulatorOptions {
   readonly rateLimit?: { readonly burst: number; readonly drainPerSecond: number } | false;
   /** Per-method operating budget; default off. */
   readonly operatingLimit?:
-    | { readonly limitSeconds: number; readonly windowSeconds?: number }
+    | {
+        readonly limitSeconds: number;
+        /** Default 600 (ten 1-minute baskets). */
+        readonly windowSeconds?: number;
+        /** Simulated execution time charged per call. Default 1. */
+        readonly costSeconds?: number;
+      }
     | false;
   /** Simulated-time speed-up for token lifetimes, bucket drain and operating windows. Default 1. */
   readonly timeScale?: number;
@@ -139,6 +156,13 @@ export interface SimulatorOptions {
   };
   /** Webhook creator: the user whose permissions webhook calls run with. Default 1. */
   readonly webhookUserId?: number;
+  /**
+   * `im.recent.list` OFFSET pages after the first start this many items early, as real pages
+   * overlap when new messages arrive (docs: "page boundaries may overlap"). Default 2.
+   */
+  readonly recentListPageOverlap?: number;
+  /** Keep the Node process alive while the server listens (the standalone CLI). Default false. */
+  readonly keepProcessAlive?: boolean;
 }
 
 export interface GeneratedSeed {
@@ -148,6 +172,8 @@ export interface GeneratedSeed {
   readonly largeChats?: readonly number[];
   /** Deterministic generator seed. */
   readonly seed?: number;
+  /** Members of the general chat (id 1), the webhook user first. Default `membersPerChat`. */
+  readonly generalChatMembers?: number;
 }
 
 export interface RunningSimulator {
@@ -162,6 +188,8 @@ export interface RunningSimulator {
   readonly oauth: OAuthApp;
   stats(): SimulatorStats;
   resetStats(): void;
+  /** Adds an incoming webhook acting as `userId`; returns its base URL ending in `/`. */
+  createWebhook(userId: number): string;
   /** Switches the leaky bucket at run time (the benchmark turns it off for CPU profiling). */
   setRateLimit(limit: { readonly burst: number; readonly drainPerSecond: number } | false): void;
   close(): Promise<void>;

@@ -1,0 +1,62 @@
+import { formatAtom } from './bitrix-time.js';
+import type { ChatRecord, PortalState } from './portal-state.js';
+import { userColor } from './user-view.js';
+
+/** `message_type` (§5): C group, O open; the general chat is an open chat. */
+function messageType(chat: ChatRecord): string {
+  return chat.type === 'chat' ? 'C' : 'O';
+}
+
+/**
+ * The chat object of `im.dialog.get` (§5) and of `im.recent.list` items. `user_counter` counts
+ * every relation, dismissed users included (unverified against a live portal, §10).
+ */
+export function renderChat(state: PortalState, chat: ChatRecord, callerId: number) {
+  const role = chat.ownerId === callerId ? 'OWNER' : chat.members.has(callerId) ? 'MEMBER' : 'NONE';
+  return {
+    id: chat.id,
+    parent_chat_id: 0,
+    parent_message_id: 0,
+    name: chat.title,
+    owner: chat.ownerId,
+    extranet: state.hasExtranetMember(chat),
+    contains_collaber: false,
+    avatar: '',
+    color: userColor(chat.id),
+    type: chat.type,
+    entity_type: chat.type === 'general' ? 'GENERAL' : '',
+    entity_id: '',
+    entity_data_1: '',
+    entity_data_2: '',
+    entity_data_3: '',
+    mute_list: [],
+    manager_list: [chat.ownerId],
+    date_create: formatAtom(chat.createdAtMs),
+    message_type: messageType(chat),
+    user_counter: chat.members.size,
+    restrictions: {
+      avatar: true,
+      rename: true,
+      extend: true,
+      call: true,
+      mute: true,
+      leave: chat.type !== 'general',
+      leave_owner: chat.type !== 'general',
+      send: true,
+      user_list: true,
+    },
+    role,
+    text_field_enabled: true,
+    background_id: null,
+    entity_link: { type: '', url: '', id: '' },
+    permissions: {
+      manage_users_add: 'member',
+      manage_users_delete: 'manager',
+      manage_ui: 'member',
+      manage_settings: 'owner',
+      manage_messages: 'member',
+      can_post: 'member',
+    },
+    public: '',
+  };
+}

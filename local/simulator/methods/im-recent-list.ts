@@ -1,0 +1,100 @@
+import { formatAtom, parseAtom } from '../bitrix-time.js';
+import { renderChat } from '../chat-view.js';
+import { intval, isSet, upperCaseKeys } from '../php-params.js';
+import type { ChatRecord, PortalState } from '../portal-state.js';
+import { renderUser, userColor } from '../user-view.js';
+import type { MethodAnswer, MethodContext } from './method-types.js';
+
+const DEFAULT_LIMIT = 50;
+const MAX_LIMIT = 200;
+
+function newestFirst(a: ChatRecord, b: ChatRecord): number {
+  return b.lastActivityMs - a.lastActivityMs || b.id - a.id;
+}
+
+function renderItem(state: PortalState, chat: ChatRecord, callerId: number) {
+  const date = formatAtom(chat.lastActivityMs);
+  const author = state.user(chat.ownerId);
+  return {
+    id: `chat${chat.id}`,
+    chat_id: chat.id,
+    type: 'chat',
+    avatar: { url: '', color: userColor(chat.id) },
+    title: chat.title,
+    message: {
+      id: chat.lastMessageId,
+      text: '',
+      file: false,
+      author_id: 0,
+      attach: false,
+      sticker: null,
+      date,
+      status: 'received',
+      uuid: null,
+    },
+    counter: 0,
+    last_id: chat.lastMessageId,
+    pinned: false,
+    unread: false,
+    has_reminder: false,
+    date_update: date,
+    date_last_activity: date,
+    chat: renderChat(state, chat, callerId),
+    user: author ? renderUser(author) : { id: 0 },
+    options: [],
+  };
+}
+
+/**
+ * `im.recent.list` (docs `api-reference/chats/im-recent-list.md`): the caller's recent dialogs,
+ * newest activity first, as `{items, hasMore, hasMorePages, …}` with top-level `total: -1`.
+ * Only group chats are simulated (no private dialogs or open lines). Paging: `LAST_MESSAGE_DATE`
+ * (items strictly older than it) or `OFFSET`/`LIMIT` (default 50, max 200). The docs warn that
+ * "page boundaries may overlap"; OFFSET pages after the first start `recentListPageOverlap`
+ * items early so clients must deduplicate.
+ */
+export function imRecentList(context: MethodContext): MethodAnswer {
+  const { state, callerId, params } = context;
+  const p = upperCaseKeys(params);
+  const limitValue = intval(p.LIMIT);
+  const limit = limitValue <= 0 ? DEFAULT_LIMIT : Math.min(limitValue, MAX_LIMIT);
+  const empty = { items: [], hasMorePages: false, hasMore: false };
+
+  let chats: ChatRecord[] = [];
+  if (p.SKIP_CHAT !== 'Y') {
+    for (const chatId of state.chatIdsOf(callerId)) {
+      const chat = state.chatRecord(chatId);
+      if (chat) chats.push(chat);
+    }
+  }
+  const before = parseAtom(p.LAST_MESSAGE_DATE);
+  if (before !== undefined) {
+    // ATOM dates have whole seconds: everything from that second on counts as seen.
+    const cutoff = Math.floor(before / 1000) * 1000;
+    chats = chats.filter((chat) => chat.lastActivityMs < cutoff);
+  }
+  chats.sort(newestFirst);
+
+  let from = 0;
+  if (before === undefined && isSet(p.OFFSET)) {
+    const offset = Math.max(0, intval(p.OFFSET));
+    from = offset > 0 ? Math.max(0, offset - context.recentListPageOverlap) : 0;
+  }
+  const page = chats.slice(from, from + limit);
+  const hasMore = from + page.length < chats.length;
+  const result = page.length
+    ? {
+        items: page.map((chat) => renderItem(state, chat, callerId)),
+        hasMorePages: hasMore,
+        hasMore,
+      }
+    : empty;
+  return {
+    result: {
+      ...result,
+      copilot: { chats: null, messages: null, roles: [], recommendedRoles: [] },
+      messagesAutoDeleteConfigs: [],
+    },
+    total: -1,
+  };
+}

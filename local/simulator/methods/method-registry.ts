@@ -1,0 +1,15 @@
+import { imChatUserList } from './im-chat-user-list.js';
+import { imDialogGet } from './im-dialog-get.js';
+import { imDialogUsersList } from './im-dialog-users-list.js';
+import { imRecentList } from './im-recent-list.js';
+import { imUserListGet } from './im-user-list-get.js';
+import type { MethodHandler } from './method-types.js';
+
+/** The simulated REST methods, keyed by lower-case name (§1: classic names are case-insensitive). */
+export const METHODS: ReadonlyMap<string, MethodHandler> = new Map([
+  ['im.chat.user.list', imChatUserList],
+  ['im.dialog.users.list', imDialogUsersList],
+  ['im.dialog.get', imDialogGet],
+  ['im.user.list.get', imUserListGet],
+  ['im.recent.list', imRecentList],
+]);

@@ -1,0 +1,380 @@
+import type { NewChat, NewUser, PortalAdmin, SimChat, SimChatType, SimUser } from './types.js';
+
+/** Names for users created without one: deterministic by ID so every run reads the same. */
+const FIRST_NAMES = [
+  ['Anna', 'F'],
+  ['Boris', 'M'],
+  ['Carla', 'F'],
+  ['Dmitri', 'M'],
+  ['Elena', 'F'],
+  ['Farid', 'M'],
+  ['Greta', 'F'],
+  ['Hugo', 'M'],
+  ['Irina', 'F'],
+  ['Jonas', 'M'],
+  ['Katya', 'F'],
+  ['Lev', 'M'],
+  ['Mila', 'F'],
+  ['Nikolai', 'M'],
+  ['Olga', 'F'],
+  ['Pavel', 'M'],
+] as const;
+const LAST_NAMES = [
+  'Petrova',
+  'Smirnov',
+  'Keller',
+  'Novak',
+  'Ivanova',
+  'Haddad',
+  'Lindqvist',
+  'Moreau',
+  'Kuznetsova',
+  'Weber',
+  'Orlova',
+  'Tanaka',
+  'Sokolova',
+  'Brandt',
+  'Volkova',
+  'Fischer',
+  'Romanova',
+];
+
+export function defaultName(id: number): {
+  firstName: string;
+  lastName: string;
+  gender: 'M' | 'F';
+} {
+  const first = FIRST_NAMES[id % FIRST_NAMES.length] ?? FIRST_NAMES[0];
+  const lastName = LAST_NAMES[Math.floor(id / FIRST_NAMES.length) % LAST_NAMES.length] ?? 'Petrova';
+  return { firstName: first[0], lastName, gender: first[1] };
+}
+
+export interface UserRecord extends SimUser {
+  readonly gender: 'M' | 'F';
+}
+
+/**
+ * Read caches of one chat's active members. Rebuilt lazily when the chat's membership or any
+ * user's `active` flag changed, so paging a 200,000-member chat costs a slice, not a scan.
+ */
+interface MemberCache {
+  readonly chatVersion: number;
+  readonly usersVersion: number;
+  /** Active members in join (relation) order, keyed by external-user filter. */
+  readonly joinOrder: Map<string, number[]>;
+  /** Active members ascending by ID, keyed by external-user filter. */
+  readonly byId: Map<string, number[]>;
+  hasExtranet?: boolean;
+}
+
+export interface ChatRecord {
+  readonly id: number;
+  title: string;
+  readonly type: SimChatType;
+  readonly ownerId: number;
+  /** Insertion order is relation order: a re-join gets a new relation and moves to the end. */
+  readonly members: Set<number>;
+  readonly createdAtMs: number;
+  lastActivityMs: number;
+  lastMessageId: number;
+  version: number;
+  cache?: MemberCache;
+}
+
+/** Decides which active members a read returns (SKIP_EXTERNAL, §3). */
+export interface MemberFilter {
+  /** Cache key; '' = no filtering. */
+  readonly key: string;
+  readonly keep: (user: UserRecord) => boolean;
+}
+
+export const NO_FILTER: MemberFilter = { key: '', keep: () => true };
+
+/**
+ * The simulated portal's users and chats. Everything is Map/Set indexed: no request scans all
+ * chats or all users.
+ */
+export class PortalState implements PortalAdmin {
+  private readonly users = new Map<number, UserRecord>();
+  private readonly chatRecords = new Map<number, ChatRecord>();
+  /**
+   * user ID → chat IDs the user has a relation in (for `im.recent.list`). Built per user on
+   * first use (one pass over the chats), then kept up to date, so seeding stays cheap.
+   */
+  private readonly chatsOfUser = new Map<number, Set<number>>();
+  private nextUserId = 1;
+  private nextChatId = 1;
+  private messageCounter = 1000;
+  private usersVersion = 0;
+  private generalId = 0;
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  get generalChatId(): number {
+    return this.generalId;
+  }
+
+  addUser(user: NewUser = {}): SimUser {
+    const id = user.id ?? this.nextUserId;
+    if (!Number.isInteger(id) || id <= 0) throw new Error(`invalid user id ${id}`);
+    if (this.users.has(id)) throw new Error(`user ${id} already exists`);
+    const name = defaultName(id);
+    const bot = user.bot ?? false;
+    const record: UserRecord = {
+      id,
+      firstName: user.firstName ?? name.firstName,
+      lastName: user.lastName ?? name.lastName,
+      workPosition: user.workPosition === undefined ? null : user.workPosition,
+      active: user.active ?? true,
+      bot,
+      extranet: user.extranet ?? false,
+      externalAuthId: user.externalAuthId ?? (bot ? 'bot' : 'default'),
+      gender: user.gender ?? name.gender,
+    };
+    this.users.set(id, record);
+    if (id >= this.nextUserId) this.nextUserId = id + 1;
+    return record;
+  }
+
+  addUsers(count: number): number[] {
+    const ids: number[] = new Array(count);
+    for (let i = 0; i < count; i++) {
+      const id = this.nextUserId++;
+      const name = defaultName(id);
+      this.users.set(id, {
+        id,
+        firstName: name.firstName,
+        lastName: name.lastName,
+        workPosition: null,
+        active: true,
+        bot: false,
+        extranet: false,
+        externalAuthId: 'default',
+        gender: name.gender,
+      });
+      ids[i] = id;
+    }
+    return ids;
+  }
+
+  user(id: number): UserRecord | undefined {
+    return this.users.get(id);
+  }
+
+  userIds(): number[] {
+    return Array.from(this.users.keys()).sort((a, b) => a - b);
+  }
+
+  /** Highest user ID so far (random picks draw from 1..maxUserId). */
+  get maxUserId(): number {
+    return this.nextUserId - 1;
+  }
+
+  setUserActive(id: number, active: boolean): void {
+    const user = this.requireUser(id);
+    if (user.active === active) return;
+    this.users.set(id, { ...user, active });
+    this.usersVersion++;
+  }
+
+  createChat(chat: NewChat): SimChat {
+    return this.view(this.insertChat(chat, true));
+  }
+
+  /** Seeding path: the generator vouches that every member exists. */
+  createChatUnchecked(chat: NewChat): ChatRecord {
+    return this.insertChat(chat, false);
+  }
+
+  private insertChat(chat: NewChat, validate: boolean): ChatRecord {
+    const id = chat.id ?? this.nextChatId;
+    if (!Number.isInteger(id) || id <= 0) throw new Error(`invalid chat id ${id}`);
+    if (this.chatRecords.has(id)) throw new Error(`chat ${id} already exists`);
+    const type = chat.type ?? 'chat';
+    if (type === 'general' && this.generalId !== 0) {
+      throw new Error(`the portal already has a general chat (${this.generalId})`);
+    }
+    if (validate) for (const userId of chat.memberIds) this.requireUser(userId);
+    const ownerId = chat.ownerId ?? chat.memberIds[0] ?? 1;
+    const createdAtMs = this.now();
+    const record: ChatRecord = {
+      id,
+      title: chat.title ?? (type === 'general' ? 'General chat' : `Chat ${id}`),
+      type,
+      ownerId,
+      members: new Set(chat.memberIds),
+      createdAtMs,
+      lastActivityMs: createdAtMs,
+      lastMessageId: ++this.messageCounter,
+      version: 0,
+    };
+    this.chatRecords.set(id, record);
+    for (const [userId, chats] of this.chatsOfUser) if (record.members.has(userId)) chats.add(id);
+    if (type === 'general') this.generalId = id;
+    if (id >= this.nextChatId) this.nextChatId = id + 1;
+    return record;
+  }
+
+  chat(id: number): SimChat | undefined {
+    const record = this.chatRecords.get(id);
+    return record && this.view(record);
+  }
+
+  chats(): SimChat[] {
+    return Array.from(this.chatRecords.values(), (record) => this.view(record));
+  }
+
+  chatRecord(id: number): ChatRecord | undefined {
+    return this.chatRecords.get(id);
+  }
+
+  chatCount(): number {
+    return this.chatRecords.size;
+  }
+
+  addMembers(chatId: number, userIds: readonly number[]): void {
+    const chat = this.requireChat(chatId);
+    let changed = false;
+    for (const userId of userIds) {
+      this.requireUser(userId);
+      if (chat.members.has(userId)) continue;
+      chat.members.add(userId);
+      this.chatsOfUser.get(userId)?.add(chatId);
+      changed = true;
+    }
+    if (changed) this.touch(chat);
+  }
+
+  removeMembers(chatId: number, userIds: readonly number[]): void {
+    const chat = this.requireChat(chatId);
+    let changed = false;
+    for (const userId of userIds) {
+      if (!chat.members.delete(userId)) continue;
+      this.chatsOfUser.get(userId)?.delete(chatId);
+      changed = true;
+    }
+    if (changed) this.touch(chat);
+  }
+
+  deleteChat(chatId: number): void {
+    const chat = this.requireChat(chatId);
+    for (const userId of chat.members) this.chatsOfUser.get(userId)?.delete(chatId);
+    this.chatRecords.delete(chatId);
+    if (this.generalId === chatId) this.generalId = 0;
+  }
+
+  renameChat(chatId: number, title: string): void {
+    const chat = this.requireChat(chatId);
+    chat.title = title;
+    this.touch(chat);
+  }
+
+  /** Chat IDs the user has a relation in. */
+  chatIdsOf(userId: number): ReadonlySet<number> {
+    let chats = this.chatsOfUser.get(userId);
+    if (!chats) {
+      chats = new Set();
+      for (const chat of this.chatRecords.values())
+        if (chat.members.has(userId)) chats.add(chat.id);
+      this.chatsOfUser.set(userId, chats);
+    }
+    return chats;
+  }
+
+  /** Whether `userId` may read the chat's members: open and general chats are visible to all. */
+  canRead(chat: ChatRecord, userId: number): boolean {
+    return chat.type !== 'chat' || chat.members.has(userId);
+  }
+
+  /** Active members (filtered) in join order, cached. */
+  activeInJoinOrder(chat: ChatRecord, filter: MemberFilter = NO_FILTER): readonly number[] {
+    const cache = this.cacheOf(chat);
+    let ids = cache.joinOrder.get(filter.key);
+    if (!ids) {
+      ids = [];
+      for (const userId of chat.members) {
+        const user = this.users.get(userId);
+        if (user?.active && filter.keep(user)) ids.push(userId);
+      }
+      cache.joinOrder.set(filter.key, ids);
+    }
+    return ids;
+  }
+
+  /** Active members (filtered) ascending by ID, cached. */
+  activeById(chat: ChatRecord, filter: MemberFilter = NO_FILTER): readonly number[] {
+    const cache = this.cacheOf(chat);
+    let ids = cache.byId.get(filter.key);
+    if (!ids) {
+      ids = Array.from(Int32Array.from(this.activeInJoinOrder(chat, filter)).sort());
+      cache.byId.set(filter.key, ids);
+    }
+    return ids;
+  }
+
+  /** Whether an extranet user takes part (the chat's `extranet` flag), cached. */
+  hasExtranetMember(chat: ChatRecord): boolean {
+    const cache = this.cacheOf(chat);
+    if (cache.hasExtranet === undefined) {
+      cache.hasExtranet = false;
+      for (const userId of chat.members) {
+        if (this.users.get(userId)?.extranet) {
+          cache.hasExtranet = true;
+          break;
+        }
+      }
+    }
+    return cache.hasExtranet;
+  }
+
+  private cacheOf(chat: ChatRecord): MemberCache {
+    const cached = chat.cache;
+    if (
+      cached &&
+      cached.chatVersion === chat.version &&
+      cached.usersVersion === this.usersVersion
+    ) {
+      return cached;
+    }
+    const fresh: MemberCache = {
+      chatVersion: chat.version,
+      usersVersion: this.usersVersion,
+      joinOrder: new Map(),
+      byId: new Map(),
+    };
+    chat.cache = fresh;
+    return fresh;
+  }
+
+  /** A membership change posts a system message, which moves the chat up `im.recent.list`. */
+  private touch(chat: ChatRecord): void {
+    chat.version++;
+    chat.lastActivityMs = Math.max(this.now(), chat.lastActivityMs + 1);
+    chat.lastMessageId = ++this.messageCounter;
+  }
+
+  private requireUser(id: number): UserRecord {
+    const user = this.users.get(id);
+    if (!user) throw new Error(`unknown user ${id}`);
+    return user;
+  }
+
+  private requireChat(id: number): ChatRecord {
+    const chat = this.chatRecords.get(id);
+    if (!chat) throw new Error(`unknown chat ${id}`);
+    return chat;
+  }
+
+  /** A read-only view; `memberIds` is copied only when read (chats() stays cheap). */
+  private view(record: ChatRecord): SimChat {
+    return {
+      id: record.id,
+      title: record.title,
+      type: record.type,
+      ownerId: record.ownerId,
+      get memberIds(): readonly number[] {
+        return Array.from(record.members);
+      },
+    };
+  }
+}
