@@ -9,8 +9,11 @@ export class InvalidMemberIdError extends Error {
   }
 }
 
+/** Bitrix24 user IDs are MySQL `INT` keys; the core stores and hashes them as unsigned 32-bit. */
+export const MAX_USER_ID = 0xffff_ffff;
+
 export function isUserId(value: unknown): value is UserId {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 && value <= MAX_USER_ID;
 }
 
 /** True when `ids` is strictly ascending (sorted and unique). O(n), no allocation. */
@@ -24,9 +27,10 @@ export function isSortedUnique(ids: readonly number[]): boolean {
 /**
  * The canonical form of a member list: ascending, unique. Input order and duplicates do not
  * matter. Already-canonical input (every stored snapshot) costs one validating pass; anything
- * else is sorted as a Float64Array (numeric sort, no comparator calls), then de-duplicated.
+ * else is sorted as a Uint32Array (numeric sort without comparator calls, several times faster
+ * than a Float64Array or `Array#sort`), de-duplicated in place and copied out once.
  *
- * @throws {InvalidMemberIdError} on anything but a positive safe integer: a malformed read must
+ * @throws {InvalidMemberIdError} on anything but an integer in 1..{@link MAX_USER_ID}: a malformed read must
  *   fail that chat, never be diffed (DESIGN invariant 7).
  */
 export function normalizeMemberIds(ids: readonly unknown[]): UserId[] {
@@ -40,26 +44,35 @@ export function normalizeMemberIds(ids: readonly unknown[]): UserId[] {
   }
   if (sorted) return ids.slice() as UserId[];
 
-  const buffer = Float64Array.from(ids as readonly number[]).sort();
-  const unique: UserId[] = [];
-  let last = 0;
+  const buffer = Uint32Array.from(ids as readonly number[]).sort();
+  let count = 0;
   for (let i = 0; i < buffer.length; i++) {
     const id = buffer[i] as number;
-    if (id !== last) unique.push(id);
-    last = id;
+    if (count === 0 || id !== buffer[count - 1]) buffer[count++] = id;
   }
+  const unique: UserId[] = new Array(count);
+  for (let i = 0; i < count; i++) unique[i] = buffer[i] as number;
   return unique;
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 /**
- * sha256 hex of the canonical list encoded as decimal IDs joined by `,` (`""` for no members),
- * e.g. `contentHash([1, 2, 3]) === sha256('1,2,3')`. The encoding is part of the contract:
- * stores and tools may recompute it in any language.
+ * sha256 hex of the canonical list encoded as consecutive 4-byte little-endian unsigned integers
+ * (no members: the hash of no bytes). The encoding is part of the contract, so stores and tools
+ * may recompute it in any language; binary rather than decimal text because number formatting
+ * dominated the cost for large chats.
  *
  * @param sortedIds must already be canonical ({@link normalizeMemberIds}).
  */
 export function contentHash(sortedIds: readonly UserId[]): string {
-  return createHash('sha256').update(sortedIds.join(',')).digest('hex');
+  const words = Uint32Array.from(sortedIds);
+  const bytes = new Uint8Array(words.buffer);
+  if (!LITTLE_ENDIAN) {
+    const view = new DataView(words.buffer);
+    for (let i = 0; i < words.length; i++) view.setUint32(i * 4, sortedIds[i] as number, true);
+  }
+  return createHash('sha256').update(bytes).digest('hex');
 }
 
 /** True when every ID of sorted `subset` is in sorted `superset`. Linear merge. */
