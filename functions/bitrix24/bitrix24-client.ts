@@ -117,8 +117,12 @@ export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Cl
   const random = options.random ?? Math.random;
   const now = options.now ?? Date.now;
   const logger = options.logger;
+  const rateLimit = options.rateLimit ?? DEFAULT_RATE_LIMIT;
   const bucket = createLeakyBucket({
-    ...(options.rateLimit ?? DEFAULT_RATE_LIMIT),
+    // One request of headroom: the portal timestamps arrivals, we timestamp departures, and
+    // latency jitter between two requests can make its counter run ahead of ours by a fraction.
+    burst: Math.max(1, rateLimit.burst - 1),
+    drainPerSecond: rateLimit.drainPerSecond,
     ...(options.sleep ? { sleep: options.sleep } : {}),
   });
 
