@@ -1,0 +1,62 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import {
+  type Attribute,
+  AttributeType,
+  Billing,
+  ProjectionType,
+  TableEncryptionV2,
+  TableV2,
+} from 'aws-cdk-lib/aws-dynamodb';
+import { Construct } from 'constructs';
+import { snapshotTableDefinition } from '../functions/adapters/snapshot-table.js';
+
+export interface SnapshotTableProps {
+  /**
+   * Key schema, GSI and TTL attribute, as the store adapter expects them.
+   * @default snapshotTableDefinition (functions/adapters/snapshot-table.ts)
+   */
+  readonly definition?: typeof snapshotTableDefinition;
+}
+
+/**
+ * The snapshot store: the base state of the audit trail, so it is retained on stack deletion,
+ * protected against deletion, point-in-time recoverable and encrypted. On-demand billing: the
+ * load is a burst per schedule tick and idle in between.
+ */
+export class SnapshotTable extends Construct {
+  readonly table: TableV2;
+
+  constructor(scope: Construct, id: string, props: SnapshotTableProps = {}) {
+    super(scope, id);
+    const d = props.definition ?? snapshotTableDefinition;
+    this.table = new TableV2(this, 'Table', {
+      partitionKey: attribute(d.partitionKey),
+      sortKey: attribute(d.sortKey),
+      globalSecondaryIndexes: [
+        {
+          indexName: d.portalIndex.indexName,
+          partitionKey: attribute(d.portalIndex.partitionKey),
+          sortKey: attribute(d.portalIndex.sortKey),
+          projectionType: ProjectionType[d.portalIndex.projection],
+        },
+      ],
+      // Retired snapshot shards expire; heads never carry the attribute.
+      timeToLiveAttribute: d.timeToLiveAttribute,
+      billing: Billing.onDemand(),
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: TableEncryptionV2.awsManagedKey(),
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+  }
+}
+
+const ATTRIBUTE_TYPES = {
+  S: AttributeType.STRING,
+  N: AttributeType.NUMBER,
+  B: AttributeType.BINARY,
+};
+
+function attribute(a: { readonly name: string; readonly type: 'S' | 'N' | 'B' }): Attribute {
+  return { name: a.name, type: ATTRIBUTE_TYPES[a.type] };
+}

@@ -1,0 +1,134 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import type { Config } from '../functions/config/config-schema.js';
+
+/**
+ * Where the bundled config lands in the Lambda: the asset directory becomes the task root
+ * (`LAMBDA_TASK_ROOT`, `/var/task`), next to `index.mjs`. Absolute, so it does not depend on the
+ * process's working directory or on how the handler resolves relative paths.
+ */
+export const BUNDLED_CONFIG_PATH = '/var/task/config.json';
+
+/** The repository root: esbuild's working directory and the lock file NodejsFunction wants. */
+const PROJECT_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
+
+/** Powertools reads these; the freshness alarm matches the `service` dimension they produce. */
+export const POWERTOOLS_SERVICE_NAME = 'membership-sync';
+export const METRICS_NAMESPACE = 'MembershipSync';
+
+export interface SyncFunctionProps {
+  /** The handler module (TypeScript), e.g. `functions/handlers/worker.ts`; must export `handler`. */
+  readonly entry: string;
+  /** The validated config, bundled as `config.json` (too big for environment variables). */
+  readonly config: Config;
+  /** @default 256 */
+  readonly memorySize?: number;
+  /** @default Duration.minutes(1) */
+  readonly timeout?: Duration;
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+  /** Extra environment variables (the handler's contract: `functions/handlers/environment.ts`). */
+  readonly environment?: Readonly<Record<string, string>>;
+  /** @default - none */
+  readonly description?: string;
+}
+
+/**
+ * A `NodejsFunction` with the project's defaults baked in: Node 22 on ARM, ESM output bundled by
+ * the local esbuild (no Docker), the AWS SDK left to the runtime, X-Ray tracing, a log group with
+ * retention, and the validated config written into the bundle as `config.json`.
+ */
+export class SyncFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: SyncFunctionProps) {
+    const logGroup = new LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      // Logs are operational, not the audit record (that is the topic / archive).
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const configFile = writeConfigFile(props.config);
+    super(scope, id, {
+      entry: props.entry,
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+      description: props.description,
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? Duration.minutes(1),
+      tracing: Tracing.ACTIVE,
+      logGroup,
+      environment: {
+        CONFIG_PATH: BUNDLED_CONFIG_PATH,
+        POWERTOOLS_SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        // Minified bundle: map stack traces back to the TypeScript sources.
+        NODE_OPTIONS: '--enable-source-maps',
+        ...props.environment,
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node22',
+        platform: 'node',
+        mainFields: ['module', 'main'],
+        minify: true,
+        sourceMap: true,
+        // The runtime ships AWS SDK v3; bundling it only adds cold-start weight.
+        externalModules: ['@aws-sdk/*'],
+        forceDockerBundling: false,
+        // CJS dependencies bundled into ESM still call `require` for Node built-ins.
+        banner:
+          "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          // Copied from a file rather than echoed: a config with thousands of chat IDs would
+          // exceed the shell's single-argument limit.
+          afterBundling: (_inputDir: string, outputDir: string) => [
+            `cp "${configFile}" "${outputDir}/config.json"`,
+          ],
+        },
+      },
+    });
+
+    Validations.of(this).acknowledge(
+      {
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason:
+          'AWSLambdaBasicExecutionRole only allows writing to CloudWatch Logs; it is the AWS-maintained minimum for a Lambda execution role.',
+      },
+      {
+        id: 'AwsSolutions-L1',
+        reason:
+          'Node.js 22 is deliberate: the project toolchain, Powertools and the tests target Node 22 (supported by Lambda into 2027); move to 24 together with the toolchain.',
+      },
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'X-Ray PutTraceSegments/PutTelemetryRecords do not support resource-level permissions (Resource "*" is required by the service).',
+      },
+    );
+  }
+}
+
+/**
+ * Writes the config to a content-addressed file outside the repository for `afterBundling` to
+ * copy. The bundle's asset hash is computed from the output, so a config change redeploys.
+ */
+function writeConfigFile(config: Config): string {
+  const json = `${JSON.stringify(config, null, 2)}\n`;
+  const digest = createHash('sha256').update(json).digest('hex').slice(0, 16);
+  const dir = join(tmpdir(), 'membership-sync-config');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `config-${digest}.json`);
+  writeFileSync(file, json);
+  return file;
+}

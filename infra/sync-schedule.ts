@@ -1,0 +1,111 @@
+import { type CfnElement, Duration, Stack, TimeZone, Validations } from 'aws-cdk-lib';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import {
+  ContextAttribute,
+  Schedule,
+  ScheduleExpression,
+  ScheduleGroup,
+  ScheduleTargetInput,
+} from 'aws-cdk-lib/aws-scheduler';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+
+export interface SyncScheduleProps {
+  /** `rate(…)` or `cron(…)`, validated by the config schema. */
+  readonly expression: string;
+  /** IANA time zone the cron fields are read in. */
+  readonly timeZone: string;
+  readonly target: IFunction;
+  /**
+   * Scheduler retries of a failed planner invocation (0–185).
+   * @default 4
+   */
+  readonly retryAttempts?: number;
+}
+
+/**
+ * EventBridge Scheduler (the successor of scheduled rules) → planner, in a schedule group of its
+ * own so the Scheduler's per-group metrics describe only this job. Failed invocations go, after
+ * retries, to a DLQ of their own.
+ */
+export class SyncSchedule extends Construct {
+  readonly schedule: Schedule;
+  readonly group: ScheduleGroup;
+  readonly deadLetterQueue: Queue;
+  /** The role Scheduler assumes to invoke the planner and write to the DLQ. */
+  readonly role: Role;
+
+  constructor(scope: Construct, id: string, props: SyncScheduleProps) {
+    super(scope, id);
+    this.group = new ScheduleGroup(this, 'Group');
+    // Scheduler DLQs must be standard queues.
+    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
+      retentionPeriod: Duration.days(14),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
+        // Only schedules of this account may assume it (confused-deputy guard).
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+    });
+    this.schedule = new Schedule(this, 'Schedule', {
+      description: 'Bitrix24 chat membership sync: one planner run per tick',
+      scheduleGroup: this.group,
+      schedule: ScheduleExpression.expression(props.expression, TimeZone.of(props.timeZone)),
+      target: new LambdaInvoke(props.target, {
+        role: this.role,
+        deadLetterQueue: this.deadLetterQueue,
+        retryAttempts: props.retryAttempts ?? 4,
+        // A tick older than its period is superseded by the next one.
+        maxEventAge: maxEventAgeFor(props.expression),
+        // The planner derives its deterministic deduplication IDs from the scheduled time, so a
+        // retried invocation of the same tick enqueues nothing twice.
+        input: ScheduleTargetInput.fromObject({
+          scheduledTime: ContextAttribute.scheduledTime,
+          executionId: ContextAttribute.executionId,
+          attemptNumber: ContextAttribute.attemptNumber,
+        }),
+      }),
+    });
+
+    Validations.of(this.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(props.target.node.defaultChild as CfnElement)}.Arn>:*]`,
+      reason:
+        'The LambdaInvoke target grants lambda:InvokeFunction on the planner and its qualified ARNs (versions/aliases) of this one function only.',
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is the dead-letter queue of the EventBridge Scheduler target; its depth is alarmed.',
+    });
+  }
+}
+
+const UNIT_SECONDS: Record<string, number> = { minute: 60, hour: 3600, day: 86400 };
+
+/**
+ * The interval between ticks: exact for `rate(…)`; for `cron(…)` a conservative reading of the
+ * minute and hour fields (every N minutes, hourly, else daily). Used for event age and freshness.
+ */
+export function schedulePeriod(expression: string): Duration {
+  const rate = /^rate\(\s*(\d+)\s+(minute|hour|day)s?\s*\)$/.exec(expression);
+  if (rate?.[1] !== undefined && rate[2] !== undefined) {
+    return Duration.seconds(Number(rate[1]) * (UNIT_SECONDS[rate[2]] ?? 60));
+  }
+  const [minute = '', hour = ''] =
+    /^cron\((.*)\)$/.exec(expression)?.[1]?.trim().split(/\s+/) ?? [];
+  const everyN = /^(?:\*|0)\/(\d+)$/.exec(minute)?.[1];
+  if (hour === '*' && everyN !== undefined) return Duration.minutes(Number(everyN));
+  if (hour === '*' && /^\d+$/.test(minute)) return Duration.hours(1);
+  return Duration.days(1);
+}
+
+/** One schedule period, within Scheduler's 60 s–24 h bounds. */
+export function maxEventAgeFor(expression: string): Duration {
+  const seconds = schedulePeriod(expression).toSeconds();
+  return Duration.seconds(Math.min(86_400, Math.max(60, seconds)));
+}
