@@ -32,24 +32,33 @@ function userType(user: UserRecord): string {
   return 'user';
 }
 
+/** `last_activity_date` values, one per minute of a day before the base instant. */
+const lastActivityDates: string[] = [];
+function lastActivityDate(id: number): string {
+  const minute = id % 1440;
+  let date = lastActivityDates[minute];
+  if (date === undefined) {
+    date = formatAtom(LAST_ACTIVITY_BASE_MS - minute * 60_000);
+    lastActivityDates[minute] = date;
+  }
+  return date;
+}
+
 /**
- * The user item of `im.dialog.users.list` (§3 "Result item fields") and `im.user.list.get`
- * (`avatar_hr` only on request there).
+ * The user item of `im.dialog.users.list` (§3 "Result item fields"). Built as one literal so
+ * every item has the same hidden class: a 200-item page serialises several times faster.
  */
-export function renderUser(user: UserRecord, withAvatarHr = true): Record<string, unknown> {
-  const name = `${user.firstName} ${user.lastName}`.trim();
-  const item: Record<string, unknown> = {
+export function renderUser(user: UserRecord): Record<string, unknown> {
+  return {
     id: user.id,
     active: user.active,
-    name,
+    name: `${user.firstName} ${user.lastName}`.trim(),
     first_name: user.firstName,
     last_name: user.lastName,
     work_position: user.workPosition,
     color: userColor(user.id),
     avatar: '',
-  };
-  if (withAvatarHr) item.avatar_hr = '';
-  Object.assign(item, {
+    avatar_hr: '',
     gender: user.gender,
     birthday: '',
     extranet: user.extranet,
@@ -59,7 +68,7 @@ export function renderUser(user: UserRecord, withAvatarHr = true): Record<string
     external_auth_id: user.externalAuthId,
     status: 'online',
     idle: false,
-    last_activity_date: formatAtom(LAST_ACTIVITY_BASE_MS - (user.id % 1440) * 60_000),
+    last_activity_date: lastActivityDate(user.id),
     mobile_last_date: false,
     desktop_last_date: false,
     absent: false,
@@ -79,8 +88,18 @@ export function renderUser(user: UserRecord, withAvatarHr = true): Record<string
     email: user.bot
       ? ''
       : `${user.firstName}.${user.lastName}.${user.id}@example.com`.toLowerCase(),
-  });
-  return item;
+  };
+}
+
+/** `im.user.list.get` items: the same fields, `avatar_hr` only when asked for (`AVATAR_HR=Y`). */
+export function renderUserDetails(
+  user: UserRecord,
+  withAvatarHr: boolean,
+): Record<string, unknown> {
+  const item = renderUser(user);
+  if (withAvatarHr) return item;
+  const { avatar_hr: _omitted, ...rest } = item;
+  return rest;
 }
 
 function listOf(value: unknown): string[] {

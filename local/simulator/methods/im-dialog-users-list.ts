@@ -69,14 +69,13 @@ export function imDialogUsersList(context: MethodContext): MethodAnswer {
 
   const limit = pageLimit(p.LIMIT);
   const render = (ids: readonly number[]) => {
-    const kept =
-      context.shortPageDrop > 0
-        ? ids.slice(0, Math.max(0, ids.length - context.shortPageDrop))
-        : ids;
-    return kept.flatMap((id) => {
-      const user = state.user(id);
-      return user ? [renderUser(user)] : [];
-    });
+    const count = Math.max(0, ids.length - context.shortPageDrop);
+    const items: Array<Record<string, unknown>> = [];
+    for (let i = 0; i < count; i++) {
+      const user = state.user(ids[i] as number);
+      if (user) items.push(renderUser(user));
+    }
+    return items;
   };
 
   if (isSet(p.LAST_ID) && intval(p.LAST_ID) >= 0) {

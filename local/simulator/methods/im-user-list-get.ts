@@ -1,7 +1,7 @@
 import { phpArrayJson } from '../php-json.js';
 import { isSet, type ParamValue, upperCaseKeys } from '../php-params.js';
 import { RestError } from '../rest-error.js';
-import { renderUser } from '../user-view.js';
+import { renderUserDetails } from '../user-view.js';
 import type { MethodAnswer, MethodContext } from './method-types.js';
 
 const invalidFormat = () =>
@@ -39,7 +39,7 @@ export function imUserListGet({ state, callerId, params }: MethodContext): Metho
   const users = new Map<string, unknown>();
   for (const id of ids) {
     const user = state.user(id);
-    users.set(String(id), user ? renderUser(user, withAvatarHr) : null);
+    users.set(String(id), user ? renderUserDetails(user, withAvatarHr) : null);
   }
   // An int-keyed map would become a JSON list in PHP only for keys 0..n-1; user IDs start at 1.
   return { result: phpArrayJson(users) };
