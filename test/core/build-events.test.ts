@@ -219,7 +219,7 @@ describe('buildMemberEvents', () => {
 
     // Assess
     expect(outgoing?.event.data).toMatchObject({ user: { name: 'Alice' } });
-    expect((outgoing?.event.data as { user: object }).user).toEqual({ name: 'Alice' });
+    expect((outgoing?.event.data as { user: object } | undefined)?.user).toEqual({ name: 'Alice' });
     validateEvent(outgoing?.event);
   });
 

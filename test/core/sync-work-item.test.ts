@@ -1,0 +1,669 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { EventTypes, type OutgoingEvent } from '../../functions/core/cloud-event.js';
+import { contentHash } from '../../functions/core/member-set.js';
+import {
+  type ChatId,
+  DEFAULT_BREAKER,
+  type Snapshot,
+  type UserId,
+} from '../../functions/core/model.js';
+import type { SnapshotStore } from '../../functions/core/ports.js';
+import {
+  type SyncDeps,
+  type SyncReport,
+  syncWorkItem,
+} from '../../functions/core/sync-work-item.js';
+import { validateEvent } from '../support/event-schemas.js';
+import {
+  FakeMemberReader,
+  FixedClock,
+  failedRead,
+  InMemorySnapshotStore,
+  noAccess,
+  RecordingPublisher,
+  range,
+} from '../support/fakes.js';
+
+const portal = { portalId: 'main', baseUrl: 'https://example.bitrix24.com' };
+const T0 = '2026-01-05T10:00:00.000Z';
+const T1 = '2026-01-05T10:15:00.000Z';
+const T2 = '2026-01-05T10:30:00.000Z';
+
+const publishers: RecordingPublisher[] = [];
+
+afterEach(() => {
+  // Every event any sync published is valid against its schema.
+  for (const publisher of publishers) for (const e of publisher.published) validateEvent(e.event);
+  publishers.length = 0;
+});
+
+function setup() {
+  const reader = new FakeMemberReader();
+  const store = new InMemorySnapshotStore();
+  const publisher = new RecordingPublisher();
+  const clock = new FixedClock(T0);
+  publishers.push(publisher);
+  const deps: SyncDeps = { reader, store, publisher, clock, portal, breaker: DEFAULT_BREAKER };
+  const sync = (chatIds: ChatId[] = [12], overrides: Partial<SyncDeps> = {}): Promise<SyncReport> =>
+    syncWorkItem({ ...deps, ...overrides }, { portalId: 'main', chatIds, scheduledAt: T0 });
+  return { reader, store, publisher, clock, deps, sync };
+}
+
+function snapshotOf(chatId: ChatId, members: UserId[], fields: Partial<Snapshot> = {}): Snapshot {
+  return {
+    portalId: 'main',
+    chatId,
+    members,
+    version: 3,
+    contentHash: contentHash(members),
+    observedAt: '2026-01-05T09:00:00.000Z',
+    sequence: 30,
+    ...fields,
+  };
+}
+
+function types(events: readonly OutgoingEvent[]): string[] {
+  return events.map((e) => e.event.type);
+}
+
+function dataOf(e: OutgoingEvent | undefined): Record<string, unknown> {
+  return (e?.event.data ?? {}) as Record<string, unknown>;
+}
+
+function chat(report: SyncReport, chatId: ChatId) {
+  const result = report.chats.find((c) => c.chatId === chatId);
+  if (result === undefined) throw new Error(`chat ${chatId} missing from the report`);
+  return result;
+}
+
+describe('syncWorkItem', () => {
+  describe('first sync', () => {
+    it('publishes one baseline, not a join per member, and saves version 1', async () => {
+      // Prepare
+      const { reader, store, publisher, sync } = setup();
+      reader.members(12, [3, 1, 2, 2]);
+
+      // Act
+      const report = await sync();
+
+      // Assess
+      expect(types(publisher.published)).toEqual([EventTypes.baseline]);
+      expect(dataOf(publisher.published[0])).toMatchObject({
+        members: [1, 2, 3],
+        memberCount: 3,
+        sequence: 1,
+        baseVersion: 0,
+        version: 1,
+        window: { from: null, to: T0 },
+      });
+      expect(store.get('main', 12)).toEqual({
+        portalId: 'main',
+        chatId: 12,
+        members: [1, 2, 3],
+        version: 1,
+        contentHash: contentHash([1, 2, 3]),
+        observedAt: T0,
+        sequence: 1,
+      });
+      expect(chat(report, 12)).toMatchObject({ outcome: 'baseline', events: 1, saved: true });
+      expect(reader.detailsCalls).toEqual([]);
+    });
+
+    it('splits the baseline of a huge chat into parts and records the last sequence', async () => {
+      // Prepare
+      const { reader, store, publisher, sync } = setup();
+      reader.members(12, range(1, 25_000));
+
+      // Act
+      await sync();
+
+      // Assess
+      expect(types(publisher.published)).toEqual([
+        EventTypes.baseline,
+        EventTypes.baseline,
+        EventTypes.baseline,
+      ]);
+      expect(store.get('main', 12)).toMatchObject({ version: 1, sequence: 3 });
+    });
+  });
+
+  describe('changes across runs', () => {
+    it('publishes leaves and joins, then saves the next version', async () => {
+      // Prepare
+      const { reader, store, publisher, clock, sync } = setup();
+      reader.members(12, [1, 2, 3]);
+      await sync();
+      publisher.clear();
+      clock.set(T1);
+      reader.members(12, [1, 3, 4]);
+      reader.user({ id: 2, name: 'Bob', active: true }).user({ id: 4, name: 'Dee', bot: true });
+
+      // Act
+      const report = await sync();
+
+      // Assess
+      expect(publisher.published.map((e) => [e.event.subject, dataOf(e).sequence])).toEqual([
+        ['chat/12/user/2', 2],
+        ['chat/12/user/4', 3],
+      ]);
+      expect(types(publisher.published)).toEqual([EventTypes.left, EventTypes.joined]);
+      expect(dataOf(publisher.published[0])).toMatchObject({
+        reason: 'left_or_removed',
+        user: { name: 'Bob', active: true },
+        window: { from: T0, to: T1 },
+        baseVersion: 1,
+        version: 2,
+      });
+      expect(publisher.published[1]?.attributes).toMatchObject({ userId: 4, bot: true });
+      expect(store.get('main', 12)).toMatchObject({
+        members: [1, 3, 4],
+        version: 2,
+        sequence: 3,
+        observedAt: T1,
+      });
+      expect(chat(report, 12)).toMatchObject({ outcome: 'changed', joined: 1, left: 1, events: 2 });
+      expect(report.totals).toMatchObject({ joins: 1, leaves: 1, events: 2, membersRead: 3 });
+    });
+
+    it('looks up the details of every changed user of the item once', async () => {
+      // Prepare
+      const { reader, store, sync } = setup();
+      store.put(snapshotOf(12, [1, 2])).put(snapshotOf(13, [5, 6]));
+      reader.members(12, [1, 3]).members(13, [5, 6, 3, 7]);
+
+      // Act
+      await sync([12, 13]);
+
+      // Assess
+      expect(reader.detailsCalls).toEqual([[2, 3, 7]]);
+    });
+
+    it('publishes changes without details when the details lookup fails', async () => {
+      // Prepare
+      const { reader, store, publisher, sync } = setup();
+      store.put(snapshotOf(12, [1, 2]));
+      reader.members(12, [1, 3]).failDetailsWith(new Error('QUERY_LIMIT_EXCEEDED'));
+
+      // Act
+      const report = await sync();
+
+      // Assess
+      expect(publisher.published.map(dataOf)).toEqual([
+        expect.objectContaining({ userId: 2, user: null, reason: 'unknown' }),
+        expect.objectContaining({ userId: 3, user: null }),
+      ]);
+      expect(store.get('main', 12)).toMatchObject({ members: [1, 3], version: 4 });
+      expect(report.retryable).toBe(false);
+    });
+
+    it('publishes nothing and saves nothing when nothing changed', async () => {
+      // Prepare
+      const { reader, store, publisher, sync } = setup();
+      store.put(snapshotOf(12, [1, 2, 3]));
+      reader.members(12, [3, 2, 1]);
+
+      // Act
+      const report = await sync();
+
+      // Assess
+      expect(publisher.calls).toEqual([]);
+      expect(store.saves).toEqual([]);
+      expect(chat(report, 12)).toMatchObject({
+        outcome: 'unchanged',
+        saved: false,
+        membersRead: 3,
+      });
+      expect(reader.detailsCalls).toEqual([]);
+    });
+
+    it('counts the Bitrix24 requests the sync made', async () => {
+      // Prepare
+      const { reader, store, sync } = setup();
+      store.put(snapshotOf(12, [1, 2]));
+      reader.members(12, [1, 3]);
+      await reader.readMembers([99]);
+
+      // Act
+      const report = await sync();
+
+      // Assess
+      expect(report.bitrix24Requests).toBe(2);
+    });
+  });
+
+  describe('no false leave', () => {
+    it('keeps the snapshot when the list comes back empty', async () => {
+      // Prepare
+      const { reader, store, publisher, sync } = setup();
+      store.put(snapshotOf(12, [1, 2, 3]));
+      reader.members(12, []);
+
+      // Act
+      const report = await sync();
+
+      // Assess
+      expect(types(publisher.published)).toEqual([EventTypes.accessLost]);
+      expect(dataOf(publisher.published[0])).toMatchObject({
+        code: 'empty_member_list',
+        lastKnownMemberCount: 3,
+      });
+      expect(store.get('main', 12)).toMatchObject({ members: [1, 2, 3], accessLostAt: T0 });
+      expect(chat(report, 12).outcome).toBe('access_lost');
+    });
+
+    it('announces a refused chat once and keeps its members while access stays lost', async () => {
+      // Prepare
+      const { reader, store, publisher, clock, sync } = setup();
+      const before = snapshotOf(12, [1, 2, 3]);
+      store.put(before);
+      reader.script(12, noAccess(12));
+
+      // Act
+      const first = await sync();
+      clock.set(T1);
+      const second = await sync();
+
+      // Assess
+      expect(types(publisher.published)).toEqual([EventTypes.accessLost]);
+      expect(publisher.published[0]?.event.subject).toBe('chat/12');
+      expect(dataOf(publisher.published[0])).toMatchObject({
+        code: 'ACCESS_ERROR',
+        sequence: 31,
+        baseVersion: 3,
+        version: 4,
+      });
+      expect(store.get('main', 12)).toEqual({
+        ...before,
+        version: 4,
+        sequence: 31,
+        accessLostAt: T0,
+      });
+      expect(store.writes()).toHaveLength(1);
+      expect(chat(first, 12)).toMatchObject({ outcome: 'access_lost', events: 1 });
+      expect(chat(second, 12)).toMatchObject({ outcome: 'access_lost', events: 0, saved: false });
+      expect(second.retryable).toBe(false);
+    });
+
+    it('never produces a leave from a failed read and asks for a retry', async () => {
+      // Prepare
+      const { reader, store, publisher, sync } = setup();
+      const before = snapshotOf(12, [1, 2, 3]);
+      store.put(before);
+      reader.script(12, failedRead(12, 'QUERY_LIMIT_EXCEEDED'));
+
+      // Act
+      const report = await sync();
+
+      // Assess
+      expect(publisher.calls).toEqual([]);
+      expect(store.saves).toEqual([]);
+      expect(store.get('main', 12)).toEqual(before);
+      expect(chat(report, 12)).toMatchObject({
+        outcome: 'failed',
+        error: { code: 'QUERY_LIMIT_EXCEEDED', retryable: true },
+      });
+      expect(report.retryable).toBe(true);
+    });
+
+    it('fails a chat whose list is malformed and keeps its snapshot', async () => {
+      // Prepare
+      const { reader, store, publisher, sync } = setup();
+      const before = snapshotOf(12, [1, 2, 3]);
+      store.put(before);
+      reader.members(12, [1, -2] as UserId[]);
+
+      // Act
+      const report = await sync();
+
+      // Assess
+      expect(publisher.calls).toEqual([]);
+      expect(store.get('main', 12)).toEqual(before);
+      expect(chat(report, 12)).toMatchObject({
+        outcome: 'failed',
+        error: { code: 'invalid_member_list', retryable: false },
+      });
+    });
+
+    it('reports a never-synced refused chat without an event', async () => {
+      // Prepare
+      const { reader, store, publisher, sync } = setup();
+      reader.script(12, noAccess(12));
+
+      // Act
+      const report = await sync();
+
+      // Assess
+      expect(publisher.calls).toEqual([]);
+      expect(store.saves).toEqual([]);
+      expect(chat(report, 12)).toMatchObject({
+        outcome: 'failed',
+        error: { code: 'ACCESS_ERROR', retryable: false },
+      });
+    });
+
+    it('applies the gap diff when access returns, and announces a later loss again', async () => {
+      // Prepare
+      const { reader, store, publisher, clock, sync } = setup();
+      store.put(snapshotOf(12, [1, 2, 3]));
+      reader.script(12, noAccess(12), noAccess(12));
+      await sync();
+      await sync();
+      clock.set(T1);
+      reader.members(12, [1, 2]);
+
+      // Act
+      const regained = await sync();
+      clock.set(T2);
+      reader.script(12, noAccess(12));
+      await sync();
+
+      // Assess
+      expect(chat(regained, 12)).toMatchObject({ outcome: 'changed', left: 1 });
+      expect(types(publisher.published)).toEqual([
+        EventTypes.accessLost,
+        EventTypes.left,
+        EventTypes.accessLost,
+      ]);
+      expect(dataOf(publisher.published[1])).toMatchObject({
+        window: { from: '2026-01-05T09:00:00.000Z', to: T1 },
+      });
+      expect(publisher.published.map((e) => dataOf(e).sequence)).toEqual([31, 32, 33]);
+      expect(new Set(publisher.ids()).size).toBe(3);
+      expect(store.get('main', 12)).toMatchObject({ members: [1, 2], accessLostAt: T2 });
+    });
+
+    it('clears a stale access flag when the chat reads again unchanged', async () => {
+      // Prepare
+      const { reader, store, publisher, sync } = setup();
+      store.put(snapshotOf(12, [1, 2], { accessLostAt: '2026-01-05T09:30:00.000Z' }));
+      reader.members(12, [1, 2]);
+
+      // Act
+      const report = await sync();
+
+      // Assess
+      expect(publisher.calls).toEqual([]);
+      expect(store.get('main', 12)?.accessLostAt).toBeUndefined();
+      expect(chat(report, 12)).toMatchObject({ outcome: 'unchanged', saved: true });
+    });
+  });
+
+  describe('mass-change breaker', () => {
+    it('holds a mass leave: announces it once, keeps the members, applies it once released', async () => {
+      // Prepare
+      const { reader, store, publisher, clock, sync } = setup();
+      store.put(snapshotOf(12, range(1, 10)));
+      reader.members(12, [1, 2, 11]);
+
+      // Act: the breaker trips, then the same read comes back before anyone releases it
+      const held = await sync();
+      clock.set(T1);
+      const stillHeld = await sync();
+
+      // Assess
+      expect(types(publisher.published)).toEqual([EventTypes.massChangeHeld]);
+      expect(dataOf(publisher.published[0])).toMatchObject({
+        previousCount: 10,
+        observedCount: 3,
+        leftCount: 8,
+        joinedCount: 1,
+        left: range(3, 10),
+        joined: [11],
+      });
+      expect(store.get('main', 12)).toMatchObject({
+        members: range(1, 10),
+        version: 4,
+        sequence: 31,
+        held: {
+          baseVersion: 3,
+          detectedAt: T0,
+          left: range(3, 10),
+          joined: [11],
+          observedCount: 3,
+          released: false,
+        },
+      });
+      expect(chat(held, 12)).toMatchObject({ outcome: 'held', heldLeft: 8, left: 0, events: 1 });
+      expect(chat(stillHeld, 12)).toMatchObject({ outcome: 'held', events: 0, saved: false });
+      expect(held.totals.held).toBe(1);
+
+      // Prepare: an operator releases the hold
+      const current = store.get('main', 12) as Snapshot;
+      const { held: hold } = current;
+      store.put({
+        ...current,
+        version: 5,
+        held: { ...(hold as NonNullable<typeof hold>), released: true },
+      });
+      clock.set(T2);
+
+      // Act
+      const released = await sync();
+      const after = await sync();
+
+      // Assess
+      expect(chat(released, 12)).toMatchObject({ outcome: 'released', left: 8, joined: 1 });
+      expect(types(publisher.published.slice(1))).toEqual([
+        ...Array(8).fill(EventTypes.left),
+        EventTypes.joined,
+      ]);
+      expect(dataOf(publisher.published[1])).toMatchObject({
+        heldSince: T0,
+        window: { from: '2026-01-05T09:00:00.000Z', to: T2 },
+        sequence: 32,
+      });
+      const saved = store.get('main', 12);
+      expect(saved).toMatchObject({ members: [1, 2, 11], version: 6, sequence: 40 });
+      expect(saved?.held).toBeUndefined();
+      expect(chat(after, 12).outcome).toBe('unchanged');
+    });
+
+    it('holds again when a released change now removes members nobody approved', async () => {
+      // Prepare
+      const { reader, store, publisher, sync } = setup();
+      store.put(
+        snapshotOf(12, range(1, 10), {
+          held: {
+            baseVersion: 2,
+            detectedAt: '2026-01-05T09:30:00.000Z',
+            joined: [],
+            left: range(3, 10),
+            observedCount: 2,
+            released: true,
+          },
+        }),
+      );
+      reader.members(12, [1]);
+
+      // Act
+      const report = await sync();
+
+      // Assess
+      expect(chat(report, 12).outcome).toBe('held');
+      expect(types(publisher.published)).toEqual([EventTypes.massChangeHeld]);
+      expect(store.get('main', 12)).toMatchObject({
+        members: range(1, 10),
+        held: { left: range(2, 10), released: false, detectedAt: T0 },
+      });
+    });
+
+    it('drops a hold when the chat recovers below the thresholds', async () => {
+      // Prepare
+      const { reader, store, publisher, sync } = setup();
+      store.put(
+        snapshotOf(12, range(1, 10), {
+          held: {
+            baseVersion: 2,
+            detectedAt: '2026-01-05T09:30:00.000Z',
+            joined: [],
+            left: range(3, 10),
+            observedCount: 2,
+            released: false,
+          },
+        }),
+      );
+      reader.members(12, range(1, 9));
+
+      // Act
+      const report = await sync();
+
+      // Assess
+      expect(chat(report, 12)).toMatchObject({ outcome: 'changed', left: 1 });
+      expect(types(publisher.published)).toEqual([EventTypes.left]);
+      expect(store.get('main', 12)?.held).toBeUndefined();
+    });
+  });
+
+  describe('no lost change', () => {
+    it('re-publishes identical IDs after a crash between publish and save, losing nothing', async () => {
+      // Prepare
+      const { reader, store, publisher, clock, sync } = setup();
+      store.put(snapshotOf(12, [1, 2, 3]));
+      reader.members(12, [1, 3, 4]);
+      store.failNextSaveWith(new Error('Lambda timed out'));
+
+      // Act
+      const crashed = await sync();
+      const firstIds = publisher.ids();
+      publisher.clear();
+      clock.set(T1);
+      const rerun = await sync();
+
+      // Assess
+      expect(chat(crashed, 12)).toMatchObject({
+        outcome: 'failed',
+        events: 2,
+        error: { code: 'snapshot_save_failed', retryable: true },
+      });
+      expect(crashed.retryable).toBe(true);
+      expect(publisher.ids()).toEqual(firstIds);
+      expect(chat(rerun, 12).outcome).toBe('changed');
+      expect(store.get('main', 12)).toMatchObject({ members: [1, 3, 4], version: 4, sequence: 32 });
+    });
+
+    it('saves nothing when publishing fails, and the retry publishes the same IDs', async () => {
+      // Prepare
+      const { reader, store, publisher, sync } = setup();
+      const before = snapshotOf(12, [1, 2, 3]);
+      store.put(before);
+      reader.members(12, [1, 3, 4]);
+      publisher.failNext();
+
+      // Act
+      const failed = await sync();
+      const attemptedIds = publisher.calls[0]?.map((e) => e.event.id);
+      const retried = await sync();
+
+      // Assess
+      expect(chat(failed, 12)).toMatchObject({
+        outcome: 'failed',
+        saved: false,
+        error: { code: 'publish_failed', retryable: true },
+      });
+      expect(failed.retryable).toBe(true);
+      expect(store.saves.filter((s) => s.outcome !== 'error')).toHaveLength(1);
+      expect(publisher.ids()).toEqual(attemptedIds);
+      expect(chat(retried, 12).outcome).toBe('changed');
+    });
+  });
+
+  describe('optimistic concurrency', () => {
+    it('lets the loser of two overlapping runs report a conflict; IDs equal, history single', async () => {
+      // Prepare: both runs load version 3 before either saves
+      const { reader, store, sync } = setup();
+      store.put(snapshotOf(12, [1, 2, 3]));
+      reader.members(12, [1, 3, 4]);
+      const gate = barrier(2);
+      const gatedStore: SnapshotStore = {
+        loadMany: async (portalId, chatIds) => {
+          const loaded = await store.loadMany(portalId, chatIds);
+          await gate();
+          return loaded;
+        },
+        save: (snapshot, expected) => store.save(snapshot, expected),
+        list: (portalId) => store.list(portalId),
+      };
+      const a = new RecordingPublisher();
+      const b = new RecordingPublisher();
+      publishers.push(a, b);
+
+      // Act
+      const reports = await Promise.all([
+        sync([12], { store: gatedStore, publisher: a }),
+        sync([12], { store: gatedStore, publisher: b }),
+      ]);
+
+      // Assess
+      expect(reports.map((r) => chat(r, 12).outcome).sort()).toEqual(['changed', 'conflict']);
+      expect(a.ids()).toEqual(b.ids());
+      expect(store.saves.map((s) => s.outcome).sort()).toEqual(['conflict', 'written']);
+      expect(store.get('main', 12)).toMatchObject({ members: [1, 3, 4], version: 4 });
+      expect(reports.every((r) => !r.retryable)).toBe(true);
+    });
+  });
+
+  describe('isolation between chats', () => {
+    it('publishes and saves the other chats when one fails to read and one fails to publish', async () => {
+      // Prepare
+      const { reader, store, publisher, sync } = setup();
+      store
+        .put(snapshotOf(11, [1]))
+        .put(snapshotOf(12, [1]))
+        .put(snapshotOf(13, [1]));
+      reader.script(11, failedRead(11)).members(12, [1, 2]).members(13, [1, 3]);
+      publisher.failFor((events) => events.some((e) => e.attributes.chatId === 13));
+
+      // Act
+      const report = await sync([11, 12, 13]);
+
+      // Assess
+      expect(report.chats.map((c) => [c.chatId, c.outcome, c.error?.code])).toEqual([
+        [11, 'failed', 'QUERY_LIMIT_EXCEEDED'],
+        [12, 'changed', undefined],
+        [13, 'failed', 'publish_failed'],
+      ]);
+      expect(publisher.published.map((e) => e.event.subject)).toEqual(['chat/12/user/2']);
+      expect(store.get('main', 12)).toMatchObject({ members: [1, 2], version: 4 });
+      expect(store.get('main', 13)).toMatchObject({ members: [1], version: 3 });
+      expect(report.totals).toMatchObject({ chats: 3, failed: 2, joins: 1 });
+      expect(report.retryable).toBe(true);
+    });
+
+    it('fails every chat, and keeps every snapshot, when the portal cannot be read at all', async () => {
+      // Prepare
+      const { reader, store, publisher, sync } = setup();
+      store.put(snapshotOf(12, [1]));
+      reader.failReadsWith(
+        new Error('401 from https://example.bitrix24.com/rest/1/s3cr3tc0de/batch.json'),
+      );
+
+      // Act
+      const report = await sync([12, 13]);
+
+      // Assess
+      expect(report.chats.map((c) => c.error?.code)).toEqual([
+        'read_members_failed',
+        'read_members_failed',
+      ]);
+      expect(JSON.stringify(report)).not.toContain('s3cr3tc0de');
+      expect(chat(report, 12).error?.message).toContain('https://example.bitrix24.com');
+      expect(publisher.calls).toEqual([]);
+      expect(store.saves).toEqual([]);
+      expect(report.retryable).toBe(true);
+    });
+  });
+});
+
+/** Resolves every waiter once `parties` have arrived. */
+function barrier(parties: number): () => Promise<void> {
+  let arrived = 0;
+  let open: () => void = () => {};
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return () => {
+    arrived += 1;
+    if (arrived === parties) open();
+    return opened;
+  };
+}
