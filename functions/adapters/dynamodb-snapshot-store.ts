@@ -39,8 +39,8 @@ import { snapshotTableDefinition } from './snapshot-table.js';
  * Orphans of a crashed save are not retired; a sweeper could Query a chat's partition for shards
  * its head does not reference.
  *
- * Unchanged saves: the store keeps a small cache of the heads it loaded or saved (per instance,
- * per chat). A save whose expected version is the cached one and whose content hash, held change
+ * Unchanged saves: the store keeps a bounded cache of the heads it loaded or saved (per instance,
+ * per chat, ~200 bytes each). A save whose expected version is the cached one and whose content hash, held change
  * and `accessLostAt` equal the cached ones returns without any DynamoDB call. A save of a chat
  * this instance never loaded always writes (conditionally). A skipped save cannot detect that
  * another process wrote in between; that is harmless because the skipped write had nothing to add.
@@ -70,6 +70,8 @@ export interface DynamoDbSnapshotStoreOptions {
     readonly maxDelayMs?: number;
   };
   readonly now?: () => Date;
+  /** Heads remembered for the unchanged-save check (least recently used dropped). @default 10_000 */
+  readonly headCacheSize?: number;
 }
 
 /** DynamoDB calls made by one store instance, for the benchmark and metrics. */
@@ -132,7 +134,26 @@ export function createDynamoDbSnapshotStore(
   const now = options.now ?? (() => new Date());
   if (shardBytes <= 0 || shardBytes > 390_000) throw new RangeError('shardBytes must be 1..390000');
 
-  const cache = new Map<string, CachedHead>();
+  const headCacheSize = Math.max(1, options.headCacheSize ?? 10_000);
+  const headCache = new Map<string, CachedHead>();
+  const cache = {
+    get(pk: string): CachedHead | undefined {
+      const hit = headCache.get(pk);
+      if (hit) {
+        headCache.delete(pk);
+        headCache.set(pk, hit);
+      }
+      return hit;
+    },
+    set(pk: string, head: CachedHead): void {
+      headCache.delete(pk);
+      headCache.set(pk, head);
+      if (headCache.size > headCacheSize) headCache.delete(headCache.keys().next().value as string);
+    },
+    delete(pk: string): void {
+      headCache.delete(pk);
+    },
+  };
   const counters = {
     readCalls: 0,
     writeCalls: 0,

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   createDynamoDbSnapshotStore,
   type DynamoDbSnapshotStoreOptions,
+  SnapshotCorruptError,
 } from '../../functions/adapters/dynamodb-snapshot-store.js';
 import type { HeldChange, Snapshot } from '../../functions/core/model.js';
 import { SnapshotConflictError } from '../../functions/core/ports.js';
@@ -176,8 +177,27 @@ describe.each(backends)('DynamoDbSnapshotStore on %s', (_name, start) => {
     expect(bodyBytes).toBeGreaterThan(0);
     expect(bodyBytes).toBeLessThan(350_000);
     console.info(
-      `200,000 sparse members: body ${bodyBytes} bytes (${raw.Item?.bodyEncoding?.S}), save ${saveMs.toFixed(0)} ms, load ${loadMs.toFixed(0)} ms`,
+      `200,000 sparse members: body ${bodyBytes} bytes (${raw.Item?.bodyEncoding?.S}), save ${saveMs.toFixed(0)} ms (${s.stats().writeCapacityUnits} WCU), load ${loadMs.toFixed(0)} ms`,
     );
+  });
+
+  it('round-trips a 200,000-member chat holding a 120,000-member mass leave', async () => {
+    const members = sparseIds(200_000, 10_000_000);
+    const left = members.filter((_, i) => i % 5 !== 0).slice(0, 120_000);
+    const held: HeldChange = {
+      baseVersion: 1,
+      detectedAt: '2026-11-21T10:05:00.000Z',
+      joined: [],
+      left,
+      observedCount: members.length - left.length,
+      released: false,
+    };
+    await store().save(snapshot('bigheld', 1, members, 1, { held }), undefined);
+
+    const loaded = (await store().loadMany('bigheld', [1])).get(1);
+
+    expect(loaded?.members).toEqual(members);
+    expect(loaded?.held).toEqual(held);
   });
 
   it('shards a body over the inline budget, reuses and retires shards', async () => {
@@ -213,6 +233,20 @@ describe.each(backends)('DynamoDbSnapshotStore on %s', (_name, start) => {
     expect(retired.every((i) => i.expiresAt?.N === String(now.getTime() / 1000 + 86_400))).toBe(
       true,
     );
+  });
+
+  it('refuses to load a snapshot whose shard is missing', async () => {
+    const small = { inlineBodyBytes: 1_000, shardBytes: 4_000, compression: 'none' as const };
+    await store(small).save(snapshot('gone', 1, sparseIds(5_000, 1_000_000), 1), undefined);
+    const shard = (await partition('gone#1')).find((i) => i.sk?.S?.startsWith('shard#'));
+    await dynamo.client.send(
+      new DeleteItemCommand({
+        TableName: tableName,
+        Key: { pk: { S: 'gone#1' }, sk: { S: shard?.sk?.S ?? '' } },
+      }),
+    );
+
+    await expect(store(small).loadMany('gone', [1])).rejects.toBeInstanceOf(SnapshotCorruptError);
   });
 
   it('leaves the old head valid when a save crashes between shard writes and head update', async () => {
