@@ -65,8 +65,11 @@ export type ChatOutcome =
   | 'conflict';
 
 export interface ChatSyncError {
-  /** The reader's code, or one of `missing_read`, `invalid_member_list`, `publish_failed`,
-   * `snapshot_save_failed`, `snapshot_load_failed`, `read_members_failed`. */
+  /**
+   * The reader's code, or one of `missing_read`, `invalid_member_list`, `empty_member_list`,
+   * `publish_failed`, `snapshot_save_failed`, `snapshot_conflict`, `snapshot_load_failed`,
+   * `read_members_failed`, `sync_error` (an unexpected error confined to the chat).
+   */
   readonly code: string;
   /** URLs reduced to their origin, capped in length. */
   readonly message: string;
@@ -146,8 +149,16 @@ type ChatPlan =
  * the publisher acknowledged, save conditionally on the version read (DESIGN invariants 1, 5).
  * Chats are independent: one chat's failure is reported and never blocks the others. Never
  * throws for a chat or port failure; the report says what happened and whether to retry.
+ *
+ * @throws {Error} only when `item.portalId` is not `deps.portal.portalId` (a wiring bug).
  */
 export async function syncWorkItem(deps: SyncDeps, item: WorkItem): Promise<SyncReport> {
+  if (item.portalId !== deps.portal.portalId) {
+    // A wiring bug, not a sync failure: going on would file snapshots under the wrong portal.
+    throw new Error(
+      `work item for portal ${item.portalId} handed to portal ${deps.portal.portalId}`,
+    );
+  }
   const chatIds = [...new Set(item.chatIds)];
   const requestsBefore = deps.reader.requestCount();
   const finish = (observedAt: string, chats: ChatSyncResult[]): SyncReport =>
@@ -178,9 +189,14 @@ export async function syncWorkItem(deps: SyncDeps, item: WorkItem): Promise<Sync
     );
   }
 
-  const plans = chatIds.map((chatId) =>
-    planChat(chatId, snapshots.get(chatId), reads.get(chatId), deps.breaker),
-  );
+  const plans = chatIds.map((chatId): ChatPlan => {
+    try {
+      return planChat(chatId, snapshots.get(chatId), reads.get(chatId), deps.breaker);
+    } catch (error) {
+      // E.g. a corrupt stored snapshot: this chat fails, the others go on.
+      return done(failedResult(chatId, chatError('sync_error', error, false)));
+    }
+  });
   const details = await lookUpDetails(deps, plans);
   const results = await Promise.all(
     plans.map((plan, index) =>
@@ -321,7 +337,13 @@ async function executeChat(
     previousObservedAt: snapshot?.observedAt ?? null,
     observedAt,
   };
-  const { events, next, counts } = prepare(deps, ctx, plan, details);
+  let prepared: ReturnType<typeof prepare>;
+  try {
+    prepared = prepare(deps, ctx, plan, details);
+  } catch (error) {
+    return failedResult(chatId, chatError('sync_error', error, false));
+  }
+  const { events, next, counts } = prepared;
 
   try {
     if (events.length > 0) await deps.publisher.publish(events);

@@ -667,3 +667,33 @@ function barrier(parties: number): () => Promise<void> {
     return opened;
   };
 }
+
+describe('syncWorkItem guards', () => {
+  it('fails only the chat whose stored snapshot is corrupt', async () => {
+    // Prepare
+    const { reader, store, sync } = setup();
+    store.put(snapshotOf(12, [1, 2])).put(snapshotOf(13, [1]));
+    store.put({ ...snapshotOf(12, [1]), members: [1, 0] });
+    reader.members(12, [1, 2]).members(13, [1, 5]);
+
+    // Act
+    const report = await sync([12, 13]);
+
+    // Assess
+    expect(report.chats.map((c) => [c.outcome, c.error?.code])).toEqual([
+      ['failed', 'sync_error'],
+      ['changed', undefined],
+    ]);
+  });
+
+  it('refuses a work item of another portal', async () => {
+    // Prepare
+    const { deps } = setup();
+
+    // Act
+    const run = syncWorkItem(deps, { portalId: 'other', chatIds: [12], scheduledAt: T0 });
+
+    // Assess
+    await expect(run).rejects.toThrow(/portal other/);
+  });
+});
