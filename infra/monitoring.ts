@@ -92,6 +92,10 @@ export class SyncMonitoring extends Construct {
       alarmFactoryDefaults: {
         alarmNamePrefix: stack.stackName,
         actionsEnabled: true,
+        // One bad datapoint is enough: a failed tick or a DLQ'd item does not repeat every
+        // five minutes (the library default is 3 of 3), and each is worth a look.
+        datapointsToAlarm: 1,
+        evaluationPeriods: 1,
         action: new SnsAlarmActionStrategy({
           onAlarmTopic: this.alarmTopic,
           onOkTopic: this.alarmTopic,
