@@ -119,9 +119,7 @@ export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Cl
   const logger = options.logger;
   const rateLimit = options.rateLimit ?? DEFAULT_RATE_LIMIT;
   const bucket = createLeakyBucket({
-    // One request of headroom: the portal timestamps arrivals, we timestamp departures, and
-    // latency jitter between two requests can make its counter run ahead of ours by a fraction.
-    burst: Math.max(1, rateLimit.burst - 1),
+    burst: Math.max(1, rateLimit.burst - headroom(rateLimit)),
     drainPerSecond: rateLimit.drainPerSecond,
     ...(options.sleep ? { sleep: options.sleep } : {}),
   });
@@ -432,6 +430,16 @@ export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Cl
     batch: (commands, batchOptions) => runBatch(call, commands, batchOptions),
     requestCount: () => requests,
   };
+}
+
+/**
+ * Requests of headroom below the portal's burst. The portal counts arrivals, we count departures:
+ * when an early request was slow and a later one fast, the portal's counter runs ahead of ours by
+ * `drainPerSecond × (latency difference)`. Reserving a quarter second of drain (at least one
+ * request) absorbs that: 1 of 50 at 2/s, 2 of 250 at 5/s.
+ */
+export function headroom(limit: RateLimit): number {
+  return Math.min(limit.burst - 1, Math.max(1, Math.ceil(limit.drainPerSecond * 0.25)));
 }
 
 /** Secret values the redactor must hide wherever they appear. */

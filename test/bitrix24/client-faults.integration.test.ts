@@ -3,7 +3,7 @@ import type { RequestEvent } from '../../functions/bitrix24/bitrix24-client.js';
 import {
   Bitrix24AccessError,
   Bitrix24AuthError,
-  Bitrix24Error,
+  type Bitrix24Error,
   Bitrix24InvalidRequestError,
   Bitrix24MalformedResponseError,
   Bitrix24OperationLimitError,
@@ -33,7 +33,13 @@ describe('client against the simulator: errors and faults', () => {
   const persistent: [string, Fault, ErrorClass, string][] = [
     [
       'QUERY_LIMIT_EXCEEDED',
-      { kind: 'status', status: 503, error: 'QUERY_LIMIT_EXCEEDED', description: 'Too many requests', times: 10 },
+      {
+        kind: 'status',
+        status: 503,
+        error: 'QUERY_LIMIT_EXCEEDED',
+        description: 'Too many requests',
+        times: 10,
+      },
       Bitrix24RateLimitError,
       'QUERY_LIMIT_EXCEEDED',
     ],
@@ -43,19 +49,79 @@ describe('client against the simulator: errors and faults', () => {
       Bitrix24OperationLimitError,
       'OPERATION_TIME_LIMIT',
     ],
-    ['a 500 error code', { kind: 'status', status: 500, error: 'INTERNAL_SERVER_ERROR', times: 10 }, Bitrix24TransportError, 'INTERNAL_SERVER_ERROR'],
-    ['an HTML 502 page', { kind: 'html', status: 502, times: 10 }, Bitrix24TransportError, 'NON_JSON_BODY'],
-    ['an HTML body with 200', { kind: 'html', status: 200, times: 10 }, Bitrix24TransportError, 'NON_JSON_BODY'],
-    ['an empty body', { kind: 'empty-body', status: 200, times: 10 }, Bitrix24TransportError, 'EMPTY_BODY'],
-    ['a dropped connection', { kind: 'drop-connection', times: 10 }, Bitrix24TransportError, 'NETWORK_ERROR'],
+    [
+      'a 500 error code',
+      { kind: 'status', status: 500, error: 'INTERNAL_SERVER_ERROR', times: 10 },
+      Bitrix24TransportError,
+      'INTERNAL_SERVER_ERROR',
+    ],
+    [
+      'an HTML 502 page',
+      { kind: 'html', status: 502, times: 10 },
+      Bitrix24TransportError,
+      'NON_JSON_BODY',
+    ],
+    [
+      'an HTML body with 200',
+      { kind: 'html', status: 200, times: 10 },
+      Bitrix24TransportError,
+      'NON_JSON_BODY',
+    ],
+    [
+      'an empty body',
+      { kind: 'empty-body', status: 200, times: 10 },
+      Bitrix24TransportError,
+      'EMPTY_BODY',
+    ],
+    [
+      'a dropped connection',
+      { kind: 'drop-connection', times: 10 },
+      Bitrix24TransportError,
+      'NETWORK_ERROR',
+    ],
     ['a slow answer', { kind: 'slow', delayMs: 400, times: 10 }, Bitrix24TransportError, 'TIMEOUT'],
-    ['NO_AUTH_FOUND', { kind: 'status', status: 401, error: 'NO_AUTH_FOUND' }, Bitrix24AuthError, 'NO_AUTH_FOUND'],
-    ['insufficient_scope', { kind: 'status', status: 401, error: 'insufficient_scope' }, Bitrix24AuthError, 'insufficient_scope'],
-    ['PORTAL_DELETED', { kind: 'status', status: 403, error: 'PORTAL_DELETED' }, Bitrix24AuthError, 'PORTAL_DELETED'],
-    ['OVERLOAD_LIMIT as 503', { kind: 'status', status: 503, error: 'OVERLOAD_LIMIT' }, Bitrix24AuthError, 'OVERLOAD_LIMIT'],
-    ['ACCESS_ERROR', { kind: 'status', status: 403, error: 'ACCESS_ERROR' }, Bitrix24AccessError, 'ACCESS_ERROR'],
-    ['INVALID_FORMAT', { kind: 'status', status: 400, error: 'INVALID_FORMAT' }, Bitrix24InvalidRequestError, 'INVALID_FORMAT'],
-    ['a malformed result', { kind: 'malformed-result', result: { not: 'a list' } }, Bitrix24MalformedResponseError, 'MALFORMED_RESPONSE'],
+    [
+      'NO_AUTH_FOUND',
+      { kind: 'status', status: 401, error: 'NO_AUTH_FOUND' },
+      Bitrix24AuthError,
+      'NO_AUTH_FOUND',
+    ],
+    [
+      'insufficient_scope',
+      { kind: 'status', status: 401, error: 'insufficient_scope' },
+      Bitrix24AuthError,
+      'insufficient_scope',
+    ],
+    [
+      'PORTAL_DELETED',
+      { kind: 'status', status: 403, error: 'PORTAL_DELETED' },
+      Bitrix24AuthError,
+      'PORTAL_DELETED',
+    ],
+    [
+      'OVERLOAD_LIMIT as 503',
+      { kind: 'status', status: 503, error: 'OVERLOAD_LIMIT' },
+      Bitrix24AuthError,
+      'OVERLOAD_LIMIT',
+    ],
+    [
+      'ACCESS_ERROR',
+      { kind: 'status', status: 403, error: 'ACCESS_ERROR' },
+      Bitrix24AccessError,
+      'ACCESS_ERROR',
+    ],
+    [
+      'INVALID_FORMAT',
+      { kind: 'status', status: 400, error: 'INVALID_FORMAT' },
+      Bitrix24InvalidRequestError,
+      'INVALID_FORMAT',
+    ],
+    [
+      'a malformed result',
+      { kind: 'malformed-result', result: { not: 'a list' } },
+      Bitrix24MalformedResponseError,
+      'MALFORMED_RESPONSE',
+    ],
   ];
 
   it.each(persistent)('turns %s into its class', async (_label, fault, type, code) => {
@@ -158,13 +224,15 @@ describe('client against the simulator: errors and faults', () => {
     sim.setRateLimit({ burst: 5, drainPerSecond: 10 });
     // Another integration on the same IP spends the portal's whole burst.
     const other = webhookClient(sim, { retry: { maxAttempts: 1 } });
-    for (let i = 0; i < 5; i += 1) await other.call('im.chat.user.list', listMembers, chatUserListSchema);
+    for (let i = 0; i < 5; i += 1)
+      await other.call('im.chat.user.list', listMembers, chatUserListSchema);
     const client = webhookClient(sim, {
       rateLimit: { burst: 5, drainPerSecond: 10 },
       retry: { maxAttempts: 5, baseDelayMs: 1, maxDelayMs: 1 },
     });
     sim.resetStats();
-    for (let i = 0; i < 5; i += 1) await client.call('im.chat.user.list', listMembers, chatUserListSchema);
+    for (let i = 0; i < 5; i += 1)
+      await client.call('im.chat.user.list', listMembers, chatUserListSchema);
     // One 503 empties our bucket; from then on we pace at the portal's drain rate.
     expect(sim.stats().rateLimited).toBe(1);
   });
@@ -197,9 +265,10 @@ describe('client against the simulator: operating limit', () => {
     sim.resetStats();
     let error: unknown;
     for (let i = 0; i < 4 && error === undefined; i += 1) {
-      error = await client
-        .call('im.chat.user.list', listMembers, chatUserListSchema)
-        .then(() => undefined, (e: unknown) => e);
+      error = await client.call('im.chat.user.list', listMembers, chatUserListSchema).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     }
     expect(error).toBeInstanceOf(Bitrix24OperationLimitError);
     expect((error as Bitrix24OperationLimitError).resetAt).toBeInstanceOf(Date);

@@ -1,0 +1,98 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createBitrix24Client } from '../../functions/bitrix24/bitrix24-client.js';
+import { Bitrix24AuthError } from '../../functions/bitrix24/errors.js';
+import { chatUserListSchema } from '../../functions/bitrix24/schemas.js';
+import type { RunningSimulator } from '../../local/simulator/types.js';
+import { caught, memoryOAuthStore } from './support/fixtures.js';
+import { startPlainSimulator } from './support/simulator.js';
+
+describe('OAuth token refresh against the simulator', () => {
+  let sim: RunningSimulator;
+  beforeAll(async () => {
+    sim = await startPlainSimulator({ seed: 'demo' });
+  });
+  afterAll(() => sim.close());
+  beforeEach(() => sim.faults.clear());
+
+  function setup() {
+    const pair = sim.oauth.issueTokens(1);
+    const store = memoryOAuthStore({
+      kind: 'oauth',
+      clientId: sim.oauth.clientId,
+      clientSecret: sim.oauth.clientSecret,
+      accessToken: pair.accessToken,
+      refreshToken: pair.refreshToken,
+      clientEndpoint: `${sim.baseUrl}/rest/`,
+      tokenEndpoint: sim.oauth.tokenEndpoint,
+    });
+    const refreshes: string[] = [];
+    const countingFetch: typeof fetch = (input, init) => {
+      const url = input instanceof Request ? input.url : String(input);
+      if (url.includes('/oauth/token/')) refreshes.push(url);
+      return fetch(input, init);
+    };
+    const client = createBitrix24Client({
+      credentials: store.store,
+      rateLimit: { burst: 1_000, drainPerSecond: 1_000 },
+      retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5 },
+      fetch: countingFetch,
+    });
+    const list = () => client.call('im.chat.user.list', { CHAT_ID: 2 }, chatUserListSchema);
+    return { pair, store, refreshes, client, list };
+  }
+
+  it('refreshes exactly once for ten concurrent calls with an expired token', async () => {
+    const { store, refreshes, list, pair } = setup();
+    await list();
+    sim.faults.inject({ kind: 'expire-tokens' });
+    const results = await Promise.all(Array.from({ length: 10 }, list));
+    expect(results.every(({ result }) => result.length === 6)).toBe(true);
+    expect(refreshes).toHaveLength(1);
+    expect(store.saves).toHaveLength(1);
+    expect(store.saves[0]).toMatchObject({ replaced: pair.refreshToken, accepted: true });
+    expect(store.current().accessToken).not.toBe(pair.accessToken);
+  });
+
+  it('keeps the pair another process stored first when its own save is refused', async () => {
+    const { store, refreshes, list } = setup();
+    await list();
+    // Expire every token issued so far; any request consumes the fault.
+    sim.faults.inject({ kind: 'expire-tokens' });
+    await fetch(`${sim.webhookUrl}im.chat.user.list`, { method: 'POST' });
+    // Another process refreshes first and stores its pair; this client still holds the old one.
+    const elsewhere = sim.oauth.issueTokens(1);
+    store.replace({ accessToken: elsewhere.accessToken, refreshToken: elsewhere.refreshToken });
+    const { result } = await list();
+    expect(result).toHaveLength(6);
+    expect(refreshes).toHaveLength(1);
+    expect(store.saves).toHaveLength(1);
+    expect(store.saves[0]?.accepted).toBe(false);
+    expect(store.current().refreshToken).toBe(elsewhere.refreshToken);
+  });
+
+  it('refreshes at most once per call', async () => {
+    const { refreshes, list } = setup();
+    sim.faults.inject({ kind: 'expire-tokens', times: 2 });
+    const error = await caught(list());
+    expect(error).toBeInstanceOf(Bitrix24AuthError);
+    expect(error).toMatchObject({ code: 'expired_token' });
+    expect(refreshes).toHaveLength(1);
+  });
+
+  it('fails with an auth error when the refresh token is no longer valid', async () => {
+    const { store, list } = setup();
+    store.replace({ refreshToken: 'revokedrefreshtoken000' });
+    sim.faults.inject({ kind: 'expire-tokens' });
+    const error = await caught(list());
+    expect(error).toBeInstanceOf(Bitrix24AuthError);
+    expect(error).toMatchObject({ code: 'invalid_grant', method: 'oauth.token.refresh' });
+  });
+
+  it('reports an unknown access token without refreshing more than once', async () => {
+    const { store, refreshes, list } = setup();
+    store.replace({ accessToken: 'neverissuedtoken0000' });
+    const { result } = await list();
+    expect(result).toHaveLength(6);
+    expect(refreshes).toHaveLength(1);
+  });
+});
