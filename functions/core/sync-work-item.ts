@@ -42,7 +42,12 @@ export interface SyncDeps {
   readonly portal: PortalRef;
   readonly breaker: BreakerSettings;
   readonly logger?: SyncLogger;
+  /** Most users whose details one work item looks up. @default DEFAULT_MAX_DETAILS_LOOKUP */
+  readonly maxDetailsLookup?: number;
 }
+
+/** 5,000 users ≈ 100 `im.user.list.get` calls of 50 IDs, two `batch` requests. */
+export const DEFAULT_MAX_DETAILS_LOOKUP = 5_000;
 
 /**
  * - `unchanged`: complete read, same members (a save happens only to clear a stale flag/hold);
@@ -197,13 +202,13 @@ export async function syncWorkItem(deps: SyncDeps, item: WorkItem): Promise<Sync
       return done(failedResult(chatId, chatError('sync_error', error, false)));
     }
   });
-  const details = await lookUpDetails(deps, plans);
+  const details = await lookUpDetails(deps, chatIds, plans);
   const results = await Promise.all(
-    plans.map((plan, index) =>
-      plan.kind === 'done'
-        ? plan.result
-        : executeChat(deps, chatIds[index] as ChatId, plan, details, observedAt),
-    ),
+    plans.map((plan, index) => {
+      if (plan.kind === 'done') return plan.result;
+      const chatId = chatIds[index] as ChatId;
+      return executeChat(deps, chatId, plan, details.get(chatId), observedAt);
+    }),
   );
   for (const result of results) {
     if (result.error !== undefined) {
@@ -297,28 +302,53 @@ function planChat(
 }
 
 /**
- * One lookup for every user that joined or left an applied chat. A failed lookup does not block
- * the sync: events go out without details (`user: null`, leave reason `unknown`), because a
- * delayed or missing change is worse than a change without a name.
+ * One lookup for the users that joined or left the applied chats, chat by chat up to
+ * `maxDetailsLookup` users; a chat that would exceed it (a released mass change, a chat that
+ * grew by thousands) gets no details, so one huge diff cannot spend the portal's rate budget.
+ * A failed lookup does not block the sync either: events go out without details (`user: null`,
+ * leave reason `unknown`), because a delayed change is worse than a change without a name.
+ *
+ * @returns per chat, the details map to build its events with (`undefined`: not looked up).
  */
 async function lookUpDetails(
   deps: SyncDeps,
+  chatIds: readonly ChatId[],
   plans: readonly ChatPlan[],
-): Promise<ReadonlyMap<UserId, UserDetails> | undefined> {
+): Promise<Map<ChatId, ReadonlyMap<UserId, UserDetails> | undefined>> {
+  const limit = deps.maxDetailsLookup ?? DEFAULT_MAX_DETAILS_LOOKUP;
+  const covered: ChatId[] = [];
   const ids: UserId[] = [];
-  for (const plan of plans) {
-    if (plan.kind === 'apply') ids.push(...plan.diff.joined, ...plan.diff.left);
-  }
-  if (ids.length === 0) return new Map();
-  try {
-    return await deps.reader.readUserDetails(normalizeMemberIds(ids));
-  } catch (error) {
-    deps.logger?.warn('user details unavailable; publishing changes without them', {
-      users: ids.length,
-      error: safeMessage(error),
+  let skipped = 0;
+  plans.forEach((plan, index) => {
+    if (plan.kind !== 'apply' || isEmptyDiff(plan.diff)) return;
+    const changed = plan.diff.joined.length + plan.diff.left.length;
+    if (ids.length + changed > limit) {
+      skipped += 1;
+      return;
+    }
+    for (const id of plan.diff.joined) ids.push(id);
+    for (const id of plan.diff.left) ids.push(id);
+    covered.push(chatIds[index] as ChatId);
+  });
+  if (skipped > 0) {
+    deps.logger?.warn('too many changed users; some chats publish without user details', {
+      skippedChats: skipped,
+      limit,
     });
-    return undefined;
   }
+
+  let details: ReadonlyMap<UserId, UserDetails> | undefined;
+  if (ids.length > 0) {
+    try {
+      details = await deps.reader.readUserDetails(normalizeMemberIds(ids));
+    } catch (error) {
+      deps.logger?.warn('user details unavailable; publishing changes without them', {
+        users: ids.length,
+        error: safeMessage(error),
+      });
+    }
+  }
+  return new Map(covered.map((chatId) => [chatId, details]));
 }
 
 async function executeChat(

@@ -697,3 +697,25 @@ describe('syncWorkItem guards', () => {
     await expect(run).rejects.toThrow(/portal other/);
   });
 });
+
+describe('syncWorkItem user details budget', () => {
+  it('skips details for a chat whose change exceeds the budget, not for the others', async () => {
+    // Prepare
+    const { reader, store, publisher, sync } = setup();
+    store.put(snapshotOf(12, [1])).put(snapshotOf(13, [1]));
+    reader.members(12, [1, 2]).members(13, [1, ...range(100, 120)]);
+    reader.user({ id: 2, name: 'Bob' }).user({ id: 100, name: 'Cy' });
+
+    // Act
+    const report = await sync([12, 13], { maxDetailsLookup: 10 });
+
+    // Assess
+    expect(reader.detailsCalls).toEqual([[2]]);
+    expect(dataOf(publisher.ofType(EventTypes.joined)[0])).toMatchObject({ user: { name: 'Bob' } });
+    expect(dataOf(publisher.ofType(EventTypes.joined)[1])).toMatchObject({
+      userId: 100,
+      user: null,
+    });
+    expect(report.totals.joins).toBe(22);
+  });
+});
