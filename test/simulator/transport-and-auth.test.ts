@@ -38,7 +38,7 @@ describe('simulator transport and webhook auth', () => {
       method: 'POST',
       body: form,
     });
-    const body = await response.json();
+    const body = (await response.json()) as { result: Array<{ id: number }> };
     expect(body.result.map((user: { id: number }) => user.id)).toEqual([13, 1]);
     expect(body).toMatchObject({ total: 4, next: 2 });
   });

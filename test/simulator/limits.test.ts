@@ -1,0 +1,108 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { startSimulator } from '../../local/simulator/start-simulator.js';
+import type { RunningSimulator, SimulatorOptions } from '../../local/simulator/types.js';
+import { call } from './rest-call.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('simulator limits', () => {
+  let sim: RunningSimulator | undefined;
+  const start = async (options: SimulatorOptions) => {
+    sim = await startSimulator({ tls: false, ...options });
+    return sim;
+  };
+  afterEach(async () => {
+    await sim?.close();
+    sim = undefined;
+  });
+
+  it('answers 503 QUERY_LIMIT_EXCEEDED once the 50-request bucket is full', async () => {
+    const portal = await start({});
+    const answers = await Promise.all(
+      Array.from({ length: 60 }, () => call(portal, 'im.chat.user.list', { CHAT_ID: 2 })),
+    );
+    const accepted = answers.filter((answer) => answer.status === 200).length;
+    const refused = answers.filter((answer) => answer.status === 503);
+    // 60 concurrent calls land within a fraction of a second; the bucket drains 2 per second.
+    expect(accepted).toBeGreaterThanOrEqual(50);
+    expect(accepted).toBeLessThanOrEqual(51);
+    expect(accepted + refused.length).toBe(60);
+    expect(refused[0]?.body).toEqual({
+      error: 'QUERY_LIMIT_EXCEEDED',
+      error_description: 'Too many requests',
+    });
+    expect(portal.stats().rateLimited).toBe(refused.length);
+  });
+
+  it('drains the bucket at drainPerSecond of portal time', async () => {
+    // 2 per portal second at 100× speed: 200 requests per real second.
+    const portal = await start({ rateLimit: { burst: 5, drainPerSecond: 2 }, timeScale: 100 });
+    for (let i = 0; i < 5; i++) await call(portal, 'im.chat.user.list', { CHAT_ID: 2 });
+    await sleep(30);
+    const statuses = [];
+    for (let i = 0; i < 3; i++) {
+      statuses.push((await call(portal, 'im.chat.user.list', { CHAT_ID: 2 })).status);
+    }
+    expect(statuses).toContain(200);
+  });
+
+  it('counts a whole batch as one request', async () => {
+    const portal = await start({ rateLimit: { burst: 2, drainPerSecond: 0.001 } });
+    const cmd = Object.fromEntries(
+      Array.from({ length: 50 }, (_, i) => [`c${i}`, 'im.chat.user.list?CHAT_ID=2']),
+    );
+    expect((await call(portal, 'batch', { cmd })).status).toBe(200);
+    expect((await call(portal, 'batch', { cmd })).status).toBe(200);
+    expect((await call(portal, 'batch', { cmd })).status).toBe(503);
+  });
+
+  it('switches the bucket off and on at run time', async () => {
+    const portal = await start({ rateLimit: { burst: 1, drainPerSecond: 0.001 } });
+    await call(portal, 'im.chat.user.list', { CHAT_ID: 2 });
+    expect((await call(portal, 'im.chat.user.list', { CHAT_ID: 2 })).status).toBe(503);
+    portal.setRateLimit(false);
+    expect((await call(portal, 'im.chat.user.list', { CHAT_ID: 2 })).status).toBe(200);
+    portal.setRateLimit({ burst: 1, drainPerSecond: 0.001 });
+    expect((await call(portal, 'im.chat.user.list', { CHAT_ID: 2 })).status).toBe(200);
+    expect((await call(portal, 'im.chat.user.list', { CHAT_ID: 2 })).status).toBe(503);
+  });
+
+  it('leaves operating keys out of time while the operating limit is off', async () => {
+    const portal = await start({ rateLimit: false });
+    const answer = await call(portal, 'im.chat.user.list', { CHAT_ID: 2 });
+    expect(answer.body.time.operating).toBeUndefined();
+    expect(answer.body.time.operating_reset_at).toBeUndefined();
+  });
+
+  it('blocks one method with 429 once its operating budget is spent, until the reset', async () => {
+    // 3 calls of 1 s each fill a 3 s budget; the 10-minute window lasts 0.6 s at 1000×.
+    const portal = await start({
+      rateLimit: false,
+      operatingLimit: { limitSeconds: 3, costSeconds: 1 },
+      timeScale: 1000,
+    });
+    const answers = [];
+    for (let i = 0; i < 3; i++)
+      answers.push(await call(portal, 'im.chat.user.list', { CHAT_ID: 2 }));
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200]);
+    expect(answers.map((answer) => answer.body.time.operating)).toEqual([1, 2, 3]);
+    const resetAt = answers[2]?.body.time.operating_reset_at as number;
+    expect(resetAt).toBeGreaterThanOrEqual(Math.floor(Date.now() / 1000));
+
+    const blocked = await call(portal, 'im.chat.user.list', { CHAT_ID: 2 });
+    expect(blocked.status).toBe(429);
+    expect(blocked.body).toEqual({
+      error: 'OPERATION_TIME_LIMIT',
+      error_description: 'Method is blocked due to operation time limit.',
+    });
+    const other = await call(portal, 'im.dialog.get', { DIALOG_ID: 'chat2' });
+    expect(other.status).toBe(200);
+    expect(other.body.time).toMatchObject({ operating: 1, operating_reset_at: expect.any(Number) });
+    expect(portal.stats().operationLimited).toBe(1);
+
+    await sleep(700);
+    const afterReset = await call(portal, 'im.chat.user.list', { CHAT_ID: 2 });
+    expect(afterReset.status).toBe(200);
+    expect(afterReset.body.time.operating).toBe(1);
+  });
+});
