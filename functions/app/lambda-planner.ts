@@ -1,0 +1,80 @@
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { createSecretsManagerCredentialStore } from '../adapters/secrets-manager-credentials.js';
+import { createSqsWorkQueue } from '../adapters/sqs-work-queue.js';
+import type { PlanReport } from '../core/plan-run.js';
+import { plannerEnvironmentSchema } from '../handlers/environment.js';
+import { loadConfigFile } from './load-config-file.js';
+import { SERVICE_NAME } from './metric-names.js';
+import { type AppLogger, createLogger } from './observability.js';
+import { createPlannerApp } from './planner-app.js';
+import { createPortalConnector } from './worker-app.js';
+
+/** What EventBridge Scheduler's Lambda target sends when no custom input is configured. */
+export interface ScheduledInvocation {
+  /** Scheduler's `<aws.scheduler.scheduled-time>` when the stack passes it as input. */
+  readonly scheduledTime?: string;
+  readonly time?: string;
+}
+
+export interface LambdaPlannerOverrides {
+  readonly awsClientConfig?: Record<string, unknown>;
+  readonly fetch?: typeof globalThis.fetch;
+  readonly logger?: AppLogger;
+  readonly now?: () => Date;
+}
+
+export class PlanIncompleteError extends Error {
+  override readonly name = 'PlanIncompleteError';
+}
+
+/**
+ * The planner's cold start. Each invocation plans one schedule tick; a portal that could not be
+ * planned fails the invocation so the schedule's retry policy re-runs it (work items already
+ * enqueued carry the same deduplication IDs and are not enqueued twice).
+ */
+export function createLambdaPlanner(
+  env: NodeJS.ProcessEnv,
+  overrides: LambdaPlannerOverrides = {},
+): (event: ScheduledInvocation | undefined) => Promise<PlanReport> {
+  const environment = plannerEnvironmentSchema.parse(env);
+  const config = loadConfigFile(environment.CONFIG_PATH);
+  const logger = overrides.logger ?? createLogger(SERVICE_NAME);
+  const aws = overrides.awsClientConfig ?? {};
+  const secrets = new SecretsManagerClient(aws);
+  const plan = createPlannerApp({
+    config,
+    connector: createPortalConnector({
+      credentialsFor: (portalId) => {
+        const secretId = environment.SECRET_ARNS[portalId];
+        if (!secretId) throw new Error(`SECRET_ARNS has no secret for portal "${portalId}"`);
+        return createSecretsManagerCredentialStore({ client: secrets, secretId });
+      },
+      logger,
+      ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
+    }),
+    queue: createSqsWorkQueue({ client: new SQSClient(aws), queueUrl: environment.WORK_QUEUE_URL }),
+  });
+  const now = overrides.now ?? (() => new Date());
+
+  return async (event) => {
+    const scheduledAt = tickOf(event?.scheduledTime ?? event?.time, now());
+    const report = await plan(scheduledAt);
+    logger.info('schedule tick planned', { ...report });
+    if (report.failed > 0) {
+      throw new PlanIncompleteError(
+        `${report.failed} portal(s) not planned: ${report.portals
+          .filter((p) => p.error)
+          .map((p) => `${p.portalId} (${p.error})`)
+          .join('; ')}`,
+      );
+    }
+    return report;
+  };
+}
+
+/** The tick's time, normalised to ISO; a missing or unparsable one falls back to now. */
+function tickOf(value: string | undefined, now: Date): string {
+  const parsed = value ? new Date(value) : undefined;
+  return parsed && !Number.isNaN(parsed.getTime()) ? parsed.toISOString() : now.toISOString();
+}

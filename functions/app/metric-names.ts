@@ -1,0 +1,18 @@
+/**
+ * The worker's EMF metrics, shared with the stack's alarms and dashboard (`infra/monitoring.ts`).
+ * Dimensions: `service` (added by Powertools) and `portal`.
+ */
+export const METRICS_NAMESPACE = 'MembershipSync';
+export const SERVICE_NAME = 'membership-sync';
+
+export const WORKER_METRICS = {
+  /** Chats whose sync completed (any outcome but failed/conflict). Feeds the freshness alarm. */
+  chatsSynced: 'ChatsSynced',
+  membersRead: 'MembersRead',
+  membersJoined: 'MembersJoined',
+  membersLeft: 'MembersLeft',
+  changesHeld: 'ChangesHeld',
+  chatsFailed: 'ChatsFailed',
+  bitrix24Requests: 'Bitrix24Requests',
+  chatSyncDuration: 'ChatSyncDuration',
+} as const;

@@ -1,0 +1,42 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { LogAttributes } from '@aws-lambda-powertools/logger/types';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { redact } from '../bitrix24/redact.js';
+import { METRICS_NAMESPACE } from './metric-names.js';
+
+/** The narrow logger the core and the Bitrix24 client accept. */
+export interface AppLogger {
+  debug(message: string, extra?: Record<string, unknown>): void;
+  info(message: string, extra?: Record<string, unknown>): void;
+  warn(message: string, extra?: Record<string, unknown>): void;
+  error(message: string, extra?: Record<string, unknown>): void;
+}
+
+/**
+ * Structured JSON logs. Every string is passed through the Bitrix24 redactor on its way out:
+ * the client already never puts secrets into messages, this is the second line of defence
+ * (DESIGN invariant 6).
+ */
+export function createLogger(serviceName: string): AppLogger {
+  const logger = new Logger({
+    serviceName,
+    jsonReplacerFn: (_key, value) => (typeof value === 'string' ? redact(value) : value),
+  });
+  const at =
+    (level: 'debug' | 'info' | 'warn' | 'error') =>
+    (message: string, extra?: Record<string, unknown>) =>
+      extra ? logger[level](message, extra as LogAttributes) : logger[level](message);
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+export function createMetrics(serviceName: string): Metrics {
+  return new Metrics({ namespace: METRICS_NAMESPACE, serviceName });
+}
+
+/** A logger that drops everything (tests, and the CLI when stdout carries the events). */
+export const silentLogger: AppLogger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+};

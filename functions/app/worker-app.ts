@@ -1,0 +1,91 @@
+import { type Bitrix24Client, createBitrix24Client } from '../bitrix24/bitrix24-client.js';
+import type { CredentialStore } from '../bitrix24/credentials.js';
+import { createBitrix24MemberReader } from '../bitrix24/member-reader.js';
+import { type Config, type PortalConfig, rateLimitOf } from '../config/config-schema.js';
+import type { WorkItem } from '../core/model.js';
+import type { Clock, EventPublisher, MemberReader, SnapshotStore } from '../core/ports.js';
+import { type SyncReport, syncWorkItem } from '../core/sync-work-item.js';
+import type { AppLogger } from './observability.js';
+
+export interface PortalClients {
+  readonly client: Bitrix24Client;
+  readonly reader: MemberReader;
+}
+
+export interface PortalConnector {
+  /** The Bitrix24 client and reader of a portal, made once and kept (its limiter must persist). */
+  clientsFor(portal: PortalConfig): PortalClients;
+}
+
+export interface PortalConnectorOptions {
+  readonly credentialsFor: (portalId: string) => CredentialStore;
+  readonly logger?: AppLogger;
+  /** Transport override (tests and the local runner trusting the simulator's certificate). */
+  readonly fetch?: typeof globalThis.fetch;
+}
+
+/**
+ * One Bitrix24 client per portal for the life of the process: a warm Lambda keeps its leaky
+ * bucket, so consecutive invocations stay within the portal's rate limit.
+ */
+export function createPortalConnector(options: PortalConnectorOptions): PortalConnector {
+  const clients = new Map<string, PortalClients>();
+  return {
+    clientsFor(portal) {
+      let entry = clients.get(portal.id);
+      if (!entry) {
+        const client = createBitrix24Client({
+          credentials: options.credentialsFor(portal.id),
+          rateLimit: rateLimitOf(portal),
+          ...(options.fetch ? { fetch: options.fetch } : {}),
+          ...(options.logger ? { logger: options.logger } : {}),
+        });
+        const reader = createBitrix24MemberReader(client, {
+          ...(options.logger ? { logger: options.logger } : {}),
+        });
+        entry = { client, reader };
+        clients.set(portal.id, entry);
+      }
+      return entry;
+    },
+  };
+}
+
+export interface WorkerAppDeps {
+  readonly config: Config;
+  readonly connector: PortalConnector;
+  readonly store: SnapshotStore;
+  readonly publisher: EventPublisher;
+  readonly clock?: Clock;
+  readonly logger?: AppLogger;
+}
+
+export class UnknownPortalError extends Error {
+  override readonly name = 'UnknownPortalError';
+}
+
+/** Runs work items: the worker Lambda's and the local runner's shared composition. */
+export function createWorkerApp(deps: WorkerAppDeps): (item: WorkItem) => Promise<SyncReport> {
+  const clock = deps.clock ?? { now: () => new Date() };
+  const portals = new Map(deps.config.portals.map((p) => [p.id, p]));
+  return async (item) => {
+    const portal = portals.get(item.portalId);
+    if (!portal) {
+      throw new UnknownPortalError(
+        `work item names portal "${item.portalId}", which the config lacks`,
+      );
+    }
+    return syncWorkItem(
+      {
+        reader: deps.connector.clientsFor(portal).reader,
+        store: deps.store,
+        publisher: deps.publisher,
+        clock,
+        portal: { portalId: portal.id, baseUrl: portal.url },
+        breaker: { ...deps.config.breaker, ...portal.breaker },
+        ...(deps.logger ? { logger: deps.logger } : {}),
+      },
+      item,
+    );
+  };
+}
