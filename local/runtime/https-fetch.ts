@@ -4,8 +4,8 @@ import { Readable } from 'node:stream';
 /**
  * A `fetch` over `node:https` that trusts one extra CA (the simulator's self-signed cert).
  * Node 20's global fetch takes a custom CA only through an undici `dispatcher`, and `undici`
- * is not a dependency; this adapter keeps the TLS tests dependency-free. Test-only: production
- * talks to public CAs through the global fetch.
+ * is not a dependency; this adapter keeps TLS to the simulator dependency-free. Local use only
+ * (tests, the demo, `--ca-file`): production talks to public CAs through the global fetch.
  */
 export function createHttpsFetch(ca: string): typeof globalThis.fetch {
   const agent = new Agent({ ca, keepAlive: true });
