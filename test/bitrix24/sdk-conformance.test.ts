@@ -8,10 +8,10 @@ import {
 } from '../../functions/bitrix24/bitrix24-client.js';
 import { readDialogMembers } from '../../functions/bitrix24/read-dialog-members.js';
 import { chatUserListSchema, dialogUsersListSchema } from '../../functions/bitrix24/schemas.js';
+import { createHttpsFetch } from '../../local/runtime/https-fetch.js';
 import { startSimulator } from '../../local/simulator/start-simulator.js';
 import type { RunningSimulator } from '../../local/simulator/types.js';
 import { webhookStore } from './support/fixtures.js';
-import { createHttpsFetch } from '../../local/runtime/https-fetch.js';
 
 /**
  * The official SDK (@bitrix24/b24jssdk 2.2.0) and our client ask the simulator the same
@@ -83,7 +83,7 @@ describe('conformance with the official SDK', () => {
     expect(mine.total).toBeUndefined();
     expect(theirs.isMore()).toBe(false);
     const read = await readDialogMembers(ours, 1);
-    const ids = (theirs.getData()?.result as { id: number }[]).map((user) => user.id);
+    const ids = ((theirs.getData()?.result ?? []) as { id: number }[]).map((user) => user.id);
     expect(read).toMatchObject({ kind: 'complete', memberIds: ids });
   });
 

@@ -3,10 +3,10 @@ import { createBitrix24Client } from '../../functions/bitrix24/bitrix24-client.j
 import { Bitrix24TransportError } from '../../functions/bitrix24/errors.js';
 import { createBitrix24MemberReader } from '../../functions/bitrix24/member-reader.js';
 import { chatUserListSchema } from '../../functions/bitrix24/schemas.js';
+import { createHttpsFetch } from '../../local/runtime/https-fetch.js';
 import { startSimulator } from '../../local/simulator/start-simulator.js';
 import type { RunningSimulator } from '../../local/simulator/types.js';
 import { caught, memoryOAuthStore, webhookStore } from './support/fixtures.js';
-import { createHttpsFetch } from '../../local/runtime/https-fetch.js';
 
 /**
  * Over HTTPS with the simulator's self-signed certificate, trusted through a `node:https`
