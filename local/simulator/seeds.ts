@@ -147,7 +147,8 @@ function seedGenerated(
   for (let id = 1; general.length < generalSize; id++) if (id !== webhookUserId) general.push(id);
   state.createChat({ id: 1, title: 'General chat', type: 'general', memberIds: general });
 
-  const chatIds: number[] = [];
+  // The general chat is the oldest conversation; generated chats follow in creation order.
+  const chatIds: number[] = [1];
   let nextChatId = 2;
   const picked = new Set<number>();
   for (let index = 0; index < seed.chats; index++) {

@@ -78,7 +78,9 @@ export function imRecentList(context: MethodContext): MethodAnswer {
   let from = 0;
   if (before === undefined && isSet(p.OFFSET)) {
     const offset = Math.max(0, intval(p.OFFSET));
-    from = offset > 0 ? Math.max(0, offset - context.recentListPageOverlap) : 0;
+    // Capped below half a page so that paging by OFFSET += LIMIT always moves forward.
+    const overlap = Math.min(context.recentListPageOverlap, Math.floor(limit / 2));
+    from = offset > 0 ? Math.max(0, offset - overlap) : 0;
   }
   const page = chats.slice(from, from + limit);
   const hasMore = from + page.length < chats.length;
