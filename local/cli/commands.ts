@@ -1,0 +1,250 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { type AppLogger, silentLogger } from '../../functions/app/observability.js';
+import type { Snapshot } from '../../functions/core/model.js';
+import { SnapshotConflictError } from '../../functions/core/ports.js';
+import { releaseHeldChange } from '../../functions/core/release-held-change.js';
+import { type EventsTarget, openLocalEnvironment } from '../runtime/local-environment.js';
+import { createLocalRunner, type LocalRunResult } from '../runtime/local-run.js';
+import { startSimulator } from '../simulator/start-simulator.js';
+import { createProgress } from './progress.js';
+import {
+  parseWebhookUrl,
+  portalIdOf,
+  type RunConfigFlags,
+  readConfigFile,
+  resolveRunConfig,
+  UsageError,
+} from './resolve-run-config.js';
+
+export interface StateFlags {
+  readonly stateDir: string;
+  readonly dynamodbEndpoint?: string;
+}
+
+export interface SyncFlags extends RunConfigFlags, StateFlags {
+  readonly events?: string;
+  readonly snsTopicArn?: string;
+  readonly snsEndpoint?: string;
+  readonly caFile?: string;
+  readonly verbose?: boolean;
+}
+
+function eventsTarget(flags: SyncFlags): EventsTarget {
+  if (flags.events && flags.snsTopicArn)
+    throw new UsageError('use either --events or --sns-topic-arn');
+  if (flags.snsTopicArn) {
+    return {
+      kind: 'sns',
+      topicArn: flags.snsTopicArn,
+      ...(flags.snsEndpoint ? { endpoint: flags.snsEndpoint } : {}),
+    };
+  }
+  if (flags.events && flags.events !== '-') return { kind: 'file', path: flags.events };
+  return { kind: 'stdout' };
+}
+
+async function withRunner<T>(
+  flags: SyncFlags,
+  body: (runOnce: () => Promise<LocalRunResult>) => Promise<T>,
+): Promise<T> {
+  const run = await resolveRunConfig(flags);
+  const environment = await openLocalEnvironment({
+    stateDir: flags.stateDir,
+    ...(flags.dynamodbEndpoint ? { dynamodbEndpoint: flags.dynamodbEndpoint } : {}),
+    events: eventsTarget(flags),
+    ...(flags.caFile ? { caFile: flags.caFile } : {}),
+  });
+  try {
+    // Logs go to stderr only when asked for: stdout carries the events.
+    const runner = createLocalRunner(
+      run,
+      environment,
+      flags.verbose ? stderrLogger() : silentLogger,
+    );
+    return await body(() => runner.runOnce(createProgress()));
+  } finally {
+    await environment.close();
+  }
+}
+
+/** Plain lines on stderr (stdout carries the events). The client never logs secrets. */
+function stderrLogger(): AppLogger {
+  const at = (level: string) => (message: string, extra?: Record<string, unknown>) =>
+    process.stderr.write(`${level} ${message}${extra ? ` ${JSON.stringify(extra)}` : ''}\n`);
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+/** One line per chat that did not sync; the exit code says whether every chat synced. */
+function reportProblems(result: LocalRunResult): number {
+  for (const p of result.problems) {
+    process.stderr.write(
+      `${p.portalId} ${p.chatId === undefined ? '' : `chat ${p.chatId} `}${p.outcome}: ${p.reason}\n`,
+    );
+  }
+  return result.problems.length === 0 ? 0 : 1;
+}
+
+export async function syncCommand(flags: SyncFlags): Promise<number> {
+  return withRunner(flags, async (runOnce) => reportProblems(await runOnce()));
+}
+
+export async function watchCommand(flags: SyncFlags & { every: number }): Promise<number> {
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await withRunner(flags, async (runOnce) => {
+      let exitCode = 0;
+      while (!stop.signal.aborted) {
+        const started = Date.now();
+        const result = await runOnce();
+        exitCode = reportProblems(result);
+        process.stderr.write(
+          `${new Date().toISOString()} run: ${result.chats} chats, ${result.events} events, ${result.bitrix24Requests} Bitrix24 requests, ${Date.now() - started} ms\n`,
+        );
+        await delay(flags.every * 1000, undefined, { signal: stop.signal }).catch(() => undefined);
+      }
+      return exitCode;
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+async function withStore<T>(
+  flags: StateFlags,
+  body: (env: Awaited<ReturnType<typeof openLocalEnvironment>>) => Promise<T>,
+): Promise<T> {
+  const environment = await openLocalEnvironment({
+    stateDir: flags.stateDir,
+    ...(flags.dynamodbEndpoint ? { dynamodbEndpoint: flags.dynamodbEndpoint } : {}),
+  });
+  try {
+    return await body(environment);
+  } finally {
+    await environment.close();
+  }
+}
+
+/** Which portals `status`/`release` look at; needs no credentials. */
+async function portalIdsOf(flags: RunConfigFlags & { portal?: string }): Promise<string[]> {
+  if (flags.portal) return [flags.portal];
+  if (flags.webhook) return [portalIdOf(parseWebhookUrl(flags.webhook, '--webhook'))];
+  if (flags.config) return (await readConfigFile(flags.config)).portals.map((p) => p.id);
+  throw new UsageError('name the portal: --portal ID, --config FILE or --webhook URL');
+}
+
+export async function statusCommand(
+  flags: StateFlags & RunConfigFlags & { portal?: string; json?: boolean },
+): Promise<number> {
+  const portalIds = await portalIdsOf(flags);
+  const snapshots = await withStore(flags, async ({ store }) => {
+    const all: Snapshot[] = [];
+    for (const portalId of portalIds) for await (const s of store.list(portalId)) all.push(s);
+    return all;
+  });
+  if (flags.json) {
+    for (const s of snapshots) {
+      const { members, ...rest } = s;
+      process.stdout.write(`${JSON.stringify({ ...rest, memberCount: members.length })}\n`);
+    }
+    return 0;
+  }
+  if (snapshots.length === 0) {
+    process.stdout.write('no snapshots yet: run `membership-sync sync` first\n');
+    return 0;
+  }
+  const rows = snapshots.map((s) => ({
+    portal: s.portalId,
+    chat: s.chatId,
+    members: s.members.length,
+    version: s.version,
+    sequence: s.sequence,
+    'last sync': s.observedAt,
+    state: s.held
+      ? `HELD: ${s.held.left.length} leaves${s.held.released ? ' (released, applies next sync)' : ''}`
+      : s.accessLostAt
+        ? `access lost since ${s.accessLostAt}`
+        : 'ok',
+  }));
+  console.table(rows);
+  return 0;
+}
+
+export async function releaseCommand(
+  flags: StateFlags & RunConfigFlags & { portal?: string; releaseChat: number },
+): Promise<number> {
+  const portalIds = await portalIdsOf(flags);
+  if (portalIds.length !== 1) {
+    throw new UsageError(`the config has ${portalIds.length} portals: name one with --portal ID`);
+  }
+  const portalId = portalIds[0] as string;
+  return withStore(flags, async ({ store }) => {
+    const snapshot = (await store.loadMany(portalId, [flags.releaseChat])).get(flags.releaseChat);
+    if (!snapshot)
+      throw new UsageError(`no snapshot of chat ${flags.releaseChat} on portal ${portalId}`);
+    const released = releaseHeldChange(snapshot);
+    try {
+      await store.save(released, snapshot.version);
+    } catch (error) {
+      if (error instanceof SnapshotConflictError) {
+        throw new UsageError('the chat was synced meanwhile; check `status` and release again');
+      }
+      throw error;
+    }
+    process.stdout.write(
+      `released: the next sync of chat ${flags.releaseChat} applies up to ${snapshot.held?.left.length ?? 0} held leaves\n`,
+    );
+    return 0;
+  });
+}
+
+export async function simulatorCommand(flags: {
+  port?: number;
+  http?: boolean;
+  stateDir: string;
+  rateLimit: boolean;
+}): Promise<number> {
+  const sim = await startSimulator({
+    seed: 'demo',
+    tls: !flags.http,
+    keepProcessAlive: true,
+    ...(flags.port ? { port: flags.port } : {}),
+    ...(flags.rateLimit ? {} : { rateLimit: false }),
+  });
+  const lines = [
+    `Bitrix24 portal simulator (demo portal) at ${sim.baseUrl}`,
+    `webhook URL: ${sim.webhookUrl}`,
+  ];
+  if (sim.caCert) {
+    const caFile = join(flags.stateDir, 'simulator-ca.pem');
+    await mkdir(flags.stateDir, { recursive: true });
+    await writeFile(caFile, sim.caCert);
+    lines.push(
+      `self-signed certificate: ${caFile}`,
+      `try: curl --cacert ${caFile} '${sim.webhookUrl}im.chat.user.list?CHAT_ID=2'`,
+      `sync: membership-sync sync --webhook ${sim.webhookUrl} --chat 2 --ca-file ${caFile}`,
+    );
+  } else {
+    lines.push(`try: curl '${sim.webhookUrl}im.chat.user.list?CHAT_ID=2'`);
+  }
+  lines.push(
+    'chats: ' +
+      sim.admin
+        .chats()
+        .map((c) => `${c.id} ${c.title}`)
+        .join(', '),
+    'Ctrl-C stops it.',
+  );
+  process.stdout.write(`${lines.join('\n')}\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await sim.close();
+  return 0;
+}

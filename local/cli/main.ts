@@ -1,0 +1,114 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ConfigError } from '../../functions/config/config-schema.js';
+import { DEFAULT_STATE_DIR } from '../runtime/local-environment.js';
+import {
+  releaseCommand,
+  simulatorCommand,
+  statusCommand,
+  syncCommand,
+  watchCommand,
+} from './commands.js';
+import { demoCommand } from './demo.js';
+import { parseChatId, UsageError } from './resolve-run-config.js';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+function positiveInt(flag: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isSafeInteger(n) || n <= 0) {
+      throw new InvalidArgumentError(`${flag} must be a positive integer`);
+    }
+    return n;
+  };
+}
+
+const stateOptions = (command: Command) =>
+  command
+    .option('--state-dir <dir>', 'embedded DynamoDB state folder', DEFAULT_STATE_DIR)
+    .option('--dynamodb-endpoint <url>', 'use this DynamoDB endpoint instead of the embedded one');
+
+const sourceOptions = (command: Command) =>
+  command
+    .option('--config <file>', 'config file (webhook URLs from BITRIX24_WEBHOOK_<PORTAL_ID>)')
+    .option('--webhook <url>', 'incoming-webhook URL https://<portal>/rest/<user>/<code>/')
+    .option('--chat <id>', 'chat ID to sync (repeatable)', parseChatId, []);
+
+const syncOptions = (command: Command) =>
+  stateOptions(sourceOptions(command))
+    .option('--events <file>', 'append events as JSON lines to FILE (default: stdout)')
+    .option('--sns-topic-arn <arn>', 'publish events to this SNS topic instead')
+    .option('--sns-endpoint <url>', 'SNS endpoint (an emulator) for --sns-topic-arn')
+    .option('--ca-file <pem>', "trust this CA for the portal (the simulator's certificate)")
+    .option('--verbose', 'log to stderr');
+
+const program = new Command('membership-sync')
+  .description('Sync Bitrix24 chat membership: diff participant lists, publish join/leave events.')
+  .showHelpAfterError();
+
+syncOptions(program.command('sync').description('run one sync of every configured chat')).action(
+  async (flags) => {
+    process.exitCode = await syncCommand(flags);
+  },
+);
+
+syncOptions(program.command('watch').description('sync repeatedly until interrupted'))
+  .requiredOption('--every <seconds>', 'seconds between runs', positiveInt('--every'))
+  .action(async (flags) => {
+    process.exitCode = await watchCommand(flags);
+  });
+
+stateOptions(sourceOptions(program.command('status').description('show the stored snapshots')))
+  .option('--portal <id>', 'portal id (default: from --config or --webhook)')
+  .option('--json', 'one JSON object per chat')
+  .action(async (flags) => {
+    process.exitCode = await statusCommand(flags);
+  });
+
+stateOptions(
+  program
+    .command('release')
+    .description("apply a chat's held mass change on its next sync")
+    .requiredOption('--chat <id>', 'the chat whose held change to release', positiveInt('--chat')),
+)
+  .option('--portal <id>', 'portal id (default: from --config or --webhook)')
+  .option('--config <file>', 'config file naming the portal')
+  .option('--webhook <url>', 'incoming-webhook URL naming the portal')
+  .action(async ({ chat, ...flags }) => {
+    process.exitCode = await releaseCommand({ ...flags, releaseChat: chat });
+  });
+
+program
+  .command('simulator')
+  .description('start the Bitrix24 portal simulator with the demo portal and print its webhook URL')
+  .option('--port <port>', 'listen on this port', positiveInt('--port'))
+  .option('--http', 'plain HTTP instead of HTTPS')
+  .option('--no-rate-limit', 'switch the leaky bucket off')
+  .option('--state-dir <dir>', 'where the certificate is written', DEFAULT_STATE_DIR)
+  .action(async (flags) => {
+    process.exitCode = await simulatorCommand(flags);
+  });
+
+program
+  .command('demo')
+  .description('simulated portal + embedded AWS: planner → queue → worker → SNS, events printed')
+  .addOption(
+    new Option('--every <seconds>', 'seconds between schedule ticks')
+      .argParser(positiveInt('--every'))
+      .default(5),
+  )
+  .option('--ticks <n>', 'stop after N ticks (default: until Ctrl-C)', positiveInt('--ticks'))
+  .action(async (flags) => {
+    process.exitCode = await demoCommand(flags);
+  });
+
+try {
+  await program.parseAsync();
+} catch (error) {
+  if (error instanceof UsageError || error instanceof ConfigError) {
+    process.stderr.write(`membership-sync: ${error.message}\n`);
+    process.exitCode = 2;
+  } else {
+    throw error;
+  }
+}

@@ -1,0 +1,125 @@
+import { readFile } from 'node:fs/promises';
+import type { Bitrix24Credentials } from '../../functions/bitrix24/credentials.js';
+import { type Config, ConfigError, parseConfig } from '../../functions/config/config-schema.js';
+
+/** A config plus the credentials for each of its portals, resolved for a local run. */
+export interface LocalRunConfig {
+  readonly config: Config;
+  readonly credentials: ReadonlyMap<string, Bitrix24Credentials>;
+}
+
+export interface RunConfigFlags {
+  readonly config?: string;
+  readonly webhook?: string;
+  readonly chat?: readonly number[];
+}
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/**
+ * Locally the config file is the one deployed, but credentials come from the environment instead
+ * of Secrets Manager: `BITRIX24_WEBHOOK_<PORTAL_ID>` (upper case, `-` → `_`), or
+ * `BITRIX24_WEBHOOK_URL` when the config has a single portal.
+ */
+export async function resolveRunConfig(
+  flags: RunConfigFlags,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<LocalRunConfig> {
+  if (flags.config && flags.webhook) {
+    throw new UsageError('use either --config FILE or --webhook URL with --chat ID, not both');
+  }
+  if (flags.config) return fromConfigFile(flags.config, env);
+  if (flags.webhook) {
+    if (!flags.chat || flags.chat.length === 0) {
+      throw new UsageError('--webhook needs at least one --chat ID');
+    }
+    return fromWebhook(flags.webhook, flags.chat);
+  }
+  throw new UsageError('give --config FILE, or --webhook URL with --chat ID (repeatable)');
+}
+
+export async function readConfigFile(path: string): Promise<Config> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`--config ${path}: ${(error as Error).message}`);
+  }
+  return parseConfig(raw, path);
+}
+
+async function fromConfigFile(path: string, env: NodeJS.ProcessEnv): Promise<LocalRunConfig> {
+  const config = await readConfigFile(path);
+  const credentials = new Map<string, Bitrix24Credentials>();
+  for (const portal of config.portals) {
+    const variable = `BITRIX24_WEBHOOK_${portal.id.toUpperCase().replaceAll('-', '_')}`;
+    const url =
+      env[variable] ?? (config.portals.length === 1 ? env.BITRIX24_WEBHOOK_URL : undefined);
+    if (!url) {
+      throw new UsageError(
+        `portal "${portal.id}": set ${variable}${config.portals.length === 1 ? ' (or BITRIX24_WEBHOOK_URL)' : ''} to its incoming-webhook URL`,
+      );
+    }
+    credentials.set(portal.id, {
+      kind: 'webhook',
+      webhookUrl: parseWebhookUrl(url, variable).href,
+    });
+  }
+  return { config, credentials };
+}
+
+function fromWebhook(webhook: string, chats: readonly number[]): LocalRunConfig {
+  const url = parseWebhookUrl(webhook, '--webhook');
+  const portalId = portalIdOf(url);
+  const config = parseConfig(
+    { portals: [{ id: portalId, url: url.origin, secret: { name: 'local' }, chats: [...chats] }] },
+    '--webhook/--chat',
+  );
+  return { config, credentials: new Map([[portalId, { kind: 'webhook', webhookUrl: url.href }]]) };
+}
+
+/** A stable portal id for ad-hoc runs: the host, as a slug (`example-bitrix24-com`). */
+export function portalIdOf(url: URL): string {
+  return url.host
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 63);
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * `https://<portal>/rest/<user id>/<code>/`. The code is a secret: errors describe the expected
+ * shape and never repeat the value.
+ */
+export function parseWebhookUrl(value: string, field: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`${field}: not a URL; expected https://<portal>/rest/<user id>/<code>/`);
+  }
+  if (!/^\/rest\/\d+\/[^/]+\/?$/.test(url.pathname) || url.search || url.hash) {
+    throw new UsageError(`${field}: expected https://<portal>/rest/<user id>/<code>/`);
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK.has(url.hostname))) {
+    throw new UsageError(
+      `${field}: Bitrix24 requires https (plain http is allowed for 127.0.0.1 only)`,
+    );
+  }
+  if (!url.pathname.endsWith('/')) url.pathname += '/';
+  return url;
+}
+
+export function parseChatId(value: string, previous: number[] = []): number[] {
+  const id = Number(value);
+  if (!Number.isSafeInteger(id) || id <= 0) {
+    throw new UsageError(`--chat: "${value}" is not a positive integer chat ID`);
+  }
+  return [...previous, id];
+}
+
+export { ConfigError };

@@ -1,0 +1,106 @@
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  createDynamoDbSnapshotStore,
+  type DynamoDbSnapshotStore,
+} from '../../functions/adapters/dynamodb-snapshot-store.js';
+import { snapshotCreateTableInput } from '../../functions/adapters/snapshot-table.js';
+import { createSnsEventPublisher } from '../../functions/adapters/sns-event-publisher.js';
+import type { EventPublisher } from '../../functions/core/ports.js';
+import { createJsonLinesPublisher } from '../adapters/json-lines-publisher.js';
+import { ensureTable, startEmbeddedDynamoDb } from './embedded-dynamodb.js';
+import { createHttpsFetch } from './https-fetch.js';
+
+export const DEFAULT_STATE_DIR = '.membership-sync';
+export const LOCAL_TABLE_NAME = 'membership-sync-snapshots';
+
+export type EventsTarget =
+  | { readonly kind: 'stdout' }
+  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'sns'; readonly topicArn: string; readonly endpoint?: string };
+
+export interface LocalEnvironmentOptions {
+  /** Embedded DynamoDB persisted here, unless `dynamodbEndpoint` is given. */
+  readonly stateDir: string;
+  readonly dynamodbEndpoint?: string;
+  readonly events?: EventsTarget;
+  /** PEM file of an extra CA to trust for the portal (e.g. the simulator's self-signed cert). */
+  readonly caFile?: string;
+}
+
+export interface LocalEnvironment {
+  readonly store: DynamoDbSnapshotStore;
+  readonly publisher: EventPublisher;
+  readonly fetch: typeof globalThis.fetch | undefined;
+  close(): Promise<void>;
+}
+
+const localAwsConfig = (endpoint: string) => ({
+  endpoint,
+  region: 'local',
+  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+});
+
+/** Snapshot store, event sink and portal transport for a local run. */
+export async function openLocalEnvironment(
+  options: LocalEnvironmentOptions,
+): Promise<LocalEnvironment> {
+  const embedded = options.dynamodbEndpoint
+    ? undefined
+    : await startEmbeddedDynamoDb(join(options.stateDir, 'dynamodb'));
+  const dynamo = new DynamoDBClient(
+    localAwsConfig(options.dynamodbEndpoint ?? embedded?.endpoint ?? ''),
+  );
+  await ensureTable(dynamo, snapshotCreateTableInput(LOCAL_TABLE_NAME));
+  const store = createDynamoDbSnapshotStore({
+    client: DynamoDBDocumentClient.from(dynamo, {
+      marshallOptions: { removeUndefinedValues: true },
+    }),
+    tableName: LOCAL_TABLE_NAME,
+  });
+
+  const closers: (() => Promise<void> | void)[] = [() => dynamo.destroy()];
+  if (embedded) closers.push(() => embedded.stop());
+  const publisher = await openPublisher(options.events ?? { kind: 'stdout' }, closers);
+  const fetch = options.caFile
+    ? createHttpsFetch(await readFile(options.caFile, 'utf8'))
+    : undefined;
+  return {
+    store,
+    publisher,
+    fetch,
+    async close() {
+      for (const close of closers.reverse()) await close();
+    },
+  };
+}
+
+async function openPublisher(
+  target: EventsTarget,
+  closers: (() => Promise<void> | void)[],
+): Promise<EventPublisher> {
+  switch (target.kind) {
+    case 'stdout':
+      return createJsonLinesPublisher(process.stdout);
+    case 'file': {
+      await mkdir(dirname(target.path), { recursive: true });
+      const out = createWriteStream(target.path, { flags: 'a' });
+      closers.push(() => new Promise<void>((resolve) => out.end(resolve)));
+      return createJsonLinesPublisher(out);
+    }
+    case 'sns': {
+      // Real AWS by default (credentials and region from the usual chain), or an emulator.
+      const client = new SNSClient(target.endpoint ? localAwsConfig(target.endpoint) : {});
+      closers.push(() => client.destroy());
+      return createSnsEventPublisher({
+        client,
+        topicArn: target.topicArn,
+        fifo: target.topicArn.endsWith('.fifo'),
+      });
+    }
+  }
+}

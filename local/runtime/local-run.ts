@@ -1,0 +1,133 @@
+import { type AppLogger, silentLogger } from '../../functions/app/observability.js';
+import { createPortalConnector, createWorkerApp } from '../../functions/app/worker-app.js';
+import type { CredentialStore } from '../../functions/bitrix24/credentials.js';
+import { discoverGroupChats } from '../../functions/bitrix24/discover-chats.js';
+import type { ChatId } from '../../functions/core/model.js';
+import { planWorkItems } from '../../functions/core/plan-work-items.js';
+import type { ChatOutcome, SyncReport } from '../../functions/core/sync-work-item.js';
+import { createStaticCredentialStore } from '../adapters/static-credential-store.js';
+import type { LocalRunConfig } from '../cli/resolve-run-config.js';
+import type { LocalEnvironment } from './local-environment.js';
+
+/** Outcomes after which the chat's snapshot reflects the portal. */
+const SYNCED: ReadonlySet<ChatOutcome> = new Set(['unchanged', 'changed', 'baseline', 'released']);
+
+export interface ChatProblem {
+  readonly portalId: string;
+  readonly chatId: ChatId | undefined;
+  readonly outcome: ChatOutcome | 'discovery_failed';
+  readonly reason: string;
+}
+
+export interface LocalRunResult {
+  readonly reports: readonly SyncReport[];
+  readonly problems: readonly ChatProblem[];
+  readonly chats: number;
+  readonly events: number;
+  readonly bitrix24Requests: number;
+}
+
+export interface RunProgress {
+  start(totalChats: number): void;
+  advance(chats: number, report: SyncReport): void;
+  stop(): void;
+}
+
+const noProgress: RunProgress = { start() {}, advance() {}, stop() {} };
+
+export interface LocalRunner {
+  runOnce(progress?: RunProgress): Promise<LocalRunResult>;
+}
+
+/**
+ * `membership-sync sync`: the worker's composition run in-process over every configured chat
+ * (explicit or discovered), one work item of ≤ 50 chats at a time per portal, like the FIFO
+ * queue serialises them in AWS. Clients persist across runs (`watch`) so the rate limiter does.
+ */
+export function createLocalRunner(
+  run: LocalRunConfig,
+  environment: LocalEnvironment,
+  logger: AppLogger = silentLogger,
+): LocalRunner {
+  const stores = new Map<string, CredentialStore>();
+  const connector = createPortalConnector({
+    credentialsFor: (portalId) => {
+      let store = stores.get(portalId);
+      if (!store) {
+        const credentials = run.credentials.get(portalId);
+        if (!credentials) throw new Error(`no credentials for portal "${portalId}"`);
+        store = createStaticCredentialStore(credentials);
+        stores.set(portalId, store);
+      }
+      return store;
+    },
+    logger,
+    ...(environment.fetch ? { fetch: environment.fetch } : {}),
+  });
+  const sync = createWorkerApp({
+    config: run.config,
+    connector,
+    store: environment.store,
+    publisher: environment.publisher,
+    logger,
+  });
+
+  return {
+    async runOnce(progress = noProgress) {
+      const scheduledAt = new Date().toISOString();
+      const problems: ChatProblem[] = [];
+      const plans: { portalId: string; chats: readonly ChatId[] }[] = [];
+      for (const portal of run.config.portals) {
+        if (!('discover' in portal.chats)) {
+          plans.push({ portalId: portal.id, chats: portal.chats });
+          continue;
+        }
+        try {
+          const excluded = new Set(portal.chats.exclude);
+          const found = await discoverGroupChats(connector.clientsFor(portal).client);
+          plans.push({ portalId: portal.id, chats: found.filter((id) => !excluded.has(id)) });
+        } catch (error) {
+          problems.push({
+            portalId: portal.id,
+            chatId: undefined,
+            outcome: 'discovery_failed',
+            reason: error instanceof Error ? error.message : String(error),
+          });
+        }
+      }
+
+      const items = plans.flatMap((p) => planWorkItems(p.portalId, p.chats, scheduledAt));
+      progress.start(items.reduce((n, p) => n + p.item.chatIds.length, 0));
+      const reports: SyncReport[] = [];
+      try {
+        for (const { item } of items) {
+          const report = await sync(item);
+          reports.push(report);
+          progress.advance(item.chatIds.length, report);
+          for (const chat of report.chats) {
+            if (SYNCED.has(chat.outcome)) continue;
+            problems.push({
+              portalId: report.portalId,
+              chatId: chat.chatId,
+              outcome: chat.outcome,
+              reason: chat.error
+                ? `${chat.error.code}: ${chat.error.message}`
+                : chat.outcome === 'held'
+                  ? `mass change held (${chat.heldLeft} leaves); check it, then run: membership-sync release --chat ${chat.chatId}`
+                  : chat.outcome,
+            });
+          }
+        }
+      } finally {
+        progress.stop();
+      }
+      return {
+        reports,
+        problems,
+        chats: reports.reduce((n, r) => n + r.totals.chats, 0),
+        events: reports.reduce((n, r) => n + r.totals.events, 0),
+        bitrix24Requests: reports.reduce((n, r) => n + r.bitrix24Requests, 0),
+      };
+    },
+  };
+}
