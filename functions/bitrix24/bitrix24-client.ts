@@ -252,13 +252,9 @@ export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Cl
       return envelope.data;
     } finally {
       clearTimeout(timer);
-      options.onRequest?.({
-        method,
-        attempt,
-        status,
-        code,
-        durationMs: performance.now() - started,
-      });
+      const event = { method, attempt, status, code, durationMs: performance.now() - started };
+      logger?.debug('Bitrix24 request', { ...event, durationMs: Math.round(event.durationMs) });
+      options.onRequest?.(event);
     }
   }
 
