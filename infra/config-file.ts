@@ -18,7 +18,10 @@ export interface ResolvedConfig {
  * deploy something the operator did not ask for); only the implicit default falls back to the
  * example. Invalid JSON or an invalid field fails with the file and the field named.
  */
-export function loadConfig(explicitPath: unknown, exists = existsSync): ResolvedConfig {
+export function loadConfig(
+  explicitPath: unknown,
+  exists: (path: string) => boolean = existsSync,
+): ResolvedConfig {
   if (explicitPath !== undefined) {
     if (typeof explicitPath !== 'string' || explicitPath === '') {
       throw new ConfigError([{ path: '(context config)', message: 'must be a file path' }], 'cdk');

@@ -18,21 +18,7 @@ import {
   SnsAlarmActionStrategy,
 } from 'cdk-monitoring-constructs';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME } from './sync-function.js';
-
-/**
- * The worker's EMF metrics (namespace {@link METRICS_NAMESPACE}, dimensions `service` (Powertools
- * adds it) and `portal`). `ChatsSynced` feeds the freshness alarm; the rest are dashboard-only.
- */
-export const WORKER_METRICS = {
-  chatsSynced: 'ChatsSynced',
-  membersJoined: 'MembersJoined',
-  membersLeft: 'MembersLeft',
-  changesHeld: 'ChangesHeld',
-  chatsFailed: 'ChatsFailed',
-  bitrix24Requests: 'Bitrix24Requests',
-  chatSyncDuration: 'ChatSyncDuration',
-} as const;
+import { METRICS_NAMESPACE, SERVICE_NAME, WORKER_METRICS } from '../functions/app/metric-names.js';
 
 export interface SyncMonitoringProps {
   readonly planner: IFunction;
@@ -231,7 +217,8 @@ export class SyncMonitoring extends Construct {
             metric: new Metric({
               namespace: METRICS_NAMESPACE,
               metricName: WORKER_METRICS.chatsSynced,
-              dimensionsMap: { service: POWERTOOLS_SERVICE_NAME, portal },
+              // `service` is the dimension Powertools adds to every metric.
+              dimensionsMap: { service: SERVICE_NAME, portal },
               statistic: 'Sum',
               period: window,
               label: portal,
@@ -274,7 +261,8 @@ export class SyncMonitoring extends Construct {
       ]),
     );
     this.facade.addWidget(
-      graph('Joins / leaves / held', [
+      graph('Members read / joins / leaves / held', [
+        search(WORKER_METRICS.membersRead, 'Sum', 'read'),
         search(WORKER_METRICS.membersJoined, 'Sum', 'joined'),
         search(WORKER_METRICS.membersLeft, 'Sum', 'left'),
         search(WORKER_METRICS.changesHeld, 'Sum', 'held'),

@@ -8,6 +8,7 @@ import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../functions/app/metric-names.js';
 import type { Config } from '../functions/config/config-schema.js';
 
 /**
@@ -19,10 +20,6 @@ export const BUNDLED_CONFIG_PATH = '/var/task/config.json';
 
 /** The repository root: esbuild's working directory and the lock file NodejsFunction wants. */
 const PROJECT_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
-
-/** Powertools reads these; the freshness alarm matches the `service` dimension they produce. */
-export const POWERTOOLS_SERVICE_NAME = 'membership-sync';
-export const METRICS_NAMESPACE = 'MembershipSync';
 
 export interface SyncFunctionProps {
   /** The handler module (TypeScript), e.g. `functions/handlers/worker.ts`; must export `handler`. */
@@ -68,7 +65,8 @@ export class SyncFunction extends NodejsFunction {
       logGroup,
       environment: {
         CONFIG_PATH: BUNDLED_CONFIG_PATH,
-        POWERTOOLS_SERVICE_NAME,
+        // The handlers name these explicitly; set here too for anything that reads the defaults.
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         // Minified bundle: map stack traces back to the TypeScript sources.
         NODE_OPTIONS: '--enable-source-maps',
