@@ -164,7 +164,7 @@ export async function statusCommand(
     members: s.members.length,
     version: s.version,
     sequence: s.sequence,
-    'last sync': s.observedAt,
+    'last change': s.observedAt,
     state: s.held
       ? `HELD: ${s.held.left.length} leaves${s.held.released ? ' (released, applies next sync)' : ''}`
       : s.accessLostAt
