@@ -25,13 +25,16 @@ beforeAll(() => {
   const stack = new MembershipSyncStack(app, 'MembershipSync', { config, env: ENV });
   app.synth();
   const template = Template.fromStack(stack).toJSON() as {
-    Resources: Record<string, { Type: string; Properties: Record<string, any> }>;
+    Resources: Record<
+      string,
+      { Type: string; Properties: { Description?: string; Code?: { S3Key?: string } } }
+    >;
   };
   const assetOf = (description: RegExp) => {
     const fn = Object.values(template.Resources).find(
-      (r) => r.Type === 'AWS::Lambda::Function' && description.test(r.Properties.Description),
+      (r) => r.Type === 'AWS::Lambda::Function' && description.test(r.Properties.Description ?? ''),
     );
-    const key = fn?.Properties.Code.S3Key as string;
+    const key = fn?.Properties.Code?.S3Key ?? '';
     return join(OUTDIR, `asset.${key.replace(/\.zip$/, '')}`);
   };
   assets = { planner: assetOf(/^Splits/), worker: assetOf(/^Reads a work item/) };

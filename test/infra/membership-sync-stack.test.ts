@@ -8,6 +8,21 @@ import { ARCHIVE_DATA_PREFIX, ARCHIVE_ERROR_PREFIX } from '../../infra/audit-arc
 import { BUNDLED_CONFIG_PATH } from '../../infra/sync-function.js';
 import { configInput, IMPORTED_SECRET_ARN, synth } from './support.js';
 
+type Dimension = { Name: string; Value: unknown };
+type AlarmProperties = {
+  Namespace?: string;
+  MetricName?: string;
+  Dimensions?: Dimension[];
+  Period?: number;
+  Statistic?: string;
+  Metrics?: {
+    MetricStat: {
+      Metric: { Namespace: string; MetricName: string; Dimensions: Dimension[] };
+      Period: number;
+      Stat: string;
+    };
+  }[];
+};
 type Resource = { Properties: Record<string, unknown> } & Record<string, unknown>;
 
 function only(resources: Record<string, Resource>): [string, Resource] {
@@ -414,8 +429,9 @@ describe('alarms', () => {
   const alarms = () =>
     Object.values(synth().template.findResources('AWS::CloudWatch::Alarm')) as Resource[];
   const metricOf = (alarm: Resource) => {
-    const p = alarm.Properties as Record<string, any>;
-    return p.MetricName !== undefined
+    const p = alarm.Properties as AlarmProperties;
+    const stat = p.Metrics?.[0]?.MetricStat;
+    return !stat
       ? {
           namespace: p.Namespace,
           name: p.MetricName,
@@ -424,21 +440,23 @@ describe('alarms', () => {
           stat: p.Statistic,
         }
       : {
-          namespace: p.Metrics[0].MetricStat.Metric.Namespace,
-          name: p.Metrics[0].MetricStat.Metric.MetricName,
-          dimensions: p.Metrics[0].MetricStat.Metric.Dimensions,
-          period: p.Metrics[0].MetricStat.Period,
-          stat: p.Metrics[0].MetricStat.Stat,
+          namespace: stat.Metric.Namespace,
+          name: stat.Metric.MetricName,
+          dimensions: stat.Metric.Dimensions,
+          period: stat.Period,
+          stat: stat.Stat,
         };
   };
-  const find = (namespace: string, name: string, dimension?: (d: any[]) => boolean) =>
+  const find = (namespace: string, name: string, dimension?: (d: Dimension[]) => boolean) =>
     alarms().filter((a) => {
       const m = metricOf(a);
       return (
-        m.namespace === namespace && m.name === name && (dimension ? dimension(m.dimensions) : true)
+        m.namespace === namespace &&
+        m.name === name &&
+        (dimension ? dimension(m.dimensions ?? []) : true)
       );
     });
-  const hasDim = (name: string, value: unknown) => (dims: any[]) =>
+  const hasDim = (name: string, value: unknown) => (dims: Dimension[]) =>
     dims.some((d) => d.Name === name && JSON.stringify(d.Value) === JSON.stringify(value));
 
   it('fire on the first bad datapoint and notify the encrypted alarm topic', () => {
@@ -599,8 +617,8 @@ const workerCfn = (stack: Stack) => cfnAt(stack, '/Worker/Resource');
 const plannerCfn = (stack: Stack) => cfnAt(stack, '/Planner/Resource');
 const eventTopicCfn = (stack: Stack) => cfnAt(stack, '/Events/Topic/Resource');
 
-function envOf(fn: Resource): Record<string, any> {
-  return (fn.Properties.Environment as { Variables: Record<string, any> }).Variables;
+function envOf(fn: Resource): Record<string, unknown> {
+  return (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
 }
 
 function secretArnsOf(stack: Stack, value: unknown): Record<string, unknown> {
