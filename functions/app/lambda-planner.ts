@@ -8,7 +8,7 @@ import { loadConfigFile } from './load-config-file.js';
 import { SERVICE_NAME } from './metric-names.js';
 import { type AppLogger, createLogger } from './observability.js';
 import { createPlannerApp } from './planner-app.js';
-import { createPortalConnector } from './worker-app.js';
+import { createPortalConnector, type PortalClientSettings } from './worker-app.js';
 
 /** What EventBridge Scheduler's Lambda target sends when no custom input is configured. */
 export interface ScheduledInvocation {
@@ -20,6 +20,8 @@ export interface ScheduledInvocation {
 export interface LambdaPlannerOverrides {
   readonly awsClientConfig?: Record<string, unknown>;
   readonly fetch?: typeof globalThis.fetch;
+  /** Bitrix24 request timeout and retries (tests shorten them; defaults: 60 s, 5 attempts). */
+  readonly bitrix24?: PortalClientSettings;
   readonly logger?: AppLogger;
   readonly now?: () => Date;
 }
@@ -52,6 +54,7 @@ export function createLambdaPlanner(
       },
       logger,
       ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
+      ...(overrides.bitrix24 ? { client: overrides.bitrix24 } : {}),
     }),
     queue: createSqsWorkQueue({ client: new SQSClient(aws), queueUrl: environment.WORK_QUEUE_URL }),
   });

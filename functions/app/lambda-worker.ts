@@ -13,12 +13,14 @@ import { loadConfigFile } from './load-config-file.js';
 import { SERVICE_NAME, WORKER_METRICS } from './metric-names.js';
 import { type AppLogger, createLogger, createMetrics } from './observability.js';
 import { parseWorkItem } from './work-item-schema.js';
-import { createPortalConnector, createWorkerApp } from './worker-app.js';
+import { createPortalConnector, createWorkerApp, type PortalClientSettings } from './worker-app.js';
 
 export interface LambdaWorkerOverrides {
   /** AWS client config (tests point the clients at emulators). */
   readonly awsClientConfig?: Record<string, unknown>;
   readonly fetch?: typeof globalThis.fetch;
+  /** Bitrix24 request timeout and retries (tests shorten them; defaults: 60 s, 5 attempts). */
+  readonly bitrix24?: PortalClientSettings;
   readonly logger?: AppLogger;
   readonly metrics?: Metrics;
 }
@@ -47,6 +49,7 @@ export function createLambdaWorker(
       },
       logger,
       ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
+      ...(overrides.bitrix24 ? { client: overrides.bitrix24 } : {}),
     }),
     store: createDynamoDbSnapshotStore({
       client: DynamoDBDocumentClient.from(new DynamoDBClient(aws), {

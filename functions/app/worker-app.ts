@@ -1,4 +1,8 @@
-import { type Bitrix24Client, createBitrix24Client } from '../bitrix24/bitrix24-client.js';
+import {
+  type Bitrix24Client,
+  type Bitrix24ClientOptions,
+  createBitrix24Client,
+} from '../bitrix24/bitrix24-client.js';
 import type { CredentialStore } from '../bitrix24/credentials.js';
 import { createBitrix24MemberReader } from '../bitrix24/member-reader.js';
 import { type Config, type PortalConfig, rateLimitOf } from '../config/config-schema.js';
@@ -22,7 +26,12 @@ export interface PortalConnectorOptions {
   readonly logger?: AppLogger;
   /** Transport override (tests and the local runner trusting the simulator's certificate). */
   readonly fetch?: typeof globalThis.fetch;
+  /** Per-request timeout and retry settings (tests shorten them; defaults: 60 s, 5 attempts). */
+  readonly client?: PortalClientSettings;
 }
+
+/** The Bitrix24 client settings a composition root may override. */
+export type PortalClientSettings = Pick<Bitrix24ClientOptions, 'timeoutMs' | 'retry'>;
 
 /**
  * One Bitrix24 client per portal for the life of the process: a warm Lambda keeps its leaky
@@ -37,6 +46,7 @@ export function createPortalConnector(options: PortalConnectorOptions): PortalCo
         const client = createBitrix24Client({
           credentials: options.credentialsFor(portal.id),
           rateLimit: rateLimitOf(portal),
+          ...options.client,
           ...(options.fetch ? { fetch: options.fetch } : {}),
           ...(options.logger ? { logger: options.logger } : {}),
         });
