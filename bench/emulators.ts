@@ -1,0 +1,162 @@
+/**
+ * The benchmark's emulators in a child process of their own: the Bitrix24 simulator (HTTP on
+ * loopback, rate limit off), dynalite (in memory) and fauxqs (SNS). Keeping them out of the
+ * measuring process means its CPU time and RSS are the sync's own, not the portal's or AWS's.
+ *
+ * Parent ↔ child over the fork IPC channel: the child sends `ready` with the endpoints, then
+ * answers `{ id, cmd }` requests (`stats`, `reset`, `churn`, `churnChat`, `close`).
+ */
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
+import { startFauxqs } from 'fauxqs';
+import { startEmbeddedDynamoDb } from '../local/runtime/embedded-dynamodb.js';
+import { churn, createRandom, startSimulator } from '../local/simulator/start-simulator.js';
+
+export interface EmulatorOptions {
+  readonly chats: number;
+  readonly members: number;
+  readonly large: readonly number[];
+  readonly seed: number;
+}
+
+export interface ChatShape {
+  readonly id: number;
+  readonly members: number;
+  /** Members `im.dialog.users.list` lists (active users only, reference §3). */
+  readonly activeMembers: number;
+}
+
+export interface EmulatorsReady {
+  readonly type: 'ready';
+  readonly webhookUrl: string;
+  readonly baseUrl: string;
+  readonly dynamoEndpoint: string;
+  readonly snsEndpoint: string;
+  readonly topicArn: string;
+  readonly generalChatId: number;
+  readonly chats: readonly ChatShape[];
+  readonly seedMs: number;
+}
+
+export type EmulatorRequest =
+  | { readonly id: number; readonly cmd: 'stats' }
+  | { readonly id: number; readonly cmd: 'reset' }
+  | { readonly id: number; readonly cmd: 'churn'; readonly share: number; readonly seed: number }
+  /** Removes `leave` and adds `join` members of one chat (the large-chat churn run). */
+  | {
+      readonly id: number;
+      readonly cmd: 'churnChat';
+      readonly chatId: number;
+      readonly leave: number;
+      readonly join: number;
+    }
+  | { readonly id: number; readonly cmd: 'close' };
+
+export interface EmulatorReply {
+  readonly id: number;
+  readonly ok: boolean;
+  readonly value?: unknown;
+  readonly error?: string;
+}
+
+async function main(): Promise<void> {
+  const options = JSON.parse(process.argv[2] ?? '{}') as EmulatorOptions;
+  const started = performance.now();
+  const sim = await startSimulator({
+    seed: {
+      chats: options.chats,
+      membersPerChat: options.members,
+      largeChats: options.large,
+      seed: options.seed,
+    },
+    rateLimit: false,
+    tls: false,
+    keepProcessAlive: true,
+  });
+  const seedMs = performance.now() - started;
+  const dynamo = await startEmbeddedDynamoDb(undefined);
+  const fauxqs = await startFauxqs({ port: 0, logger: false });
+  const sns = new SNSClient({
+    endpoint: fauxqs.address,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const topic = await sns.send(new CreateTopicCommand({ Name: 'bench-membership-events' }));
+  sns.destroy();
+  if (!topic.TopicArn) throw new Error('CreateTopic returned no ARN');
+
+  const admin = sim.admin;
+  const chats: ChatShape[] = admin.chats().map((chat) => {
+    let active = 0;
+    for (const id of chat.memberIds) if (admin.user(id)?.active !== false) active++;
+    return { id: chat.id, members: chat.memberIds.length, activeMembers: active };
+  });
+  const ready: EmulatorsReady = {
+    type: 'ready',
+    webhookUrl: sim.webhookUrl,
+    baseUrl: sim.baseUrl,
+    dynamoEndpoint: dynamo.endpoint,
+    snsEndpoint: fauxqs.address,
+    topicArn: topic.TopicArn,
+    generalChatId: admin.generalChatId,
+    chats,
+    seedMs,
+  };
+  process.send?.(ready);
+
+  const random = createRandom(options.seed + 1);
+  process.on('message', (message: EmulatorRequest) => {
+    const reply = (value: unknown) => process.send?.({ id: message.id, ok: true, value });
+    try {
+      switch (message.cmd) {
+        case 'stats':
+          reply(sim.stats());
+          return;
+        case 'reset':
+          sim.resetStats();
+          reply(null);
+          return;
+        case 'churn':
+          reply(churn(admin, { share: message.share, random: createRandom(message.seed) }));
+          return;
+        case 'churnChat': {
+          const chat = admin.chat(message.chatId);
+          if (!chat) throw new Error(`no chat ${message.chatId}`);
+          const present = new Set(chat.memberIds);
+          const removable = chat.memberIds.filter((id) => id !== 1);
+          const leave: number[] = [];
+          for (let i = 0; i < message.leave && removable.length > 0; i++) {
+            const at = Math.floor(random() * removable.length);
+            leave.push(removable[at] as number);
+            removable[at] = removable[removable.length - 1] as number;
+            removable.pop();
+          }
+          admin.removeMembers(chat.id, leave);
+          const fresh = admin.addUsers(message.join).filter((id) => !present.has(id));
+          admin.addMembers(chat.id, fresh);
+          reply({ left: leave.length, joined: fresh.length });
+          return;
+        }
+        case 'close':
+          reply(null);
+          void Promise.allSettled([sim.close(), dynamo.stop(), fauxqs.stop()]).then(() =>
+            process.exit(0),
+          );
+          return;
+      }
+    } catch (error) {
+      process.send?.({
+        id: message.id,
+        ok: false,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+  });
+  process.on('disconnect', () => process.exit(0));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

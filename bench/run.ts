@@ -1,0 +1,612 @@
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+import { fork } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Command, InvalidArgumentError } from 'commander';
+import { planWorkItems } from '../functions/core/plan-work-items.js';
+import type { SyncReport } from '../functions/core/sync-work-item.js';
+import type { MembershipChange } from '../local/simulator/seeds.js';
+import type { SimulatorStats } from '../local/simulator/types.js';
+import { type SelfTime, startCpuProfile } from './cpu-profile.js';
+import type { ChatShape } from './emulators.js';
+import {
+  createBenchWorker,
+  type Emulators,
+  type Endpoints,
+  PORTAL_ID,
+  PORTAL_RATE,
+  portalSeconds,
+  round,
+  startEmulators,
+  withPeakRss,
+} from './harness.js';
+import { type LargeMicroResult, runLargeMicro } from './large-chat-micro.js';
+import type { LargeWorkerArgs, LargeWorkerResult } from './large-chat-worker.js';
+import { naivePages, naivePoll } from './naive-poller.js';
+
+const int = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be an integer`);
+  return n;
+};
+
+const program = new Command()
+  .name('bench')
+  .description(
+    'Bitrix24 requests, DynamoDB/SNS calls, CPU and memory of the sync vs a naive poller',
+  )
+  .option('--chats <n>', 'generated group chats', int('--chats'), 10_000)
+  .option('--members <n>', 'members per generated chat', int('--members'), 50)
+  .option(
+    '--large <list>',
+    'extra large chats, comma-separated member counts ("" for none)',
+    (v: string) =>
+      v
+        .split(',')
+        .filter((x) => x.trim() !== '')
+        .map((x) => int('--large')(x.trim())),
+    [200_000],
+  )
+  .option(
+    '--churn <share>',
+    'share of chats with one join or leave before run 3',
+    (v: string) => {
+      const n = Number(v);
+      if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError('--churn must be within 0..1');
+      return n;
+    },
+    0.01,
+  )
+  .option(
+    '--naive-sample <n>',
+    'generated chats the naive poller reads',
+    int('--naive-sample'),
+    500,
+  )
+  .option('--seed <n>', 'portal generator seed', int('--seed'), 1)
+  .option('--json', 'print one JSON object instead of the table', false)
+  .option('--cpu-prof', 'profile the three sync runs; writes .bench/ours.cpuprofile', false)
+  .option('--no-large-worker', 'skip the isolated large-chat worker processes');
+
+interface Options {
+  chats: number;
+  members: number;
+  large: number[];
+  churn: number;
+  naiveSample: number;
+  seed: number;
+  json: boolean;
+  cpuProf: boolean;
+  largeWorker: boolean;
+}
+
+type RunName = 'baseline' | 'steady' | 'churn';
+
+interface RunResult {
+  readonly requests: number;
+  readonly byMethod: Readonly<Record<string, number>>;
+  readonly portalSeconds: number;
+  readonly wallMs: number;
+  readonly cpuMs: number;
+  readonly peakRssMb: number;
+  readonly dynamoReads: number;
+  readonly dynamoWrites: number;
+  readonly dynamoReadCapacity: number;
+  readonly dynamoWriteCapacity: number;
+  readonly skippedSaves: number;
+  readonly snsCalls: number;
+  readonly eventsPublished: number;
+  readonly workItems: number;
+  readonly workItemsWithDetails: number;
+  readonly joins: number;
+  readonly leaves: number;
+  readonly failedChats: number;
+  readonly outcomes: Readonly<Record<string, number>>;
+}
+
+const log = (json: boolean, message: string) => {
+  if (!json) process.stderr.write(`${message}\n`);
+  else process.stderr.write(`# ${message}\n`);
+};
+
+async function main(): Promise<void> {
+  const opts = program.parse().opts<Options>();
+  const say = (m: string) => log(opts.json, m);
+  const startedAll = performance.now();
+
+  say(
+    `generating portal: ${opts.chats} chats × ${opts.members} members + large [${opts.large.join(', ')}] (seed ${opts.seed})`,
+  );
+  const emulators = await startEmulators({
+    chats: opts.chats,
+    members: opts.members,
+    large: opts.large,
+    seed: opts.seed,
+  });
+  try {
+    const { ready } = emulators;
+    const endpoints: Endpoints = ready;
+    say(`portal ready in ${Math.round(ready.seedMs)} ms; ${ready.chats.length} chats`);
+    const chatIds = ready.chats.map((c) => c.id).sort((a, b) => a - b);
+    const largeChats = ready.chats.filter((c) => c.id > opts.chats + 1);
+    const general = ready.chats.find((c) => c.id === ready.generalChatId);
+
+    // --- ours: three runs through the worker composition -------------------------------------
+    const worker = await createBenchWorker(endpoints, chatIds, 'bench-snapshots');
+    const profiler = opts.cpuProf ? await startCpuProfile() : undefined;
+    const runs = {} as Record<RunName, RunResult>;
+    let churned: MembershipChange[] = [];
+    for (const name of ['baseline', 'steady', 'churn'] as const) {
+      if (name === 'churn') {
+        churned = await emulators.call<MembershipChange[]>({
+          cmd: 'churn',
+          share: opts.churn,
+          seed: opts.seed + 100,
+        });
+        say(`churn: ${churned.length} membership changes`);
+      }
+      runs[name] = await measureRun(emulators, worker, chatIds);
+      const r = runs[name];
+      say(
+        `ours ${name}: ${r.requests} requests, ${r.wallMs} ms wall, ${r.cpuMs} ms CPU, ${r.eventsPublished} events, ${r.failedChats} failed chats`,
+      );
+    }
+    const profile: SelfTime[] | undefined = profiler
+      ? await profiler.stop('.bench/ours.cpuprofile')
+      : undefined;
+    worker.close();
+
+    // --- naive baseline: measured on a sample, extrapolated exactly ---------------------------
+    const generated = ready.chats.filter(
+      (c) => c.id !== ready.generalChatId && c.id <= opts.chats + 1,
+    );
+    const sample: ChatShape[] = [
+      ...(general ? [general] : []),
+      ...generated.slice(0, opts.naiveSample),
+      ...largeChats,
+    ];
+    say(`naive poller: reading ${sample.length} chats (sample) by OFFSET pages of 50`);
+    await emulators.call({ cmd: 'reset' });
+    const naiveCpu = process.cpuUsage();
+    const naiveStart = performance.now();
+    const naive = await naivePoll(ready.webhookUrl, sample);
+    const naiveWallMs = Math.round(performance.now() - naiveStart);
+    const naiveCpuUsed = process.cpuUsage(naiveCpu);
+    const naiveSimStats = await emulators.stats();
+    const naivePredictedSample = sample.reduce((n, c) => n + naivePages(c.activeMembers), 0);
+    const naiveTotal = ready.chats.reduce((n, c) => n + naivePages(c.activeMembers), 0);
+
+    // --- large chat: CPU of the hot path, then an isolated worker process ---------------------
+    const largeMembers = opts.large[0] ?? 200_000;
+    say(`large chat micro-benchmark: ${largeMembers} members`);
+    const micro = runLargeMicro(largeMembers);
+    let largeWorker:
+      | { idle: LargeWorkerResult; baseline: LargeWorkerResult; churn: LargeWorkerResult }
+      | undefined;
+    const largeChat = largeChats[0];
+    if (opts.largeWorker && largeChat) {
+      say(`large chat worker (child process): chat ${largeChat.id}, ${largeChat.members} members`);
+      const args = (mode: 'run' | 'idle'): LargeWorkerArgs => ({
+        endpoints,
+        chatId: largeChat.id,
+        tableName: 'bench-large-chat',
+        mode,
+      });
+      const idle = await runLargeWorker(args('idle'));
+      const baseline = await runLargeWorker(args('run'));
+      const leave = Math.round(largeChat.members * 0.005);
+      await emulators.call({ cmd: 'churnChat', chatId: largeChat.id, leave, join: leave });
+      const churn = await runLargeWorker(args('run'));
+      largeWorker = { idle, baseline, churn };
+    }
+
+    const output = buildOutput({
+      opts,
+      ready: { chats: ready.chats.length, seedMs: ready.seedMs },
+      chatCount: chatIds.length,
+      general,
+      runs,
+      churned: churned.length,
+      naive: {
+        sampleChats: sample.length,
+        measuredRequests: naive.requests,
+        simulatorRequests: naiveSimStats.requests,
+        predictedSampleRequests: naivePredictedSample,
+        unexpectedPages: naive.unexpectedPages,
+        total: naiveTotal,
+        wallMs: naiveWallMs,
+        cpuMs: Math.round((naiveCpuUsed.user + naiveCpuUsed.system) / 1000),
+      },
+      micro,
+      largeWorker,
+      profile,
+      totalMs: Math.round(performance.now() - startedAll),
+    });
+    if (opts.json) process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
+    else printTable(output);
+  } finally {
+    await emulators.close();
+  }
+}
+
+async function measureRun(
+  emulators: Emulators,
+  worker: Awaited<ReturnType<typeof createBenchWorker>>,
+  chatIds: readonly number[],
+): Promise<RunResult> {
+  await emulators.call({ cmd: 'reset' });
+  const store0 = worker.store.stats();
+  const pub0 = worker.publisher.stats();
+  const items = planWorkItems(PORTAL_ID, chatIds, new Date().toISOString());
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  const { value: reports, peakRssBytes } = await withPeakRss(async () => {
+    const out: SyncReport[] = [];
+    // One item at a time: the FIFO group serialises a portal's work items in AWS too.
+    for (const { item } of items) out.push(await worker.sync(item));
+    return out;
+  });
+  const wallMs = Math.round(performance.now() - start);
+  const used = process.cpuUsage(cpu);
+  const sim: SimulatorStats = await emulators.stats();
+  const store1 = worker.store.stats();
+  const pub1 = worker.publisher.stats();
+  const outcomes: Record<string, number> = {};
+  let joins = 0;
+  let leaves = 0;
+  let failedChats = 0;
+  let withDetails = 0;
+  for (const report of reports) {
+    joins += report.totals.joins;
+    leaves += report.totals.leaves;
+    failedChats += report.totals.failed;
+    if (report.chats.some((c) => c.outcome === 'changed')) withDetails++;
+    for (const chat of report.chats) outcomes[chat.outcome] = (outcomes[chat.outcome] ?? 0) + 1;
+  }
+  return {
+    requests: sim.requests,
+    byMethod: sim.byMethod,
+    portalSeconds: round(portalSeconds(sim.requests)),
+    wallMs,
+    cpuMs: Math.round((used.user + used.system) / 1000),
+    peakRssMb: Math.round(peakRssBytes / 2 ** 20),
+    dynamoReads: store1.readCalls - store0.readCalls,
+    dynamoWrites: store1.writeCalls - store0.writeCalls,
+    dynamoReadCapacity: round(store1.readCapacityUnits - store0.readCapacityUnits),
+    dynamoWriteCapacity: round(store1.writeCapacityUnits - store0.writeCapacityUnits),
+    skippedSaves: store1.skippedSaves - store0.skippedSaves,
+    snsCalls: pub1.publishBatchCalls - pub0.publishBatchCalls,
+    eventsPublished: pub1.eventsPublished - pub0.eventsPublished,
+    workItems: items.length,
+    workItemsWithDetails: withDetails,
+    joins,
+    leaves,
+    failedChats,
+    outcomes,
+  };
+}
+
+function runLargeWorker(args: LargeWorkerArgs): Promise<LargeWorkerResult> {
+  return new Promise((resolve, reject) => {
+    const child = fork(
+      fileURLToPath(new URL('./large-chat-worker.ts', import.meta.url)),
+      [JSON.stringify(args)],
+      { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] },
+    );
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString('utf8');
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      const line = out.trim().split('\n').pop() ?? '';
+      if (code !== 0 || !line) {
+        reject(new Error(`large-chat worker exited with ${code}`));
+        return;
+      }
+      resolve(JSON.parse(line) as LargeWorkerResult);
+    });
+  });
+}
+
+interface OutputInput {
+  readonly opts: Options;
+  readonly ready: { readonly chats: number; readonly seedMs: number };
+  readonly chatCount: number;
+  readonly general: ChatShape | undefined;
+  readonly runs: Record<RunName, RunResult>;
+  readonly churned: number;
+  readonly naive: {
+    readonly sampleChats: number;
+    readonly measuredRequests: number;
+    readonly simulatorRequests: number;
+    readonly predictedSampleRequests: number;
+    readonly unexpectedPages: number;
+    readonly total: number;
+    readonly wallMs: number;
+    readonly cpuMs: number;
+  };
+  readonly micro: LargeMicroResult;
+  readonly largeWorker:
+    | {
+        readonly idle: LargeWorkerResult;
+        readonly baseline: LargeWorkerResult;
+        readonly churn: LargeWorkerResult;
+      }
+    | undefined;
+  readonly profile: SelfTime[] | undefined;
+  readonly totalMs: number;
+}
+
+function perRun<T>(runs: Record<RunName, RunResult>, pick: (r: RunResult) => T) {
+  return { baseline: pick(runs.baseline), steady: pick(runs.steady), churn: pick(runs.churn) };
+}
+
+function buildOutput(input: OutputInput) {
+  const { runs, naive, micro, largeWorker, general } = input;
+  const batchRequests = Math.ceil(input.chatCount / 50);
+  // The keyset reader stops at an empty page: ceil(n / 200) pages + 1.
+  const generalPages = general ? Math.ceil(general.activeMembers / 200) + 1 : 0;
+  const steadyTarget = batchRequests + generalPages;
+  const ratio = round(naive.total / Math.max(1, runs.steady.requests));
+  const churnExtra = runs.churn.requests - runs.steady.requests;
+  const detailsUnbatched = runs.churn.byMethod['im.user.list.get'] ?? 0;
+  const workerPeak = largeWorker
+    ? Math.max(largeWorker.baseline.maxRssMb, largeWorker.churn.maxRssMb)
+    : null;
+  const targets = [
+    {
+      name: 'steady Bitrix24 requests ≤ ceil(chats/50) + general-chat keyset pages',
+      target: `≤ ${steadyTarget} (${batchRequests} + ${generalPages})`,
+      actual: runs.steady.requests,
+      ok: runs.steady.requests <= steadyTarget,
+    },
+    {
+      name: 'steady DynamoDB writes = 0',
+      target: 0,
+      actual: runs.steady.dynamoWrites,
+      ok: runs.steady.dynamoWrites === 0,
+    },
+    {
+      name: 'steady SNS calls = 0',
+      target: 0,
+      actual: runs.steady.snsCalls,
+      ok: runs.steady.snsCalls === 0,
+    },
+    {
+      name: 'churn: extra requests only for details, batched (≤ 1 per work item with changes)',
+      target: `≤ ${runs.churn.workItemsWithDetails}, 0 unbatched im.user.list.get`,
+      actual: `${churnExtra} extra, ${detailsUnbatched} unbatched`,
+      ok: churnExtra <= runs.churn.workItemsWithDetails && detailsUnbatched === 0,
+    },
+    {
+      name: '≥ 50× fewer requests than naive',
+      target: '≥ 50',
+      actual: ratio,
+      ok: ratio >= 50,
+    },
+    {
+      name: `diff + snapshot encoding of a ${micro.members}-member chat < 100 ms CPU`,
+      target: '< 100',
+      actual: micro.cpuMs,
+      ok: micro.cpuMs < 100,
+    },
+    {
+      name: `worker holding a ${micro.members}-member chat < 512 MB RSS`,
+      target: '< 512',
+      actual: workerPeak,
+      ok: workerPeak !== null && workerPeak < 512,
+    },
+  ];
+  return {
+    config: {
+      chats: input.opts.chats,
+      members: input.opts.members,
+      large: input.opts.large,
+      churn: input.opts.churn,
+      naiveSample: input.opts.naiveSample,
+      seed: input.opts.seed,
+      chatsSynced: input.chatCount,
+      generalChatMembers: general?.activeMembers ?? 0,
+      portalRate: PORTAL_RATE,
+    },
+    requests: {
+      ours: perRun(runs, (r) => r.requests),
+      naive: naive.total,
+      byMethod: perRun(runs, (r) => r.byMethod),
+      steadyTarget,
+      churnExtra,
+      naiveSample: {
+        chats: naive.sampleChats,
+        measured: naive.measuredRequests,
+        simulatorCounted: naive.simulatorRequests,
+        predicted: naive.predictedSampleRequests,
+        chatsWithUnexpectedPages: naive.unexpectedPages,
+      },
+    },
+    ratio,
+    portalSeconds: {
+      ...perRun(runs, (r) => r.portalSeconds),
+      naive: round(portalSeconds(naive.total)),
+    },
+    wallMs: { ...perRun(runs, (r) => r.wallMs), naiveSample: naive.wallMs },
+    cpuMs: { ...perRun(runs, (r) => r.cpuMs), naiveSample: naive.cpuMs },
+    peakRssMb: Math.max(runs.baseline.peakRssMb, runs.steady.peakRssMb, runs.churn.peakRssMb),
+    peakRssMbByRun: perRun(runs, (r) => r.peakRssMb),
+    dynamodb: {
+      reads: perRun(runs, (r) => r.dynamoReads),
+      writes: perRun(runs, (r) => r.dynamoWrites),
+      readCapacityUnits: perRun(runs, (r) => r.dynamoReadCapacity),
+      writeCapacityUnits: perRun(runs, (r) => r.dynamoWriteCapacity),
+      skippedSaves: perRun(runs, (r) => r.skippedSaves),
+    },
+    sns: {
+      calls: perRun(runs, (r) => r.snsCalls),
+      events: perRun(runs, (r) => r.eventsPublished),
+    },
+    changes: {
+      churned: input.churned,
+      joins: perRun(runs, (r) => r.joins),
+      leaves: perRun(runs, (r) => r.leaves),
+      failedChats: perRun(runs, (r) => r.failedChats),
+      outcomes: perRun(runs, (r) => r.outcomes),
+      workItems: runs.steady.workItems,
+    },
+    large: {
+      members: micro.members,
+      diffMs: micro.diffMs,
+      encodeMs: micro.encodeMs,
+      decodeMs: micro.decodeMs,
+      hashMs: micro.hashMs,
+      normalizeUnsortedMs: micro.normalizeUnsortedMs,
+      normalizeSortedMs: micro.normalizeSortedMs,
+      cpuMs: micro.cpuMs,
+      iterations: micro.iterations,
+      rawBytes: micro.rawBytes,
+      storedBytes: micro.storedBytes,
+      workerPeakRssMb: workerPeak,
+      worker: largeWorker ?? null,
+    },
+    targets,
+    profile: input.profile ?? null,
+    measured:
+      'requests.ours.*, requests.naiveSample.*, wallMs, cpuMs, peakRssMb, dynamodb.*, sns.*, large.* (simulator/adapter counters, process.cpuUsage, RSS sampled every 5 ms; large.workerPeakRssMb = child maxRSS)',
+    computed:
+      'requests.naive (sum over every chat of max(1, ceil(active members / 50)); the sample checks the formula), ratio, portalSeconds.* = max(0, (N − 50) / 2)',
+    environment: {
+      node: process.version,
+      loadavg1m: round(loadavg()[0] ?? 0, 2),
+      note: 'shared 2-core machine; wall and CPU times are noisy, request/call counts are exact',
+    },
+    totalMs: input.totalMs,
+  };
+}
+
+function printTable(out: ReturnType<typeof buildOutput>): void {
+  const rows: [string, ...(string | number)[]][] = [];
+  const naiveRatio = (naive: number, steady: number) =>
+    steady > 0 ? `${round(naive / steady)}×` : '—';
+  const r = out.requests;
+  rows.push([
+    'Bitrix24 HTTP requests',
+    r.ours.baseline,
+    r.ours.steady,
+    r.ours.churn,
+    `${r.naive} (computed)`,
+    naiveRatio(r.naive, r.ours.steady),
+  ]);
+  rows.push([
+    'portal time at 50/2 (s, computed)',
+    out.portalSeconds.baseline,
+    out.portalSeconds.steady,
+    out.portalSeconds.churn,
+    out.portalSeconds.naive,
+    naiveRatio(out.portalSeconds.naive, out.portalSeconds.steady),
+  ]);
+  rows.push([
+    'wall time (ms)',
+    out.wallMs.baseline,
+    out.wallMs.steady,
+    out.wallMs.churn,
+    `${out.wallMs.naiveSample} (sample)`,
+    '',
+  ]);
+  rows.push([
+    'CPU time (ms)',
+    out.cpuMs.baseline,
+    out.cpuMs.steady,
+    out.cpuMs.churn,
+    `${out.cpuMs.naiveSample} (sample)`,
+    '',
+  ]);
+  rows.push([
+    'peak RSS (MB)',
+    out.peakRssMbByRun.baseline,
+    out.peakRssMbByRun.steady,
+    out.peakRssMbByRun.churn,
+    '',
+    '',
+  ]);
+  const d = out.dynamodb;
+  rows.push(['DynamoDB read calls', d.reads.baseline, d.reads.steady, d.reads.churn, '', '']);
+  rows.push(['DynamoDB write calls', d.writes.baseline, d.writes.steady, d.writes.churn, '', '']);
+  rows.push([
+    'DynamoDB RCU / WCU',
+    `${d.readCapacityUnits.baseline} / ${d.writeCapacityUnits.baseline}`,
+    `${d.readCapacityUnits.steady} / ${d.writeCapacityUnits.steady}`,
+    `${d.readCapacityUnits.churn} / ${d.writeCapacityUnits.churn}`,
+    '',
+    '',
+  ]);
+  rows.push([
+    'SNS PublishBatch calls',
+    out.sns.calls.baseline,
+    out.sns.calls.steady,
+    out.sns.calls.churn,
+    '',
+    '',
+  ]);
+  rows.push([
+    'events published',
+    out.sns.events.baseline,
+    out.sns.events.steady,
+    out.sns.events.churn,
+    '',
+    '',
+  ]);
+  const header = ['metric', 'ours baseline', 'ours steady', 'ours churn', 'naive', 'naive÷steady'];
+  const widths = header.map((h, i) =>
+    Math.max(h.length, ...rows.map((row) => String(row[i] ?? '').length)),
+  );
+  const line = (cells: readonly (string | number)[]) =>
+    cells
+      .map((c, i) =>
+        i === 0 ? String(c).padEnd(widths[i] ?? 0) : String(c).padStart(widths[i] ?? 0),
+      )
+      .join('  ');
+  const print = (s = '') => process.stdout.write(`${s}\n`);
+  print();
+  print(line(header));
+  print(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of rows) print(line(row));
+  print();
+  for (const [name, byMethod] of Object.entries(r.byMethod)) {
+    print(`requests by method, ${name}: ${JSON.stringify(byMethod)}`);
+  }
+  print(
+    `naive sample: ${r.naiveSample.chats} chats, ${r.naiveSample.measured} requests measured (formula predicted ${r.naiveSample.predicted}); total ${r.naive} computed for all ${out.config.chatsSynced} chats`,
+  );
+  const l = out.large;
+  print(
+    `large chat ${l.members} members (median of ${l.iterations}, CPU ms): normalize ${l.normalizeUnsortedMs} (unsorted) / ${l.normalizeSortedMs} (sorted), diff ${l.diffMs}, hash ${l.hashMs}, encode+compress ${l.encodeMs}, decompress+decode ${l.decodeMs}; hot path ${l.cpuMs}; body ${l.rawBytes} → ${l.storedBytes} bytes`,
+  );
+  if (l.worker) {
+    print(
+      `large chat worker (child process maxRSS): idle ${l.worker.idle.maxRssMb} MB, baseline ${l.worker.baseline.maxRssMb} MB (${l.worker.baseline.outcome}, ${l.worker.baseline.cpuMs} ms CPU), churn ${l.worker.churn.maxRssMb} MB (${l.worker.churn.outcome}, +${l.worker.churn.joined}/−${l.worker.churn.left}, ${l.worker.churn.cpuMs} ms CPU)`,
+    );
+  }
+  print();
+  for (const t of out.targets) {
+    print(`${t.ok ? 'PASS' : 'FAIL'}  ${t.name}: ${t.actual} (target ${t.target})`);
+  }
+  if (out.profile) {
+    print();
+    print('top self time (ours, 3 runs):');
+    for (const p of out.profile)
+      print(
+        `  ${String(p.selfMs).padStart(6)} ms ${String(p.share).padStart(5)} %  ${p.function}  ${p.location}`,
+      );
+  }
+  print();
+  print(`measured: ${out.measured}`);
+  print(`computed: ${out.computed}`);
+  print(
+    `${out.environment.note}; load average ${out.environment.loadavg1m}; total ${out.totalMs} ms`,
+  );
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
