@@ -9,6 +9,7 @@ import {
   Validations,
 } from 'aws-cdk-lib';
 import { Key } from 'aws-cdk-lib/aws-kms';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { Construct } from 'constructs';
 import type { Config } from '../functions/config/config-schema.js';
@@ -18,7 +19,7 @@ import { SyncMonitoring } from './monitoring.js';
 import { PortalSecrets } from './portal-secrets.js';
 import { SnapshotTable } from './snapshot-table.js';
 import { SyncFunction } from './sync-function.js';
-import { SyncSchedule, schedulePeriod } from './sync-schedule.js';
+import { maxEventAgeFor, SyncSchedule, schedulePeriod } from './sync-schedule.js';
 import { WorkQueue } from './work-queue.js';
 
 const handlerPath = (name: string) =>
@@ -132,6 +133,16 @@ export class MembershipSyncStack extends Stack {
       expression: config.schedule.expression,
       timeZone: config.schedule.timeZone,
       target: planner,
+    });
+    // Scheduler invokes Lambda asynchronously: its retry policy covers delivery to Lambda, while
+    // a failed planner run (an unplanned portal) is retried by Lambda's async invoke config. Both
+    // end in the schedule DLQ, so one alarm covers a tick that was given up.
+    planner.configureAsyncInvoke({
+      retryAttempts: 2,
+      maxEventAge: Duration.seconds(
+        Math.min(6 * 3600, maxEventAgeFor(config.schedule.expression).toSeconds()),
+      ),
+      onFailure: new SqsDestination(schedule.deadLetterQueue),
     });
 
     if (config.archive.enabled && !fifoArchive) {

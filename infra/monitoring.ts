@@ -203,13 +203,10 @@ export class SyncMonitoring extends Construct {
    * Missing data is breaching: a portal that stopped syncing emits nothing at all.
    */
   private addFreshnessAlarms(portalIds: readonly string[], period: Duration, stale: number): void {
-    // CloudWatch alarm periods are whole minutes, at most one day.
-    const window = Duration.seconds(
-      Math.min(86_400, Math.max(60, Math.ceil((period.toSeconds() * stale) / 60) * 60)),
-    );
+    const { window, evaluations } = freshnessWindow(period, stale);
     this.facade.monitorCustom({
       alarmFriendlyName: 'Freshness',
-      humanReadableName: `Chats synced per portal (alarm: none in ${window.toHumanString()})`,
+      humanReadableName: `Chats synced per portal (alarm: none in ${window.toHumanString()} × ${evaluations})`,
       metricGroups: [
         {
           title: 'Chats synced per portal',
@@ -230,8 +227,8 @@ export class SyncMonitoring extends Construct {
                 comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
                 treatMissingDataOverride: TreatMissingData.BREACHING,
                 period: window,
-                evaluationPeriods: 1,
-                datapointsToAlarm: 1,
+                evaluationPeriods: evaluations,
+                datapointsToAlarm: evaluations,
                 additionalDescription: `Portal "${portal}" has had no successfully synced chat for ${stale} schedule periods.`,
               },
             },
@@ -275,4 +272,17 @@ export class SyncMonitoring extends Construct {
       ]),
     );
   }
+}
+
+/**
+ * N schedule periods as one alarm period when that fits CloudWatch's limit (whole minutes, at
+ * most a day); longer windows become N' consecutive empty days (evaluation range ≤ 7 days).
+ */
+export function freshnessWindow(
+  period: Duration,
+  stale: number,
+): { window: Duration; evaluations: number } {
+  const seconds = Math.max(60, Math.ceil((period.toSeconds() * stale) / 60) * 60);
+  if (seconds <= 86_400) return { window: Duration.seconds(seconds), evaluations: 1 };
+  return { window: Duration.days(1), evaluations: Math.min(7, Math.ceil(seconds / 86_400)) };
 }

@@ -5,7 +5,9 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { snapshotTableDefinition } from '../../functions/adapters/snapshot-table.js';
 import { ARCHIVE_DATA_PREFIX, ARCHIVE_ERROR_PREFIX } from '../../infra/audit-archive.js';
+import { freshnessWindow } from '../../infra/monitoring.js';
 import { BUNDLED_CONFIG_PATH } from '../../infra/sync-function.js';
+import { maxEventAgeFor, schedulePeriod } from '../../infra/sync-schedule.js';
 import { configInput, IMPORTED_SECRET_ARN, synth } from './support.js';
 
 type Dimension = { Name: string; Value: unknown };
@@ -66,6 +68,22 @@ describe('schedule', () => {
     });
   });
 
+  it('retries a failed (asynchronous) planner run, then parks the tick in the schedule DLQ', () => {
+    const { template, stack } = synth();
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: stack.getLogicalId(plannerCfn(stack)) },
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 600,
+      DestinationConfig: {
+        OnFailure: {
+          Destination: {
+            'Fn::GetAtt': [Match.stringLikeRegexp('^ScheduleDeadLetterQueue'), 'Arn'],
+          },
+        },
+      },
+    });
+  });
+
   it('uses a standard (non-FIFO) encrypted DLQ, as Scheduler requires', () => {
     const { template } = synth();
     const [, dlq] = only(
@@ -87,6 +105,23 @@ describe('schedule', () => {
         ],
       },
     });
+  });
+});
+
+describe('schedule period (event age, freshness window)', () => {
+  it.each([
+    ['rate(1 minute)', 60, 60],
+    ['rate(15 minutes)', 900, 900],
+    ['rate(2 hours)', 7200, 7200],
+    ['rate(3 days)', 3 * 86400, 86400],
+    ['cron(0/10 * * * ? *)', 600, 600],
+    ['cron(*/5 * * * ? *)', 300, 300],
+    ['cron(7 * * * ? *)', 3600, 3600],
+    ['cron(0 2 * * ? *)', 86400, 86400],
+    ['cron(0 8 ? * MON-FRI *)', 86400, 86400],
+  ])('%s: period %i s, maximum event age %i s', (expression, period, age) => {
+    expect(schedulePeriod(expression).toSeconds()).toBe(period);
+    expect(maxEventAgeFor(expression).toSeconds()).toBe(age);
   });
 });
 
@@ -548,6 +583,19 @@ describe('alarms', () => {
       expect(m.dimensions).toContainEqual({ Name: 'service', Value: 'membership-sync' });
     }
   });
+
+  it.each([
+    ['rate(15 minutes)', 3600, 1],
+    ['rate(6 hours)', 86400, 1],
+    ['cron(0 2 * * ? *)', 86400, 4],
+    ['rate(3 days)', 86400, 7],
+  ])(
+    'freshness for %s: %i s × %i consecutive empty periods',
+    (expression, seconds, evaluations) => {
+      const { window, evaluations: n } = freshnessWindow(schedulePeriod(expression), 4);
+      expect([window.toSeconds(), n]).toEqual([seconds, evaluations]);
+    },
+  );
 
   it('come with a dashboard of the job’s metrics and queues', () => {
     const { template } = synth();
