@@ -32,8 +32,8 @@ export class PlanIncompleteError extends Error {
 
 /**
  * The planner's cold start. Each invocation plans one schedule tick; a portal that could not be
- * planned fails the invocation so the schedule's retry policy re-runs it (work items already
- * enqueued carry the same deduplication IDs and are not enqueued twice).
+ * planned fails the invocation so Lambda's asynchronous retries re-run the same tick (work items
+ * already enqueued carry the same deduplication IDs and are not enqueued twice).
  */
 export function createLambdaPlanner(
   env: NodeJS.ProcessEnv,

@@ -105,6 +105,8 @@ export const portalSchema = z.strictObject({
 });
 
 export const configSchema = z.strictObject({
+  /** Editors' JSON Schema hint (`config/config.schema.json`); ignored. */
+  $schema: z.string().optional(),
   portals: z
     .array(portalSchema)
     .min(1, 'configure at least one portal')

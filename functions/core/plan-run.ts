@@ -32,7 +32,7 @@ export interface PlanReport {
 /**
  * One schedule tick: for each portal, resolve its chats and enqueue work items. A portal whose
  * discovery or enqueue fails is reported and does not stop the others; the caller decides whether
- * a partial plan fails the invocation (so that the schedule's retry policy re-runs it; the
+ * a partial plan fails the invocation (so that Lambda's asynchronous retries re-run it; the
  * deduplication IDs make a re-run enqueue nothing twice).
  */
 export async function planRun(
