@@ -161,7 +161,17 @@ export async function startWorld(options: SimulatorOptions = {}): Promise<World>
   const dir = mkdtempSync(join(tmpdir(), 'e2e-'));
   let deployments = 0;
 
-  const fetch = () => createHttpsFetch(sims.flatMap((s) => (s.caCert ? [s.caCert] : [])).join(''));
+  // One CA per simulator (each makes its own self-signed certificate for 127.0.0.1): route by origin.
+  const fetch = (): typeof globalThis.fetch => {
+    const byOrigin = new Map(
+      sims.map((s) => [s.baseUrl, s.caCert ? createHttpsFetch(s.caCert) : globalThis.fetch]),
+    );
+    return (input, init) => {
+      const url = input instanceof Request ? input.url : String(input);
+      const chosen = byOrigin.get(new URL(url).origin) ?? globalThis.fetch;
+      return chosen(input, init);
+    };
+  };
 
   async function createWorkQueue(name: string): Promise<{ url: string; arn: string }> {
     const { QueueUrl } = await aws.sqs.send(

@@ -1,0 +1,244 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createDynamoDbSnapshotStore } from '../../functions/adapters/dynamodb-snapshot-store.js';
+import { EventTypes } from '../../functions/core/cloud-event.js';
+import { releaseHeldChange } from '../../functions/core/release-held-change.js';
+import { DYNAMODB_WRITES } from './support/aws-edge.js';
+import {
+  captureLogger,
+  type Deployment,
+  memberChanges,
+  type ReceivedEvent,
+  sqsEvent,
+  sqsRecord,
+  startWorld,
+  typesOf,
+  type World,
+  workItem,
+} from './support/harness.js';
+
+let world: World;
+let tick = 0;
+
+beforeAll(async () => {
+  world = await startWorld();
+});
+
+afterEach(() => {
+  world.edge.before = undefined;
+});
+
+afterAll(async () => {
+  await world?.close();
+});
+
+async function run(
+  deployment: Deployment,
+  chatIds: number[],
+  worker = deployment.worker(),
+): Promise<{ failed: boolean }> {
+  const messageId = `msg-${++tick}`;
+  const response = await worker(
+    sqsEvent([
+      sqsRecord(workItem('acme', chatIds, tick), { queueArn: deployment.workQueueArn, messageId }),
+    ]),
+  );
+  return { failed: response.batchItemFailures.some((f) => f.itemIdentifier === messageId) };
+}
+
+const ids = (events: readonly ReceivedEvent[]) => events.map((e) => e.event.id).sort();
+
+describe('worker Lambda: breaker, crashes and overlapping runs', () => {
+  it('holds a mass removal, keeps the snapshot, and applies it on the next run after a release', async () => {
+    // Prepare: 12 members, 7 of them leave (> 50 % and > 5)
+    const chatId = world.sim.admin.createChat({
+      title: 'Mass',
+      memberIds: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+    }).id;
+    const deployment = await world.deploy({ portals: [{ id: 'acme', chats: [chatId] }] });
+    await run(deployment, [chatId]);
+    await deployment.events();
+    const baseline = await deployment.snapshot('acme', chatId);
+    world.sim.admin.removeMembers(chatId, [2, 3, 4, 5, 6, 7, 8]);
+
+    // Act
+    const held = await run(deployment, [chatId]);
+    const heldEvents = await deployment.events();
+    const heldAgain = await run(deployment, [chatId]);
+    const heldAgainEvents = await deployment.events();
+
+    // Assess
+    expect(held.failed).toBe(false);
+    expect(typesOf(heldEvents)).toEqual(['chat.mass_change_held.v1']);
+    expect(heldEvents[0]?.event.data).toMatchObject({
+      previousCount: 12,
+      observedCount: 5,
+      leftCount: 7,
+      left: [2, 3, 4, 5, 6, 7, 8],
+      breaker: { maxRemovedShare: 0.5, minRemoved: 5 },
+    });
+    expect(heldAgain.failed).toBe(false);
+    expect(heldAgainEvents).toEqual([]);
+    const heldSnapshot = await deployment.snapshot('acme', chatId);
+    expect(heldSnapshot?.members).toEqual(baseline?.members);
+    expect(heldSnapshot?.held).toMatchObject({ left: [2, 3, 4, 5, 6, 7, 8], released: false });
+
+    // Act: the operator releases it (what `membership-sync release` does), then the next run
+    const store = createDynamoDbSnapshotStore({
+      client: world.dynamo.documentClient,
+      tableName: deployment.tableName,
+    });
+    if (!heldSnapshot) throw new Error('no snapshot');
+    await store.save(releaseHeldChange(heldSnapshot), heldSnapshot.version);
+    const applied = await run(deployment, [chatId]);
+    const appliedEvents = await deployment.events();
+
+    // Assess
+    expect(applied.failed).toBe(false);
+    expect(memberChanges(appliedEvents, chatId)).toEqual(
+      [2, 3, 4, 5, 6, 7, 8].map((id) => `left:${id}`).sort(),
+    );
+    expect(
+      appliedEvents.every((e) => e.event.data.heldSince === heldSnapshot.held?.detectedAt),
+    ).toBe(true);
+    const after = await deployment.snapshot('acme', chatId);
+    expect(after?.members).toEqual([1, 9, 10, 11, 12]);
+    expect(after?.held).toBeUndefined();
+  });
+
+  it('re-publishes identical IDs and loses no event when the snapshot write fails after publishing', async () => {
+    // Prepare
+    const chatId = world.sim.admin.createChat({ title: 'Crash', memberIds: [1, 2, 3] }).id;
+    const deployment = await world.deploy({ portals: [{ id: 'acme', chats: [chatId] }] });
+    await run(deployment, [chatId]);
+    await deployment.events();
+    world.sim.admin.addMembers(chatId, [4, 5]);
+    world.sim.admin.removeMembers(chatId, [2]);
+    let brokenWrites = 0;
+    world.edge.before = ({ service, operation }) => {
+      if (service === 'dynamodb' && DYNAMODB_WRITES.has(operation)) {
+        brokenWrites += 1;
+        throw new Error('simulated crash: the process died before the snapshot write');
+      }
+    };
+
+    // Act: the crashed run
+    const crashed = await run(deployment, [chatId]);
+    const firstDelivery = await deployment.events();
+    const afterCrash = await deployment.snapshot('acme', chatId);
+    world.edge.before = undefined;
+
+    // Assess
+    expect(brokenWrites).toBeGreaterThan(0);
+    expect(crashed.failed).toBe(true);
+    expect(memberChanges(firstDelivery, chatId)).toEqual(['joined:4', 'joined:5', 'left:2']);
+    expect(afterCrash?.version).toBe(1);
+    expect(afterCrash?.members).toEqual([1, 2, 3]);
+
+    // Act: the retry
+    const retried = await run(deployment, [chatId]);
+    const secondDelivery = await deployment.events();
+    const quiet = await run(deployment, [chatId]);
+    const thirdDelivery = await deployment.events();
+
+    // Assess: same IDs, same changes, then the snapshot reflects them
+    expect(retried.failed).toBe(false);
+    expect(ids(secondDelivery)).toEqual(ids(firstDelivery));
+    expect(memberChanges(secondDelivery, chatId)).toEqual(memberChanges(firstDelivery, chatId));
+    expect(quiet.failed).toBe(false);
+    expect(thirdDelivery).toEqual([]);
+    expect(await deployment.snapshot('acme', chatId)).toMatchObject({
+      members: [1, 3, 4, 5],
+      version: 2,
+    });
+  });
+
+  it('lets the loser of two overlapping runs re-publish identical IDs without forking history', async () => {
+    // Prepare
+    const chatId = world.sim.admin.createChat({ title: 'Race', memberIds: [1, 2, 3] }).id;
+    const deployment = await world.deploy({ portals: [{ id: 'acme', chats: [chatId] }] });
+    await run(deployment, [chatId]);
+    await deployment.events();
+    world.sim.admin.addMembers(chatId, [6]);
+    world.sim.admin.removeMembers(chatId, [3]);
+    // Interleave: neither run may write before both have read the snapshot.
+    let loads = 0;
+    let bothLoaded!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      bothLoaded = resolve;
+    });
+    world.edge.before = async ({ service, operation }) => {
+      if (service !== 'dynamodb') return;
+      if (operation === 'BatchGetItem' && ++loads === 2) bothLoaded();
+      if (DYNAMODB_WRITES.has(operation)) await gate;
+    };
+
+    // Act: two Lambda containers, the same work item
+    const [a, b] = await Promise.all([
+      run(deployment, [chatId], deployment.worker()),
+      run(deployment, [chatId], deployment.worker()),
+    ]);
+    world.edge.before = undefined;
+    const delivered = await deployment.events();
+
+    // Assess
+    expect(loads).toBe(2);
+    expect([a.failed, b.failed]).toEqual([false, false]);
+    expect(delivered).toHaveLength(4);
+    const distinct = [...new Set(ids(delivered))];
+    expect(distinct).toHaveLength(2);
+    expect(ids(delivered)).toEqual([...distinct, ...distinct].sort());
+    expect(memberChanges(delivered, chatId)).toEqual(['joined:6', 'joined:6', 'left:3', 'left:3']);
+    const after = await deployment.snapshot('acme', chatId);
+    expect(after).toMatchObject({ members: [1, 2, 6], version: 2, sequence: 3 });
+
+    // Act: the history goes on from version 2
+    world.sim.admin.addMembers(chatId, [7]);
+    await run(deployment, [chatId]);
+    const next = await deployment.events();
+
+    // Assess
+    expect(next.map((e) => e.event.data)).toEqual([
+      expect.objectContaining({ userId: 7, baseVersion: 2, version: 3, sequence: 4 }),
+    ]);
+  });
+
+  it('blocks the later items of a failing FIFO group in the batch while another group proceeds', async () => {
+    // Prepare: two portals (two message groups); the first item of "alpha" fails
+    const beta = await world.startExtraSimulator();
+    const a1 = world.sim.admin.createChat({ title: 'A1', memberIds: [1, 2] }).id;
+    const a2 = world.sim.admin.createChat({ title: 'A2', memberIds: [1, 3] }).id;
+    const b1 = beta.admin.createChat({ title: 'B1', memberIds: [1, 4, 5] }).id;
+    const deployment = await world.deploy({
+      portals: [
+        { id: 'alpha', chats: [a1, a2] },
+        { id: 'beta', sim: beta, chats: [b1] },
+      ],
+    });
+    const queueArn = deployment.workQueueArn;
+    const records = [
+      sqsRecord(workItem('alpha', [a1]), { queueArn, messageId: 'alpha-1' }),
+      sqsRecord(workItem('beta', [b1]), { queueArn, messageId: 'beta-1' }),
+      sqsRecord(workItem('alpha', [a2]), { queueArn, messageId: 'alpha-2' }),
+    ];
+    world.sim.faults.inject({ kind: 'html', status: 502, method: 'batch', times: 2 });
+    world.sim.resetStats();
+
+    // Act
+    const logger = captureLogger();
+    const response = await deployment.worker({ logger })(sqsEvent(records));
+    const events = await deployment.events();
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([
+      { itemIdentifier: 'alpha-1' },
+      { itemIdentifier: 'alpha-2' },
+    ]);
+    expect(world.sim.stats().byMethod.batch).toBe(2);
+    expect(events.map((e) => [e.event.type, e.event.data.portalId, e.event.data.chatId])).toEqual([
+      [EventTypes.baseline, 'beta', b1],
+    ]);
+    expect(await deployment.snapshot('alpha', a1)).toBeUndefined();
+    expect(await deployment.snapshot('alpha', a2)).toBeUndefined();
+    expect((await deployment.snapshot('beta', b1))?.members).toEqual([1, 4, 5]);
+  });
+});
