@@ -8,7 +8,7 @@ import { planWorkItems } from '../functions/core/plan-work-items.js';
 import type { SyncReport } from '../functions/core/sync-work-item.js';
 import type { MembershipChange } from '../local/simulator/seeds.js';
 import type { SimulatorStats } from '../local/simulator/types.js';
-import { type SelfTime, startCpuProfile } from './cpu-profile.js';
+import { type ProfileSummary, startCpuProfile } from './cpu-profile.js';
 import type { ChatShape } from './emulators.js';
 import {
   createBenchWorker,
@@ -126,7 +126,14 @@ async function main(): Promise<void> {
   });
   try {
     const { ready } = emulators;
-    const endpoints: Endpoints = ready;
+    // Only the endpoints travel to the large-chat worker's argv (the chat list would not fit).
+    const endpoints: Endpoints = {
+      webhookUrl: ready.webhookUrl,
+      baseUrl: ready.baseUrl,
+      dynamoEndpoint: ready.dynamoEndpoint,
+      snsEndpoint: ready.snsEndpoint,
+      topicArn: ready.topicArn,
+    };
     say(`portal ready in ${Math.round(ready.seedMs)} ms; ${ready.chats.length} chats`);
     const chatIds = ready.chats.map((c) => c.id).sort((a, b) => a - b);
     const largeChats = ready.chats.filter((c) => c.id > opts.chats + 1);
@@ -152,7 +159,7 @@ async function main(): Promise<void> {
         `ours ${name}: ${r.requests} requests, ${r.wallMs} ms wall, ${r.cpuMs} ms CPU, ${r.eventsPublished} events, ${r.failedChats} failed chats`,
       );
     }
-    const profile: SelfTime[] | undefined = profiler
+    const profile: ProfileSummary | undefined = profiler
       ? await profiler.stop('.bench/ours.cpuprofile')
       : undefined;
     worker.close();
@@ -335,7 +342,7 @@ interface OutputInput {
         readonly churn: LargeWorkerResult;
       }
     | undefined;
-  readonly profile: SelfTime[] | undefined;
+  readonly profile: ProfileSummary | undefined;
   readonly totalMs: number;
 }
 
@@ -592,8 +599,13 @@ function printTable(out: ReturnType<typeof buildOutput>): void {
   }
   if (out.profile) {
     print();
-    print('top self time (ours, 3 runs):');
-    for (const p of out.profile)
+    print(
+      `CPU profile of the three sync runs (${out.profile.totalMs} ms sampled), self time by area:`,
+    );
+    for (const a of out.profile.byArea)
+      print(`  ${String(a.selfMs).padStart(6)} ms ${String(a.share).padStart(5)} %  ${a.area}`);
+    print('top functions by self time:');
+    for (const p of out.profile.topFunctions)
       print(
         `  ${String(p.selfMs).padStart(6)} ms ${String(p.share).padStart(5)} %  ${p.function}  ${p.location}`,
       );
