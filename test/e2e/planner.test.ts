@@ -1,0 +1,208 @@
+import {
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+} from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WorkItem } from '../../functions/core/model.js';
+import {
+  captureLogger,
+  type Deployment,
+  sqsEventFromMessages,
+  startWorld,
+  typesOf,
+  type World,
+} from './support/harness.js';
+
+let world: World;
+
+beforeAll(async () => {
+  world = await startWorld();
+});
+
+afterAll(async () => {
+  await world?.close();
+});
+
+/** What EventBridge Scheduler sends: the stack's input `{ scheduledTime: <aws.scheduler.scheduled-time> }`. */
+const tick = (scheduledTime: string) => ({ scheduledTime });
+
+/** Receives and deletes everything in the FIFO work queue, as consecutive worker polls would. */
+async function receiveAll(deployment: Deployment): Promise<Message[]> {
+  const received: Message[] = [];
+  for (let idle = 0; idle < 3; ) {
+    const { Messages = [] } = await world.aws.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: deployment.workQueueUrl,
+        MaxNumberOfMessages: 10,
+        MessageSystemAttributeNames: ['All'],
+        WaitTimeSeconds: 0,
+      }),
+    );
+    if (Messages.length === 0) {
+      idle += 1;
+      await new Promise((r) => setTimeout(r, 20));
+      continue;
+    }
+    received.push(...Messages);
+    await world.aws.sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: deployment.workQueueUrl,
+        Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+      }),
+    );
+  }
+  return received;
+}
+
+const bodyOf = (m: Message) => JSON.parse(m.Body ?? 'null') as WorkItem;
+
+describe('planner Lambda', () => {
+  it('turns a Scheduler tick into FIFO work items of at most 50 chats, one group per portal', async () => {
+    // Prepare
+    const many = Array.from({ length: 120 }, (_, i) => 1_000 + i);
+    const deployment = await world.deploy({
+      portals: [
+        { id: 'acme', chats: [...many].reverse() },
+        { id: 'globex', chats: [2, 3, 4] },
+      ],
+    });
+    const planner = deployment.planner();
+
+    // Act
+    const report = await planner(tick('2026-11-21T10:15:00Z'));
+    const messages = await receiveAll(deployment);
+
+    // Assess
+    expect(report).toMatchObject({
+      scheduledAt: '2026-11-21T10:15:00.000Z',
+      failed: 0,
+      portals: [
+        { portalId: 'acme', chats: 120, workItems: 3 },
+        { portalId: 'globex', chats: 3, workItems: 1 },
+      ],
+    });
+    const byGroup = (group: string) =>
+      messages.filter((m) => m.Attributes?.MessageGroupId === group).map(bodyOf);
+    expect(byGroup('acme').map((i) => i.chatIds)).toEqual([
+      many.slice(0, 50),
+      many.slice(50, 100),
+      many.slice(100),
+    ]);
+    expect(byGroup('globex')).toEqual([
+      { portalId: 'globex', chatIds: [2, 3, 4], scheduledAt: '2026-11-21T10:15:00.000Z' },
+    ]);
+    expect(
+      messages.every((m) => /^[0-9a-f]{64}$/.test(m.Attributes?.MessageDeduplicationId ?? '')),
+    ).toBe(true);
+  });
+
+  it('enqueues nothing twice when the same tick is planned again, and a new tick plans anew', async () => {
+    // Prepare
+    const deployment = await world.deploy({
+      portals: [{ id: 'acme', chats: Array.from({ length: 60 }, (_, i) => i + 1) }],
+    });
+    const planner = deployment.planner();
+
+    // Act: Scheduler's retry of a tick (and a second container doing the same)
+    await planner(tick('2026-11-21T10:30:00Z'));
+    await planner(tick('2026-11-21T10:30:00Z'));
+    await deployment.planner()(tick('2026-11-21T10:30:00Z'));
+    const first = await receiveAll(deployment);
+    await planner(tick('2026-11-21T10:30:00Z'));
+    const repeated = await receiveAll(deployment);
+    await planner(tick('2026-11-21T10:45:00Z'));
+    const next = await receiveAll(deployment);
+
+    // Assess
+    expect(first.map((m) => bodyOf(m).chatIds.length)).toEqual([50, 10]);
+    expect(repeated).toEqual([]);
+    expect(next.map((m) => bodyOf(m).scheduledAt)).toEqual([
+      '2026-11-21T10:45:00.000Z',
+      '2026-11-21T10:45:00.000Z',
+    ]);
+    const dedup = (ms: Message[]) => ms.map((m) => m.Attributes?.MessageDeduplicationId);
+    expect(dedup(next)).not.toEqual(dedup(first));
+  });
+
+  it('plans the discovered group chats of the integration user, minus exclusions, and the worker syncs them', async () => {
+    // Prepare
+    const deployment = await world.deploy({
+      portals: [{ id: 'acme', chats: { discover: true, exclude: [4] } }],
+    });
+    const visible = world.sim.admin
+      .chats()
+      .filter((c) => c.memberIds.includes(1) && c.type !== 'general' && c.id !== 4)
+      .map((c) => c.id);
+
+    // Act
+    await deployment.planner()(tick('2026-11-21T11:00:00Z'));
+    const messages = await receiveAll(deployment);
+    const planned = messages.flatMap((m) => bodyOf(m).chatIds);
+    const response = await deployment.worker()(
+      sqsEventFromMessages(messages, deployment.workQueueArn),
+    );
+    const events = await deployment.events();
+
+    // Assess
+    expect(planned.filter((id) => id !== world.sim.admin.generalChatId)).toEqual(visible);
+    expect(planned).not.toContain(4);
+    expect(planned).not.toContain(5);
+    expect(response.batchItemFailures).toEqual([]);
+    expect(new Set(events.map((e) => e.event.data.chatId))).toEqual(new Set(planned));
+    expect(new Set(typesOf(events))).toEqual(new Set(['chat.baseline.v1']));
+  });
+
+  it('fails the invocation naming each portal whose secret is missing or invalid, without the secret', async () => {
+    // Prepare
+    const leakyCode = 'leakycode4b9f2e7c1d';
+    const wrongCode = 'wrongcode8a7d6c5b4e';
+    const deployment = await world.deploy({
+      portals: [
+        { id: 'good', chats: [2] },
+        { id: 'unmapped', chats: { discover: true }, secret: { kind: 'unmapped' } },
+        { id: 'absent', chats: { discover: true }, secret: { kind: 'missing' } },
+        {
+          id: 'malformed',
+          chats: { discover: true },
+          secret: {
+            kind: 'raw',
+            value: { type: 'webhook', webhookUrl: `${world.sim.baseUrl}/rest/1/${leakyCode}` },
+          },
+        },
+        {
+          id: 'rejected',
+          chats: { discover: true },
+          secret: { kind: 'webhook', webhookUrl: `${world.sim.baseUrl}/rest/1/${wrongCode}/` },
+        },
+      ],
+    });
+    const logger = captureLogger();
+
+    // Act
+    const outcome = await deployment
+      .planner({ logger })(tick('2026-11-21T11:15:00Z'))
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    const messages = await receiveAll(deployment);
+
+    // Assess
+    expect(outcome).toBeInstanceOf(Error);
+    const message = (outcome as Error).message;
+    expect(message).toMatch(/^4 portal\(s\) not planned/);
+    for (const portal of ['unmapped', 'absent', 'malformed', 'rejected']) {
+      expect(message).toContain(`${portal} (`);
+    }
+    expect(message).not.toContain('good (');
+    expect(message).toContain('webhookUrl');
+    const everything = [message, (outcome as Error).stack ?? '', ...logger.lines].join('\n');
+    for (const secret of [leakyCode, wrongCode, ...deployment.secretValues]) {
+      expect(everything).not.toContain(secret);
+    }
+    expect(messages.map((m) => bodyOf(m))).toEqual([
+      { portalId: 'good', chatIds: [2], scheduledAt: '2026-11-21T11:15:00.000Z' },
+    ]);
+  });
+});
