@@ -42,6 +42,8 @@ export interface EmulatorsReady {
 export type EmulatorRequest =
   | { readonly id: number; readonly cmd: 'stats' }
   | { readonly id: number; readonly cmd: 'reset' }
+  /** The chats' current member counts (they change with churn). */
+  | { readonly id: number; readonly cmd: 'shapes' }
   | { readonly id: number; readonly cmd: 'churn'; readonly share: number; readonly seed: number }
   /** Removes `leave` and adds `join` members of one chat (the large-chat churn run). */
   | {
@@ -87,11 +89,13 @@ async function main(): Promise<void> {
   if (!topic.TopicArn) throw new Error('CreateTopic returned no ARN');
 
   const admin = sim.admin;
-  const chats: ChatShape[] = admin.chats().map((chat) => {
-    let active = 0;
-    for (const id of chat.memberIds) if (admin.user(id)?.active !== false) active++;
-    return { id: chat.id, members: chat.memberIds.length, activeMembers: active };
-  });
+  const shapes = (): ChatShape[] =>
+    admin.chats().map((chat) => {
+      let active = 0;
+      for (const id of chat.memberIds) if (admin.user(id)?.active !== false) active++;
+      return { id: chat.id, members: chat.memberIds.length, activeMembers: active };
+    });
+  const chats = shapes();
   const ready: EmulatorsReady = {
     type: 'ready',
     webhookUrl: sim.webhookUrl,
@@ -116,6 +120,9 @@ async function main(): Promise<void> {
         case 'reset':
           sim.resetStats();
           reply(null);
+          return;
+        case 'shapes':
+          reply(shapes());
           return;
         case 'churn':
           reply(churn(admin, { share: message.share, random: createRandom(message.seed) }));

@@ -18,6 +18,8 @@ export interface NaiveResult {
   readonly members: number;
   /** Chats whose page count differed from {@link naivePages} (0 expected). */
   readonly unexpectedPages: number;
+  /** The first few of those: chat, pages read, pages predicted. */
+  readonly mismatches: readonly { chatId: number; pages: number; predicted: number }[];
 }
 
 interface Page {
@@ -34,6 +36,7 @@ export async function naivePoll(
   let requests = 0;
   let members = 0;
   let unexpectedPages = 0;
+  const mismatches: { chatId: number; pages: number; predicted: number }[] = [];
   for (const chat of chats) {
     let offset = 0;
     let pages = 0;
@@ -57,7 +60,11 @@ export async function naivePoll(
       if (page.next === undefined) break;
       offset = page.next;
     }
-    if (pages !== naivePages(chat.activeMembers)) unexpectedPages++;
+    const predicted = naivePages(chat.activeMembers);
+    if (pages !== predicted) {
+      unexpectedPages++;
+      if (mismatches.length < 5) mismatches.push({ chatId: chat.id, pages, predicted });
+    }
   }
-  return { chats: chats.length, requests, members, unexpectedPages };
+  return { chats: chats.length, requests, members, unexpectedPages, mismatches };
 }

@@ -165,13 +165,14 @@ async function main(): Promise<void> {
     worker.close();
 
     // --- naive baseline: measured on a sample, extrapolated exactly ---------------------------
-    const generated = ready.chats.filter(
-      (c) => c.id !== ready.generalChatId && c.id <= opts.chats + 1,
-    );
+    // Member counts as they are now (after churn), for the sample and the exact extrapolation.
+    const current = await emulators.call<ChatShape[]>({ cmd: 'shapes' });
+    const currentGeneral = current.find((c) => c.id === ready.generalChatId);
+    const generated = current.filter((c) => c.id !== ready.generalChatId && c.id <= opts.chats + 1);
     const sample: ChatShape[] = [
-      ...(general ? [general] : []),
+      ...(currentGeneral ? [currentGeneral] : []),
       ...generated.slice(0, opts.naiveSample),
-      ...largeChats,
+      ...current.filter((c) => c.id > opts.chats + 1),
     ];
     say(`naive poller: reading ${sample.length} chats (sample) by OFFSET pages of 50`);
     await emulators.call({ cmd: 'reset' });
@@ -182,7 +183,7 @@ async function main(): Promise<void> {
     const naiveCpuUsed = process.cpuUsage(naiveCpu);
     const naiveSimStats = await emulators.stats();
     const naivePredictedSample = sample.reduce((n, c) => n + naivePages(c.activeMembers), 0);
-    const naiveTotal = ready.chats.reduce((n, c) => n + naivePages(c.activeMembers), 0);
+    const naiveTotal = current.reduce((n, c) => n + naivePages(c.activeMembers), 0);
 
     // --- large chat: CPU of the hot path, then an isolated worker process ---------------------
     const largeMembers = opts.large[0] ?? 200_000;
@@ -221,6 +222,7 @@ async function main(): Promise<void> {
         simulatorRequests: naiveSimStats.requests,
         predictedSampleRequests: naivePredictedSample,
         unexpectedPages: naive.unexpectedPages,
+        mismatches: naive.mismatches,
         total: naiveTotal,
         wallMs: naiveWallMs,
         cpuMs: Math.round((naiveCpuUsed.user + naiveCpuUsed.system) / 1000),
@@ -330,6 +332,7 @@ interface OutputInput {
     readonly simulatorRequests: number;
     readonly predictedSampleRequests: number;
     readonly unexpectedPages: number;
+    readonly mismatches: readonly { chatId: number; pages: number; predicted: number }[];
     readonly total: number;
     readonly wallMs: number;
     readonly cpuMs: number;
@@ -430,6 +433,7 @@ function buildOutput(input: OutputInput) {
         simulatorCounted: naive.simulatorRequests,
         predicted: naive.predictedSampleRequests,
         chatsWithUnexpectedPages: naive.unexpectedPages,
+        mismatches: naive.mismatches,
       },
     },
     ratio,
