@@ -79,6 +79,8 @@ export class MembershipSyncStack extends Stack {
         TABLE_NAME: snapshots.table.tableName,
         TOPIC_ARN: events.topic.topicArn,
         SECRET_ARNS: secretArns,
+        // Failed items get a short retry backoff instead of the queue's 30-minute visibility timeout.
+        WORK_QUEUE_URL: work.queue.queueUrl,
       },
     });
     worker.addEventSource(

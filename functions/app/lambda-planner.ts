@@ -1,6 +1,5 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { createSecretsManagerCredentialStore } from '../adapters/secrets-manager-credentials.js';
 import { createSqsWorkQueue } from '../adapters/sqs-work-queue.js';
 import type { PlanReport } from '../core/plan-run.js';
 import { plannerEnvironmentSchema } from '../handlers/environment.js';
@@ -8,7 +7,8 @@ import { loadConfigFile } from './load-config-file.js';
 import { SERVICE_NAME } from './metric-names.js';
 import { type AppLogger, createLogger } from './observability.js';
 import { createPlannerApp } from './planner-app.js';
-import { createPortalConnector, type PortalClientSettings } from './worker-app.js';
+import { createSecretsPortalConnector } from './secrets-portal-connector.js';
+import type { PortalClientSettings } from './worker-app.js';
 
 /** What EventBridge Scheduler's Lambda target sends when no custom input is configured. */
 export interface ScheduledInvocation {
@@ -43,18 +43,14 @@ export function createLambdaPlanner(
   const config = loadConfigFile(environment.CONFIG_PATH);
   const logger = overrides.logger ?? createLogger(SERVICE_NAME);
   const aws = overrides.awsClientConfig ?? {};
-  const secrets = new SecretsManagerClient(aws);
   const plan = createPlannerApp({
     config,
-    connector: createPortalConnector({
-      credentialsFor: (portalId) => {
-        const secretId = environment.SECRET_ARNS[portalId];
-        if (!secretId) throw new Error(`SECRET_ARNS has no secret for portal "${portalId}"`);
-        return createSecretsManagerCredentialStore({ client: secrets, secretId });
-      },
+    connector: createSecretsPortalConnector({
+      secretArns: environment.SECRET_ARNS,
+      client: new SecretsManagerClient(aws),
       logger,
       ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
-      ...(overrides.bitrix24 ? { client: overrides.bitrix24 } : {}),
+      ...(overrides.bitrix24 ? { bitrix24: overrides.bitrix24 } : {}),
     }),
     queue: createSqsWorkQueue({ client: new SQSClient(aws), queueUrl: environment.WORK_QUEUE_URL }),
   });

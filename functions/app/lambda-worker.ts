@@ -2,18 +2,19 @@ import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { createDynamoDbSnapshotStore } from '../adapters/dynamodb-snapshot-store.js';
-import { createSecretsManagerCredentialStore } from '../adapters/secrets-manager-credentials.js';
 import { createSnsEventPublisher } from '../adapters/sns-event-publisher.js';
 import type { SyncReport } from '../core/sync-work-item.js';
 import { workerEnvironmentSchema } from '../handlers/environment.js';
 import { loadConfigFile } from './load-config-file.js';
 import { SERVICE_NAME, WORKER_METRICS } from './metric-names.js';
 import { type AppLogger, createLogger, createMetrics } from './observability.js';
+import { createSecretsPortalConnector } from './secrets-portal-connector.js';
 import { parseWorkItem } from './work-item-schema.js';
-import { createPortalConnector, createWorkerApp, type PortalClientSettings } from './worker-app.js';
+import { createWorkerApp, type PortalClientSettings } from './worker-app.js';
 
 export interface LambdaWorkerOverrides {
   /** AWS client config (tests point the clients at emulators). */
@@ -38,18 +39,15 @@ export function createLambdaWorker(
   const logger = overrides.logger ?? createLogger(SERVICE_NAME);
   const metrics = overrides.metrics ?? createMetrics(SERVICE_NAME);
   const aws = overrides.awsClientConfig ?? {};
-  const secrets = new SecretsManagerClient(aws);
+  const sqs = new SQSClient(aws);
   const run = createWorkerApp({
     config,
-    connector: createPortalConnector({
-      credentialsFor: (portalId) => {
-        const secretId = environment.SECRET_ARNS[portalId];
-        if (!secretId) throw new Error(`SECRET_ARNS has no secret for portal "${portalId}"`);
-        return createSecretsManagerCredentialStore({ client: secrets, secretId });
-      },
+    connector: createSecretsPortalConnector({
+      secretArns: environment.SECRET_ARNS,
+      client: new SecretsManagerClient(aws),
       logger,
       ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
-      ...(overrides.bitrix24 ? { client: overrides.bitrix24 } : {}),
+      ...(overrides.bitrix24 ? { bitrix24: overrides.bitrix24 } : {}),
     }),
     store: createDynamoDbSnapshotStore({
       client: DynamoDBDocumentClient.from(new DynamoDBClient(aws), {
@@ -65,15 +63,34 @@ export function createLambdaWorker(
     logger,
   });
 
+  const returnToQueue = async (record: SQSRecord, visibilityTimeout: number) => {
+    try {
+      await sqs.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: environment.WORK_QUEUE_URL,
+          ReceiptHandle: record.receiptHandle,
+          VisibilityTimeout: visibilityTimeout,
+        }),
+      );
+    } catch (error) {
+      // The queue's visibility timeout still applies: slower, never lossy.
+      logger.warn('could not shorten the visibility timeout of a failed work item', {
+        messageId: record.messageId,
+        error: error instanceof Error ? error.name : String(error),
+      });
+    }
+  };
+
   return async (event) => {
-    const batchItemFailures: { itemIdentifier: string }[] = [];
+    const failed: SQSRecord[] = [];
+    const blocked: SQSRecord[] = [];
     // FIFO: once a message of a group fails, later messages of that group must not be processed
     // ahead of it, or a portal's work items would complete out of order.
     const blockedGroups = new Set<string>();
     for (const record of event.Records) {
       const group = record.attributes.MessageGroupId ?? '';
       if (blockedGroups.has(group)) {
-        batchItemFailures.push({ itemIdentifier: record.messageId });
+        blocked.push(record);
         continue;
       }
       const started = Date.now();
@@ -85,14 +102,32 @@ export function createLambdaWorker(
       } catch (error) {
         logger.error('work item failed; returned to the queue', {
           messageId: record.messageId,
+          receiveCount: Number(record.attributes.ApproximateReceiveCount),
           error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
         });
-        batchItemFailures.push({ itemIdentifier: record.messageId });
+        failed.push(record);
         if (group) blockedGroups.add(group);
       }
     }
-    return { batchItemFailures };
+    // A failed FIFO message stays invisible for the queue's whole visibility timeout (6 × the
+    // function timeout) and holds its portal's group all that time. Retry it after a short,
+    // growing backoff instead, and release the messages that were only waiting behind it.
+    await Promise.all([
+      ...failed.map((r) =>
+        returnToQueue(r, retryBackoffSeconds(Number(r.attributes.ApproximateReceiveCount))),
+      ),
+      ...blocked.map((r) => returnToQueue(r, 0)),
+    ]);
+    return {
+      batchItemFailures: [...failed, ...blocked].map((r) => ({ itemIdentifier: r.messageId })),
+    };
   };
+}
+
+/** 30 s, 60 s, 120 s, … per receive, at most 15 min: five attempts span about 15 minutes. */
+export function retryBackoffSeconds(receiveCount: number): number {
+  const attempt = Number.isFinite(receiveCount) && receiveCount > 0 ? receiveCount : 1;
+  return Math.min(900, 30 * 2 ** (attempt - 1));
 }
 
 function recordMetrics(metrics: Metrics, report: SyncReport, durationMs: number): void {

@@ -24,6 +24,8 @@ export const plannerEnvironmentSchema = z.object({
 
 export const workerEnvironmentSchema = z.object({
   CONFIG_PATH: z.string().default('config.json'),
+  /** The work queue the worker consumes: failed items get a short retry backoff on it. */
+  WORK_QUEUE_URL: z.url(),
   TABLE_NAME: z.string().min(1),
   TOPIC_ARN: z.string().startsWith('arn:'),
   SECRET_ARNS: secretArns,

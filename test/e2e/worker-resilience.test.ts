@@ -1,3 +1,4 @@
+import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoDbSnapshotStore } from '../../functions/adapters/dynamodb-snapshot-store.js';
 import { EventTypes } from '../../functions/core/cloud-event.js';
@@ -9,6 +10,7 @@ import {
   memberChanges,
   type ReceivedEvent,
   sqsEvent,
+  sqsEventFromMessages,
   sqsRecord,
   startWorld,
   typesOf,
@@ -178,12 +180,14 @@ describe('worker Lambda: breaker, crashes and overlapping runs', () => {
       run(deployment, [chatId], deployment.worker()),
     ]);
     world.edge.before = undefined;
-    const delivered = await deployment.events();
+    const delivered = await deployment.events({ expected: 4 });
+    const straggling = await deployment.events();
 
     // Assess
     expect(loads).toBe(2);
     expect([a.failed, b.failed]).toEqual([false, false]);
     expect(delivered).toHaveLength(4);
+    expect(straggling).toEqual([]);
     const distinct = [...new Set(ids(delivered))];
     expect(distinct).toHaveLength(2);
     expect(ids(delivered)).toEqual([...distinct, ...distinct].sort());
@@ -240,5 +244,37 @@ describe('worker Lambda: breaker, crashes and overlapping runs', () => {
     expect(await deployment.snapshot('alpha', a1)).toBeUndefined();
     expect(await deployment.snapshot('alpha', a2)).toBeUndefined();
     expect((await deployment.snapshot('beta', b1))?.members).toEqual([1, 4, 5]);
+  });
+
+  it('retries a failed item after a short backoff instead of the queue visibility timeout', async () => {
+    // Prepare: a work item received from the real FIFO queue with a 30-minute visibility
+    const a1 = world.sim.admin.createChat({ title: 'A1', memberIds: [1, 2] }).id;
+    const deployment = await world.deploy({ portals: [{ id: 'alpha', chats: [a1] }] });
+    await world.aws.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: deployment.workQueueUrl,
+        MessageBody: JSON.stringify(workItem('alpha', [a1])),
+        MessageGroupId: 'alpha',
+        MessageDeduplicationId: `chat${a1}`,
+      }),
+    );
+    const { Messages = [] } = await world.aws.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: deployment.workQueueUrl, VisibilityTimeout: 1800 }),
+    );
+    world.sim.faults.inject({ kind: 'html', status: 502, method: 'batch', times: 3 });
+
+    // Act
+    const response = await deployment.worker({ bitrix24: { retry: { maxAttempts: 1 } } })(
+      sqsEventFromMessages(Messages, deployment.workQueueArn),
+    );
+
+    // Assess: visible again in 30 s (first receive), so the portal's group is not held for 30 min
+    expect(response.batchItemFailures).toHaveLength(1);
+    const queueName = deployment.workQueueUrl.split('/').at(-1) ?? '';
+    const inflight = world.aws.server.inspectQueue(queueName)?.messages.inflight ?? [];
+    expect(inflight).toHaveLength(1);
+    const secondsLeft = ((inflight[0]?.visibilityDeadline ?? 0) - Date.now()) / 1000;
+    expect(secondsLeft).toBeGreaterThan(20);
+    expect(secondsLeft).toBeLessThanOrEqual(30);
   });
 });

@@ -304,6 +304,9 @@ describe('functions', () => {
       ref(stack.node.findAll().find((c) => c.node.path.endsWith('Snapshots/Table/Resource'))),
     );
     expect(env.TOPIC_ARN).toEqual(ref(eventTopicCfn(stack)));
+    expect(env.WORK_QUEUE_URL).toEqual(
+      ref(stack.node.findAll().find((c) => c.node.path.endsWith('Work/Queue/Resource'))),
+    );
     expect(env.POWERTOOLS_SERVICE_NAME).toBe('membership-sync');
     expect(env.POWERTOOLS_METRICS_NAMESPACE).toBe('MembershipSync');
     expect(secretArnsOf(stack, env.SECRET_ARNS)).toEqual({
@@ -346,6 +349,15 @@ describe('portal secrets', () => {
         SecretString: Match.absent(),
       },
     });
+  });
+
+  it('lets the worker shorten the visibility of a failed work item on its own queue only', () => {
+    const { template, stack } = synth();
+    const queue = stack.node.findAll().find((c) => c.node.path.endsWith('Work/Queue/Resource'));
+    const onQueue = policyStatementsOf(template, stack, workerCfn(stack)).filter((s) =>
+      JSON.stringify(s.Resource).includes(stack.getLogicalId(queue as never)),
+    );
+    expect(onQueue.flatMap(actions)).toContain('sqs:ChangeMessageVisibility');
   });
 
   it('lets the worker read and write back (OAuth refresh) each secret, the planner only read', () => {

@@ -274,11 +274,11 @@ export async function startWorld(options: SimulatorOptions = {}): Promise<World>
           logger: captureLogger(),
           ...overrides,
         }),
-      events: ({ idleMs = 250, expected } = {}) => read(subscriber.queueUrl, idleMs, expected),
+      events: ({ idleMs = 600, expected } = {}) => read(subscriber.queueUrl, idleMs, expected),
       filteredEvents: (filterName) => {
         const url = filtered.get(filterName);
         if (!url) throw new Error(`no filtered subscription ${filterName}`);
-        return read(url, 250);
+        return read(url, 600);
       },
       async snapshot(portalId, chatId) {
         const store = createDynamoDbSnapshotStore({ client: dynamo.documentClient, tableName });
