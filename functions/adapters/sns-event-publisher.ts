@@ -145,16 +145,24 @@ export function createSnsEventPublisher(options: SnsEventPublisherOptions): SnsE
 
   async function publish(events: readonly OutgoingEvent[]): Promise<void> {
     const entries = events.map((event, index) => toEntry(event, index, fifo));
+    // An entry SNS would refuse is not sent; the rest are, and the error names only what failed.
     const oversized = entries.filter((e) => e.bytes > maxRequestBytes);
-    if (oversized.length > 0) {
-      throw new PublishError(
-        `${oversized.length} event(s) exceed the SNS payload limit of ${maxRequestBytes} bytes; nothing was published`,
-        oversized.map((e) => e.eventId),
-      );
-    }
-    const batches = toBatches(entries, maxRequestBytes);
-    const failed: Entry[] = [];
-    const causes: unknown[] = [];
+    const batches = toBatches(
+      entries.filter((e) => e.bytes <= maxRequestBytes),
+      maxRequestBytes,
+    );
+    const failed: Entry[] = [...oversized];
+    const causes: unknown[] =
+      oversized.length > 0
+        ? [
+            Object.assign(
+              new Error(
+                `${oversized.length} event(s) exceed the SNS limit of ${maxRequestBytes} bytes`,
+              ),
+              { name: 'EventTooLarge' },
+            ),
+          ]
+        : [];
     let next = 0;
     await Promise.all(
       Array.from({ length: Math.min(concurrency, batches.length) }, async () => {

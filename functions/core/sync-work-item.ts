@@ -24,6 +24,7 @@ import {
   type Clock,
   type EventPublisher,
   type MemberReader,
+  PublishError,
   SnapshotConflictError,
   type SnapshotStore,
 } from './ports.js';
@@ -150,9 +151,10 @@ type ChatPlan =
 
 /**
  * Syncs one work item (one portal, ≤ 50 chats): one member read, one snapshot load, one user
- * details lookup for every joined/left user of the item, then per chat: publish, and only after
- * the publisher acknowledged, save conditionally on the version read (DESIGN invariants 1, 5).
- * Chats are independent: one chat's failure is reported and never blocks the others. Never
+ * details lookup for every joined/left user of the item, one publish of every chat's events,
+ * then per chat, only if all its events were acknowledged, a save conditional on the version
+ * read (DESIGN invariants 1, 5). Chats are independent: one chat's failure (including its
+ * events' failure to publish) is reported and never blocks the others. Never
  * throws for a chat or port failure; the report says what happened and whether to retry.
  *
  * @throws {Error} only when `item.portalId` is not `deps.portal.portalId` (a wiring bug).
@@ -203,12 +205,23 @@ export async function syncWorkItem(deps: SyncDeps, item: WorkItem): Promise<Sync
     }
   });
   const details = await lookUpDetails(deps, chatIds, plans);
+  const prepared = plans.map((plan, index) =>
+    plan.kind === 'done'
+      ? plan.result
+      : prepareChat(
+          deps,
+          chatIds[index] as ChatId,
+          plan,
+          details.get(chatIds[index] as ChatId),
+          observedAt,
+        ),
+  );
+  const unacknowledged = await publishAll(
+    deps,
+    prepared.flatMap((p) => (isPrepared(p) ? p.events : [])),
+  );
   const results = await Promise.all(
-    plans.map((plan, index) => {
-      if (plan.kind === 'done') return plan.result;
-      const chatId = chatIds[index] as ChatId;
-      return executeChat(deps, chatId, plan, details.get(chatId), observedAt);
-    }),
+    prepared.map((p) => (isPrepared(p) ? saveChat(deps, p, unacknowledged) : p)),
   );
   for (const result of results) {
     if (result.error !== undefined) {
@@ -351,13 +364,25 @@ async function lookUpDetails(
   return new Map(covered.map((chatId) => [chatId, details]));
 }
 
-async function executeChat(
+interface PreparedChat {
+  readonly chatId: ChatId;
+  readonly snapshot: Snapshot | undefined;
+  readonly events: OutgoingEvent[];
+  readonly next: Snapshot;
+  readonly counts: ReturnType<typeof prepare>['counts'];
+}
+
+function isPrepared(chat: PreparedChat | ChatSyncResult): chat is PreparedChat {
+  return 'next' in chat;
+}
+
+function prepareChat(
   deps: SyncDeps,
   chatId: ChatId,
   plan: Exclude<ChatPlan, { kind: 'done' }>,
   details: ReadonlyMap<UserId, UserDetails> | undefined,
   observedAt: string,
-): Promise<ChatSyncResult> {
+): PreparedChat | ChatSyncResult {
   const snapshot = plan.kind === 'baseline' ? undefined : plan.snapshot;
   const ctx: ChatEventContext = {
     portal: deps.portal,
@@ -367,18 +392,48 @@ async function executeChat(
     previousObservedAt: snapshot?.observedAt ?? null,
     observedAt,
   };
-  let prepared: ReturnType<typeof prepare>;
   try {
-    prepared = prepare(deps, ctx, plan, details);
+    return { chatId, snapshot, ...prepare(deps, ctx, plan, details) };
   } catch (error) {
     return failedResult(chatId, chatError('sync_error', error, false));
   }
-  const { events, next, counts } = prepared;
+}
 
+/** What a publish left unacknowledged: every event when nothing says otherwise. */
+interface Unacknowledged {
+  has(eventId: string): boolean;
+  readonly error?: unknown;
+}
+
+/**
+ * One publish for the whole work item, so a first run of 50 chats costs a few PublishBatch
+ * calls instead of 50. A {@link PublishError} names exactly the events SNS did not acknowledge;
+ * any other error may have stopped midway, so then no event counts as acknowledged.
+ */
+async function publishAll(deps: SyncDeps, events: OutgoingEvent[]): Promise<Unacknowledged> {
+  if (events.length === 0) return { has: () => false };
   try {
-    if (events.length > 0) await deps.publisher.publish(events);
+    await deps.publisher.publish(events);
+    return { has: () => false };
   } catch (error) {
-    return failedResult(chatId, chatError('publish_failed', error, true), counts.membersRead);
+    const failed = error instanceof PublishError ? new Set(error.failedEventIds) : undefined;
+    return { error, has: (id) => failed === undefined || failed.has(id) };
+  }
+}
+
+/** Saves a chat's snapshot only if every one of its events was acknowledged (invariant 1). */
+async function saveChat(
+  deps: SyncDeps,
+  chat: PreparedChat,
+  unacknowledged: Unacknowledged,
+): Promise<ChatSyncResult> {
+  const { chatId, snapshot, events, next, counts } = chat;
+  if (events.some((e) => unacknowledged.has(e.event.id))) {
+    return failedResult(
+      chatId,
+      chatError('publish_failed', unacknowledged.error, true),
+      counts.membersRead,
+    );
   }
   try {
     await deps.store.save(next, snapshot?.version);

@@ -160,8 +160,9 @@ describe('SnsEventPublisher on fauxqs', () => {
     expect(await faux.drain(queue.queueUrl, { expected: 5 })).toHaveLength(5);
   });
 
-  it('refuses an event over 256 KiB before publishing anything', async () => {
+  it('publishes the others and names only the event over 256 KiB as unacknowledged', async () => {
     const topicArn = await faux.createTopic('std-oversized');
+    const queue = await faux.subscribeQueue(topicArn, 'std-oversized', { raw: true });
     const publisher = createSnsEventPublisher({ client: faux.sns, topicArn });
     const events = [outgoing({ userId: 1 }), outgoing({ userId: 2, padding: 262_144 })];
 
@@ -169,7 +170,9 @@ describe('SnsEventPublisher on fauxqs', () => {
 
     expect(error).toBeInstanceOf(PublishError);
     expect((error as PublishError).failedEventIds).toEqual([events[1]?.event.id]);
-    expect(publisher.stats().publishBatchCalls).toBe(0);
+    expect((error as PublishError).message).toContain('EventTooLarge');
+    const delivered = await faux.drain(queue.queueUrl, { expected: 1 });
+    expect(delivered.map((d) => JSON.parse(d.message).id)).toEqual([events[0]?.event.id]);
   });
 
   it('maps event ids that SNS would reject as batch entry or dedup ids', async () => {

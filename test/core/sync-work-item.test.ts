@@ -7,7 +7,7 @@ import {
   type Snapshot,
   type UserId,
 } from '../../functions/core/model.js';
-import type { SnapshotStore } from '../../functions/core/ports.js';
+import type { EventPublisher, SnapshotStore } from '../../functions/core/ports.js';
 import {
   type SyncDeps,
   type SyncReport,
@@ -611,7 +611,7 @@ describe('syncWorkItem', () => {
         .put(snapshotOf(12, [1]))
         .put(snapshotOf(13, [1]));
       reader.script(11, failedRead(11)).members(12, [1, 2]).members(13, [1, 3]);
-      publisher.failFor((events) => events.some((e) => e.attributes.chatId === 13));
+      publisher.failFor((e) => e.attributes.chatId === 13);
 
       // Act
       const report = await sync([11, 12, 13]);
@@ -626,6 +626,53 @@ describe('syncWorkItem', () => {
       expect(store.get('main', 12)).toMatchObject({ members: [1, 2], version: 4 });
       expect(store.get('main', 13)).toMatchObject({ members: [1], version: 3 });
       expect(report.totals).toMatchObject({ chats: 3, failed: 2, joins: 1 });
+      expect(report.retryable).toBe(true);
+    });
+
+    it("publishes a work item's events in one call, not one call per chat", async () => {
+      // Prepare: one baseline and two changed chats
+      const { reader, store, publisher, sync } = setup();
+      store.put(snapshotOf(12, [1])).put(snapshotOf(13, [1]));
+      reader.members(11, [1, 5]).members(12, [1, 2]).members(13, [1, 3]);
+
+      // Act
+      const report = await sync([11, 12, 13]);
+
+      // Assess
+      expect(publisher.calls).toHaveLength(1);
+      expect(publisher.calls[0]?.map((e) => e.event.subject)).toEqual([
+        'chat/11',
+        'chat/12/user/2',
+        'chat/13/user/3',
+      ]);
+      expect(report.chats.map((c) => [c.chatId, c.outcome, c.saved])).toEqual([
+        [11, 'baseline', true],
+        [12, 'changed', true],
+        [13, 'changed', true],
+      ]);
+    });
+
+    it('saves no chat when the publisher fails without naming the unacknowledged events', async () => {
+      // Prepare
+      const { reader, store, sync } = setup();
+      store.put(snapshotOf(12, [1])).put(snapshotOf(13, [1]));
+      reader.members(12, [1, 2]).members(13, [1, 3]);
+      const crashing: EventPublisher = {
+        publish: async () => {
+          throw new Error('socket hang up');
+        },
+      };
+
+      // Act
+      const report = await sync([12, 13], { publisher: crashing });
+
+      // Assess
+      expect(report.chats.map((c) => [c.chatId, c.outcome, c.error?.code])).toEqual([
+        [12, 'failed', 'publish_failed'],
+        [13, 'failed', 'publish_failed'],
+      ]);
+      expect(store.get('main', 12)).toMatchObject({ members: [1], version: 3 });
+      expect(store.get('main', 13)).toMatchObject({ members: [1], version: 3 });
       expect(report.retryable).toBe(true);
     });
 

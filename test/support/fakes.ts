@@ -221,7 +221,9 @@ function sameState(a: Snapshot, b: Snapshot): boolean {
 
 /**
  * Records acknowledged events. `failNext` makes the next publish calls throw
- * {@link PublishError} naming every event of the call, with none acknowledged.
+ * {@link PublishError} naming every event of the call, with none acknowledged. `failFor` fails
+ * single events the way SNS fails batch entries: the others are acknowledged, the error names
+ * only the failed ones.
  */
 export class RecordingPublisher implements EventPublisher {
   /** Every acknowledged event, in publish order. */
@@ -229,29 +231,36 @@ export class RecordingPublisher implements EventPublisher {
   /** Each publish call's events, acknowledged or not. */
   readonly calls: OutgoingEvent[][] = [];
   private failures = 0;
-  private failWhen: ((events: readonly OutgoingEvent[]) => boolean) | undefined;
+  private failWhen: ((event: OutgoingEvent) => boolean) | undefined;
 
   failNext(times = 1): this {
     this.failures += times;
     return this;
   }
 
-  /** Fails every call for which `predicate` holds (e.g. one chat's events). */
-  failFor(predicate: ((events: readonly OutgoingEvent[]) => boolean) | undefined): this {
+  /** Fails every event for which `predicate` holds (e.g. one chat's events). */
+  failFor(predicate: ((event: OutgoingEvent) => boolean) | undefined): this {
     this.failWhen = predicate;
     return this;
   }
 
   async publish(events: readonly OutgoingEvent[]): Promise<void> {
     this.calls.push([...events]);
-    if (this.failures > 0 || this.failWhen?.(events) === true) {
-      if (this.failures > 0) this.failures -= 1;
+    if (this.failures > 0) {
+      this.failures -= 1;
       throw new PublishError(
         'SNS rejected the batch',
         events.map((e) => e.event.id),
       );
     }
-    this.published.push(...events);
+    const failed = events.filter((e) => this.failWhen?.(e) === true);
+    this.published.push(...events.filter((e) => !failed.includes(e)));
+    if (failed.length > 0) {
+      throw new PublishError(
+        `${failed.length} of ${events.length} events were not acknowledged`,
+        failed.map((e) => e.event.id),
+      );
+    }
   }
 
   ids(): string[] {
