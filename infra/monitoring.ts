@@ -196,6 +196,7 @@ export class SyncMonitoring extends Construct {
       });
 
     this.addFreshnessAlarms(props.portalIds, period, props.stalePeriods ?? 4);
+    this.addChatAlarms(props.portalIds, period, props.stalePeriods ?? 4);
   }
 
   /**
@@ -232,6 +233,68 @@ export class SyncMonitoring extends Construct {
                 additionalDescription: `Portal "${portal}" has had no successfully synced chat for ${stale} schedule periods.`,
               },
             },
+          })),
+        },
+      ],
+    });
+  }
+
+  /**
+   * Per portal, what freshness cannot see while the portal's other chats keep syncing:
+   * - FailingChats: some chat failed in each of N consecutive schedule periods (a chat that can
+   *   no longer be read, a malformed answer): a transient failure clears within a period;
+   * - HeldChanges: a mass change is held and waits for an operator (`membership-sync release`).
+   * Missing data is fine here: a portal that stopped syncing is the freshness alarm's case.
+   */
+  private addChatAlarms(portalIds: readonly string[], period: Duration, stale: number): void {
+    const periodSeconds = Math.min(86_400, Math.max(60, Math.ceil(period.toSeconds() / 60) * 60));
+    const evaluations =
+      periodSeconds < 3600
+        ? Math.min(stale, Math.floor(86_400 / periodSeconds))
+        : Math.min(stale, 7);
+    const metric = (metricName: string, portal: string) =>
+      new Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName,
+        dimensionsMap: { service: SERVICE_NAME, portal },
+        statistic: 'Sum',
+        period: Duration.seconds(periodSeconds),
+        label: portal,
+      });
+    const atLeastOne = (evaluationPeriods: number, description: string) => ({
+      Warning: {
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingDataOverride: TreatMissingData.NOT_BREACHING,
+        evaluationPeriods,
+        datapointsToAlarm: evaluationPeriods,
+        additionalDescription: description,
+      },
+    });
+    this.facade.monitorCustom({
+      alarmFriendlyName: 'Chats',
+      humanReadableName: 'Failing chats and held mass changes per portal',
+      metricGroups: [
+        {
+          title: 'Failed chats per portal',
+          metrics: portalIds.map((portal) => ({
+            metric: metric(WORKER_METRICS.chatsFailed, portal),
+            alarmFriendlyName: `Failing-${portal}`,
+            addAlarm: atLeastOne(
+              evaluations,
+              `Some chat of portal "${portal}" failed to sync in each of the last ${evaluations} schedule periods; the worker's log names the chat and the Bitrix24 error code.`,
+            ),
+          })),
+        },
+        {
+          title: 'Held mass changes per portal',
+          metrics: portalIds.map((portal) => ({
+            metric: metric(WORKER_METRICS.changesHeld, portal),
+            alarmFriendlyName: `Held-${portal}`,
+            addAlarm: atLeastOne(
+              1,
+              `A mass change in a chat of portal "${portal}" is held by the breaker: check it, then release it (membership-sync release --chat ID) or wait for the chat to recover.`,
+            ),
           })),
         },
       ],

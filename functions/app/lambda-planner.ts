@@ -26,6 +26,9 @@ export interface LambdaPlannerOverrides {
   readonly now?: () => Date;
 }
 
+/** The planner runs for at most a minute; a longer 429 wait fails the tick, which Lambda retries. */
+const PLANNER_CLIENT_SETTINGS: PortalClientSettings = { retry: { maxOperationWaitMs: 20_000 } };
+
 export class PlanIncompleteError extends Error {
   override readonly name = 'PlanIncompleteError';
 }
@@ -50,7 +53,7 @@ export function createLambdaPlanner(
       client: new SecretsManagerClient(aws),
       logger,
       ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
-      ...(overrides.bitrix24 ? { bitrix24: overrides.bitrix24 } : {}),
+      bitrix24: overrides.bitrix24 ?? PLANNER_CLIENT_SETTINGS,
     }),
     queue: createSqsWorkQueue({ client: new SQSClient(aws), queueUrl: environment.WORK_QUEUE_URL }),
   });

@@ -27,6 +27,13 @@ export interface LambdaWorkerOverrides {
 }
 
 /**
+ * A 429 `OPERATION_TIME_LIMIT` reset can be up to 10 minutes away; the worker runs for at most
+ * 5. Waiting past 2 minutes would only end in a timeout, so the chats fail and the item comes
+ * back after its retry backoff instead.
+ */
+const WORKER_CLIENT_SETTINGS: PortalClientSettings = { retry: { maxOperationWaitMs: 120_000 } };
+
+/**
  * The worker's cold start: environment and config validated, clients and adapters made once.
  * Returns the SQS batch handler with partial batch responses.
  */
@@ -47,7 +54,7 @@ export function createLambdaWorker(
       client: new SecretsManagerClient(aws),
       logger,
       ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
-      ...(overrides.bitrix24 ? { bitrix24: overrides.bitrix24 } : {}),
+      bitrix24: overrides.bitrix24 ?? WORKER_CLIENT_SETTINGS,
     }),
     store: createDynamoDbSnapshotStore({
       client: DynamoDBDocumentClient.from(new DynamoDBClient(aws), {

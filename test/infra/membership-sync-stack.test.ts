@@ -513,7 +513,9 @@ describe('alarms', () => {
       .find((c) => c.node.path.endsWith('Monitoring/AlarmTopic/Resource'));
     for (const alarm of alarms()) {
       expect(alarm.Properties.AlarmActions).toEqual([ref(alarmTopic)]);
-      expect(alarm.Properties.EvaluationPeriods).toBe(1);
+      // Failing chats are judged over consecutive periods: a transient failure clears in one.
+      if (metricOf(alarm).name !== 'ChatsFailed')
+        expect(alarm.Properties.EvaluationPeriods).toBe(1);
     }
     template.hasResourceProperties('AWS::SNS::Topic', {
       DisplayName: 'Bitrix24 membership sync alarms',
@@ -593,6 +595,27 @@ describe('alarms', () => {
       const m = metricOf(alarm as Resource);
       expect(m).toMatchObject({ stat: 'Sum', period: 4 * 600 });
       expect(m.dimensions).toContainEqual({ Name: 'service', Value: 'membership-sync' });
+    }
+  });
+
+  it('warn per portal when some chat failed in 4 consecutive periods, and while a change is held', () => {
+    for (const portal of ['acme', 'globex']) {
+      const [failing] = find('MembershipSync', 'ChatsFailed', hasDim('portal', portal));
+      expect(failing?.Properties).toMatchObject({
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        EvaluationPeriods: 4,
+        DatapointsToAlarm: 4,
+      });
+      expect(metricOf(failing as Resource)).toMatchObject({ stat: 'Sum', period: 600 });
+      const [held] = find('MembershipSync', 'ChangesHeld', hasDim('portal', portal));
+      expect(held?.Properties).toMatchObject({
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: 1,
+      });
+      expect(String(held?.Properties.AlarmDescription)).toContain('membership-sync release');
     }
   });
 
