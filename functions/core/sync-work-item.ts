@@ -119,11 +119,13 @@ export interface SyncReport {
   /** HTTP requests to Bitrix24 during this sync (`reader.requestCount()` delta). */
   readonly bitrix24Requests: number;
   /**
-   * Whether the work item should be retried: some chat failed for a transient reason (read
-   * failure, publish failure, store failure). A retry re-reads every chat of the item, which is
-   * safe: unchanged chats write nothing and re-published events keep their IDs. Conflicts are not
-   * retryable (the winning run covered the chat), nor are no-access or malformed lists (the next
-   * schedule tick tries again; a retry would only burn the portal's rate budget).
+   * Whether the work item should be retried: some chat's read failed (whatever the reader's
+   * code: transport, rate limit, auth, or an answer the client found malformed, which may be a
+   * proxy's one-off), or its publish or save failed. A retry re-reads every chat of the item,
+   * which is safe: unchanged chats write nothing and re-published events keep their IDs.
+   * Not retryable: conflicts (the winning run covered the chat), no-access answers (announced as
+   * access_lost), and ID lists the core itself rejects (a retry reads the same list; the next tick
+   * tries again and the failing-chats alarm fires if it persists).
    */
   readonly retryable: boolean;
 }
