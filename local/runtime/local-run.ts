@@ -1,10 +1,10 @@
 import { type AppLogger, silentLogger } from '../../functions/app/observability.js';
+import { createPlannerApp } from '../../functions/app/planner-app.js';
 import { createPortalConnector, createWorkerApp } from '../../functions/app/worker-app.js';
 import type { CredentialStore } from '../../functions/bitrix24/credentials.js';
-import { discoverGroupChats } from '../../functions/bitrix24/discover-chats.js';
 import type { ChatId } from '../../functions/core/model.js';
-import { planWorkItems } from '../../functions/core/plan-work-items.js';
 import type { ChatOutcome, SyncReport } from '../../functions/core/sync-work-item.js';
+import type { PlannedWorkItem } from '../../functions/core/work-queue.js';
 import { createStaticCredentialStore } from '../adapters/static-credential-store.js';
 import type { LocalRunConfig } from '../cli/resolve-run-config.js';
 import type { LocalEnvironment } from './local-environment.js';
@@ -40,9 +40,10 @@ export interface LocalRunner {
 }
 
 /**
- * `membership-sync sync`: the worker's composition run in-process over every configured chat
- * (explicit or discovered), one work item of ≤ 50 chats at a time per portal, like the FIFO
- * queue serialises them in AWS. Clients persist across runs (`watch`) so the rate limiter does.
+ * `membership-sync sync`: the planner's and the worker's composition run in-process: every
+ * configured chat (explicit or discovered) in work items of ≤ 50 chats, one at a time, the way
+ * the FIFO queue serialises a portal's items in AWS. Clients persist across runs (`watch`) so
+ * the rate limiter does.
  */
 export function createLocalRunner(
   run: LocalRunConfig,
@@ -64,6 +65,17 @@ export function createLocalRunner(
     logger,
     ...(environment.fetch ? { fetch: environment.fetch } : {}),
   });
+  // The planner's "queue" locally: the run's list of work items.
+  let planned: PlannedWorkItem[] = [];
+  const plan = createPlannerApp({
+    config: run.config,
+    connector,
+    queue: {
+      enqueue: async (items) => {
+        planned.push(...items);
+      },
+    },
+  });
   const sync = createWorkerApp({
     config: run.config,
     connector,
@@ -74,33 +86,23 @@ export function createLocalRunner(
 
   return {
     async runOnce(progress = noProgress) {
-      const scheduledAt = new Date().toISOString();
       const problems: ChatProblem[] = [];
-      const plans: { portalId: string; chats: readonly ChatId[] }[] = [];
-      for (const portal of run.config.portals) {
-        if (!('discover' in portal.chats)) {
-          plans.push({ portalId: portal.id, chats: portal.chats });
-          continue;
-        }
-        try {
-          const excluded = new Set(portal.chats.exclude);
-          const found = await discoverGroupChats(connector.clientsFor(portal).client);
-          plans.push({ portalId: portal.id, chats: found.filter((id) => !excluded.has(id)) });
-        } catch (error) {
-          problems.push({
-            portalId: portal.id,
-            chatId: undefined,
-            outcome: 'discovery_failed',
-            reason: error instanceof Error ? error.message : String(error),
-          });
-        }
+      planned = [];
+      const report = await plan(new Date().toISOString());
+      for (const portal of report.portals) {
+        if (portal.error === undefined) continue;
+        problems.push({
+          portalId: portal.portalId,
+          chatId: undefined,
+          outcome: 'discovery_failed',
+          reason: portal.error,
+        });
       }
 
-      const items = plans.flatMap((p) => planWorkItems(p.portalId, p.chats, scheduledAt));
-      progress.start(items.reduce((n, p) => n + p.item.chatIds.length, 0));
+      progress.start(planned.reduce((n, p) => n + p.item.chatIds.length, 0));
       const reports: SyncReport[] = [];
       try {
-        for (const { item } of items) {
+        for (const { item } of planned) {
           const report = await sync(item);
           reports.push(report);
           progress.advance(item.chatIds.length, report);
