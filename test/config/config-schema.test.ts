@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig, rateLimitOf } from '../../functions/config/config-schema.js';
+import {
+  type Config,
+  ConfigError,
+  type PortalConfig,
+  parseConfig,
+  rateLimitOf,
+} from '../../functions/config/config-schema.js';
 
 const portal = {
   id: 'main',
@@ -7,6 +13,12 @@ const portal = {
   secret: { name: 'bitrix24/main' },
   chats: [1, 2, 3],
 };
+
+function portalAt(config: Config, index = 0): PortalConfig {
+  const found = config.portals[index];
+  if (!found) throw new Error(`no portal at ${index}`);
+  return found;
+}
 
 function issuesOf(input: unknown): { path: string; message: string }[] {
   try {
@@ -25,7 +37,7 @@ describe('parseConfig', () => {
     expect(config.breaker).toEqual({ maxRemovedShare: 0.5, minRemoved: 5 });
     expect(config.topic.kind).toBe('standard');
     expect(config.archive.enabled).toBe(false);
-    expect(rateLimitOf(config.portals[0]!)).toEqual({ burst: 50, drainPerSecond: 2 });
+    expect(rateLimitOf(portalAt(config))).toEqual({ burst: 50, drainPerSecond: 2 });
   });
 
   it('uses the Enterprise bucket for enterprise portals unless overridden', () => {
@@ -35,8 +47,8 @@ describe('parseConfig', () => {
         { ...portal, id: 'other', plan: 'enterprise', rateLimit: { burst: 10, drainPerSecond: 1 } },
       ],
     });
-    expect(rateLimitOf(config.portals[0]!)).toEqual({ burst: 250, drainPerSecond: 5 });
-    expect(rateLimitOf(config.portals[1]!)).toEqual({ burst: 10, drainPerSecond: 1 });
+    expect(rateLimitOf(portalAt(config))).toEqual({ burst: 250, drainPerSecond: 5 });
+    expect(rateLimitOf(portalAt(config, 1))).toEqual({ burst: 10, drainPerSecond: 1 });
   });
 
   it('names a missing secret reference', () => {
