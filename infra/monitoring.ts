@@ -106,7 +106,7 @@ export class SyncMonitoring extends Construct {
         lambdaFunction: props.planner,
         alarmFriendlyName: 'Planner',
         humanReadableName: 'Planner',
-        // Every failure means a tick (after Scheduler retries) planned nothing for some portal.
+        // Every failure means a tick left some portal unplanned (Lambda retries it twice, then DLQ).
         addFaultCountAlarm: { Critical: { maxErrorCount: 0 } },
         addThrottlesCountAlarm: { Warning: { maxErrorCount: 0 } },
       })
