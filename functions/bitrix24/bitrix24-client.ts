@@ -356,8 +356,11 @@ export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Cl
     }
     if (failure instanceof Bitrix24OperationLimitError) {
       const resetAt = failure.resetAt?.getTime();
+      const ahead = resetAt === undefined ? undefined : resetAt - now();
       // Reference §7: the first retry belongs at operating_reset_at; a small margin covers clock skew.
-      const wait = resetAt === undefined ? operationFallbackWaitMs : resetAt - now() + 250;
+      // A reset time already past (from an earlier success) says nothing about when the budget
+      // frees ("wait for the next basket reset"): the fallback wait, never an instant retry.
+      const wait = ahead === undefined || ahead <= 0 ? operationFallbackWaitMs : ahead + 250;
       const capped = Math.max(0, Math.min(wait, maxOperationWaitMs));
       blockedUntil.set(failure.method, now() + capped);
       return capped;
