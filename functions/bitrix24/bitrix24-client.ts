@@ -142,11 +142,14 @@ export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Cl
     if (!instance) {
       // retry: 0 — retries are classified by Bitrix24 error code below, which ky cannot see.
       // timeout: false — ky 1.x's timeout ends at the headers; ours also covers the body.
+      // redirect: 'manual' — fetch would follow a 307/308 with the body (OAuth token) and the
+      // webhook path to any host, plain HTTP included; a redirect is reported instead.
       instance = ky.create({
         prefixUrl: base,
         retry: 0,
         timeout: false,
         throwHttpErrors: false,
+        redirect: 'manual',
         ...(options.fetch ? { fetch: options.fetch } : {}),
       });
       kyByBase.set(base, instance);
@@ -195,10 +198,12 @@ export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Cl
     try {
       let text: string;
       let contentType: string;
+      let location: string | null;
       try {
         const response = await http(base).post(method, { json, signal: controller.signal });
         status = response.status;
         contentType = response.headers.get('content-type') ?? 'none';
+        location = response.headers.get('location');
         text = await response.text();
       } catch (error) {
         code = timedOut ? 'TIMEOUT' : 'NETWORK_ERROR';
@@ -209,6 +214,17 @@ export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Cl
             ? `no complete answer within ${timeoutMs} ms`
             : scrub(describeNetworkError(error)),
           cause: sanitizeError(error, scrub),
+        });
+      }
+      if (status >= 300 && status < 400) {
+        // The PHP SDK reads a 302 as "the portal's domain changed": no call here can succeed
+        // until the configured URL is updated.
+        code = 'REDIRECT';
+        throw new Bitrix24ConfigurationError({
+          code,
+          method,
+          status,
+          description: scrub(`the portal redirects to ${originOf(location, base)}; update its URL`),
         });
       }
       const body = parseJson(text);
@@ -286,6 +302,7 @@ export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Cl
         retry: 0,
         timeout: timeoutMs,
         throwHttpErrors: false,
+        redirect: 'manual',
         ...(options.fetch ? { fetch: options.fetch } : {}),
       });
       status = response.status;
@@ -513,6 +530,16 @@ function resetAtOf(body: unknown): number | undefined {
   if (typeof time !== 'object' || time === null) return undefined;
   const seconds = (time as { operating_reset_at?: unknown }).operating_reset_at;
   return typeof seconds === 'number' && Number.isFinite(seconds) ? seconds * 1000 : undefined;
+}
+
+/** Only the origin of a redirect target: its path or query may carry anything. */
+function originOf(location: string | null, base: string): string {
+  if (location === null) return 'an unnamed location';
+  try {
+    return new URL(location, base).origin;
+  } catch {
+    return 'an invalid location';
+  }
 }
 
 function describeNetworkError(error: unknown): string {
