@@ -8,6 +8,7 @@ import {
   isPortalFatal,
 } from './errors.js';
 import { buildPhpQuery, type QueryValue } from './php-query.js';
+import { redact } from './redact.js';
 import { batchResultSchema } from './schemas.js';
 
 /** `batch` carries at most 50 commands; more each get `ERROR_BATCH_LENGTH_EXCEEDED` (§6). */
@@ -44,6 +45,7 @@ export async function runBatch(
   call: CallFn,
   commands: readonly BatchCommand[],
   options: BatchOptions = {},
+  scrub: (text: string) => string = redact,
 ): Promise<Map<string, BatchCommandResult>> {
   const keys = new Set<string>();
   for (const command of commands) {
@@ -58,7 +60,9 @@ export async function runBatch(
     );
     try {
       const response = await call('batch', { halt: options.halt ? 1 : 0, cmd }, batchResultSchema);
-      for (const [key, result] of mapBatchResult(chunk, response.result)) results.set(key, result);
+      for (const [key, result] of mapBatchResult(chunk, response.result, scrub)) {
+        results.set(key, result);
+      }
     } catch (error) {
       if (isPortalFatal(error) || !(error instanceof Bitrix24Error)) throw error;
       for (const command of chunk) results.set(command.key, { ok: false, error });
@@ -75,6 +79,7 @@ export async function runBatch(
 export function mapBatchResult(
   commands: readonly BatchCommand[],
   body: z.infer<typeof batchResultSchema>,
+  scrub: (text: string) => string = redact,
 ): Map<string, BatchCommandResult> {
   const out = new Map<string, BatchCommandResult>();
   const errors = body.result_error ?? {};
@@ -89,7 +94,8 @@ export function mapBatchResult(
         ok: false,
         error: classifyError(error.error, {
           method: command.method,
-          description: error.error_description ?? '',
+          // Redacted like a top-level description: it reaches read results and events.
+          description: scrub(error.error_description ?? ''),
         }),
       });
       continue;

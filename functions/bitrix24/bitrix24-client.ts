@@ -443,7 +443,7 @@ export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Cl
 
   return {
     call,
-    batch: (commands, batchOptions) => runBatch(call, commands, batchOptions),
+    batch: (commands, batchOptions) => runBatch(call, commands, batchOptions, scrub),
     requestCount: () => requests,
   };
 }

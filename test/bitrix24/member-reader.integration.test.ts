@@ -88,6 +88,24 @@ describe('member reader against the simulator', () => {
     expect([...again.values()].map((read) => read.kind)).toEqual(['complete', 'complete']);
   });
 
+  it("keeps the webhook code out of a failed command's message", async () => {
+    // A command error that echoes the request (as some portal errors do) must be redacted like
+    // a top-level one: the read's message travels into sync.failed events.
+    const code = /\/rest\/\d+\/([^/]+)\//.exec(sim.webhookUrl)?.[1] ?? '';
+    expect(code.length).toBeGreaterThan(5);
+    sim.faults.inject({
+      method: 'im.chat.user.list',
+      kind: 'status',
+      status: 400,
+      error: 'WRONG_REQUEST',
+      description: `bad request ${sim.webhookUrl}im.chat.user.list (code ${code})`,
+    });
+    const reads = await createBitrix24MemberReader(webhookClient(sim)).readMembers([2]);
+    const read = reads.get(2);
+    expect(read).toMatchObject({ kind: 'failed', code: 'WRONG_REQUEST' });
+    expect(JSON.stringify(read)).not.toContain(code);
+  });
+
   it('fails a chat whose command result is malformed', async () => {
     sim.faults.inject({ method: 'im.chat.user.list', kind: 'malformed-result', result: ['x', -1] });
     const reads = await createBitrix24MemberReader(webhookClient(sim)).readMembers([2]);
