@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  captureMetrics,
+  sqsEvent,
+  sqsRecord,
+  startWorld,
+  type World,
+  workItem,
+} from './support/harness.js';
+
+/**
+ * The worker's EMF output, as CloudWatch would ingest it: one blob per work item, each with
+ * exactly the `service` + `portal` dimension set the stack's alarms and dashboard query
+ * (`infra/monitoring.ts`). A dimension left over from an earlier item of the same invocation
+ * (or container) would move the metrics to a dimension set no alarm looks at.
+ */
+
+let world: World;
+
+beforeAll(async () => {
+  world = await startWorld();
+});
+
+afterAll(async () => {
+  await world?.close();
+});
+
+interface EmfBlob {
+  readonly _aws: {
+    readonly CloudWatchMetrics: readonly {
+      readonly Namespace: string;
+      readonly Dimensions: readonly (readonly string[])[];
+      readonly Metrics: readonly { readonly Name: string }[];
+    }[];
+  };
+  readonly [key: string]: unknown;
+}
+
+describe('worker metrics', () => {
+  it('publishes one blob per work item with only its own portal dimension, across items and invocations', async () => {
+    // Prepare: two portals; alpha has an unreadable chat (empty list), beta reads fine
+    const beta = await world.startExtraSimulator();
+    const a1 = world.sim.admin.createChat({ title: 'A1', memberIds: [1, 2] }).id;
+    const hidden = world.sim.admin.createChat({ title: 'Hidden', memberIds: [2, 3] }).id;
+    const b1 = beta.admin.createChat({ title: 'B1', memberIds: [1, 4, 5] }).id;
+    const b2 = beta.admin.createChat({ title: 'B2', memberIds: [1, 6] }).id;
+    const deployment = await world.deploy({
+      portals: [
+        { id: 'alpha', chats: [a1, hidden] },
+        { id: 'beta', sim: beta, chats: [b1, b2] },
+      ],
+    });
+    const queueArn = deployment.workQueueArn;
+    const { metrics, lines } = captureMetrics();
+    const worker = deployment.worker({ metrics });
+
+    // Act: two items of different portals in one invocation, then a second invocation
+    await worker(
+      sqsEvent([
+        sqsRecord(workItem('alpha', [a1, hidden]), { queueArn, messageId: 'a-1' }),
+        sqsRecord(workItem('beta', [b1, b2]), { queueArn, messageId: 'b-1' }),
+      ]),
+    );
+    await worker(
+      sqsEvent([sqsRecord(workItem('beta', [b1, b2], 2), { queueArn, messageId: 'b-2' })]),
+    );
+
+    // Assess
+    const blobs = lines
+      .flatMap((l) => l.split('\n'))
+      .filter((l) => l.includes('"_aws"'))
+      .map((l) => JSON.parse(l) as EmfBlob);
+    expect(blobs.map((b) => b.portal)).toEqual(['alpha', 'beta', 'beta']);
+    for (const blob of blobs) {
+      const [directive, ...more] = blob._aws.CloudWatchMetrics;
+      expect(more).toEqual([]);
+      expect(directive?.Namespace).toBe('MembershipSync');
+      expect(directive?.Dimensions).toEqual([['service', 'portal']]);
+      expect(blob.service).toBe('membership-sync');
+    }
+    expect(blobs.map((b) => [b.ChatsSynced, b.ChatsFailed])).toEqual([
+      [1, 1],
+      [2, 0],
+      [2, 0],
+    ]);
+  });
+});
