@@ -1,5 +1,6 @@
 import type { ChatId } from '../core/model.js';
 import type { Bitrix24Client } from './bitrix24-client.js';
+import { Bitrix24MalformedResponseError } from './errors.js';
 import { recentListSchema } from './schemas.js';
 
 export interface DiscoverChatsOptions {
@@ -15,7 +16,10 @@ export interface DiscoverChatsOptions {
  * and pages may overlap (items are collapsed into dialogs after paging), so IDs are de-duplicated.
  * Dialogs and open lines are skipped server-side (`SKIP_DIALOG`, `SKIP_OPENLINES` = `Y`) and
  * again here: only `type: "chat"` items with a chat ID count, open-line chats excluded.
- * Paging ends when `hasMore` (or its deprecated alias `hasMorePages`) is false, or a page is empty.
+ * Paging ends when `hasMore` (or its deprecated alias `hasMorePages`) is false; only without
+ * either flag does an empty page end it (an empty page with `hasMore: true` is what collapsing
+ * skipped entries looks like). Reaching `maxPages` with more to come fails: a silently partial
+ * list would leave chats unsynced run after run.
  */
 export async function discoverGroupChats(
   client: Bitrix24Client,
@@ -35,7 +39,11 @@ export async function discoverGroupChats(
       if (item.chat_id !== undefined && item.chat_id > 0) found.add(item.chat_id);
     }
     const hasMore = result.hasMore ?? result.hasMorePages ?? result.items.length > 0;
-    if (!hasMore || result.items.length === 0) break;
+    if (!hasMore) return [...found].sort((a, b) => a - b);
   }
-  return [...found].sort((a, b) => a - b);
+  throw new Bitrix24MalformedResponseError({
+    code: 'TOO_MANY_PAGES',
+    method: 'im.recent.list',
+    description: `still more after ${maxPages} pages`,
+  });
 }
