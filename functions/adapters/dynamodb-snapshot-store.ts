@@ -9,7 +9,11 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { ChatId, HeldChange, Snapshot } from '../core/model.js';
-import { SnapshotConflictError, type SnapshotStore } from '../core/ports.js';
+import {
+  SnapshotConflictError,
+  type SnapshotStore,
+  SnapshotUnreadableError,
+} from '../core/ports.js';
 import {
   type Compression,
   compress,
@@ -97,7 +101,10 @@ export interface DynamoDbSnapshotStore extends SnapshotStore {
   stats(): SnapshotStoreStats;
 }
 
-/** Thrown when a stored snapshot cannot be decoded (missing shard, hash mismatch, bad encoding). */
+/**
+ * A stored snapshot cannot be decoded (missing shard, hash mismatch, bad encoding). `loadMany`
+ * reports it per chat inside a {@link SnapshotUnreadableError}.
+ */
 export class SnapshotCorruptError extends Error {
   override readonly name = 'SnapshotCorruptError';
 }
@@ -240,6 +247,7 @@ export function createDynamoDbSnapshotStore(
     chatIds: readonly ChatId[],
   ): Promise<Map<ChatId, Snapshot>> {
     const unique = [...new Set(chatIds)];
+    const chatOf = new Map(unique.map((chatId) => [partitionKey(portalId, chatId), chatId]));
     const heads = await batchGet(
       unique.map((chatId) => ({ pk: partitionKey(portalId, chatId), sk: HEAD_SK })),
     );
@@ -257,25 +265,20 @@ export function createDynamoDbSnapshotStore(
     const shardData = new Map(shardItems.map((s) => [`${s.pk}|${s.sk}`, s.data]));
 
     const result = new Map<ChatId, Snapshot>();
+    const unreadable = new Map<ChatId, string>();
     for (const head of heads) {
       const pk = String(head.pk);
       const shards = shardRef(head);
-      let stored: Uint8Array;
-      if (shards) {
-        const parts: Uint8Array[] = [];
-        for (let n = 0; n < shards.count; n++) {
-          const part = shardData.get(`${pk}|${shards.prefix}#${n}`);
-          if (!(part instanceof Uint8Array))
-            throw new SnapshotCorruptError(`${pk}: shard ${n} is missing`);
-          parts.push(part);
-        }
-        stored = Buffer.concat(parts);
-      } else if (head.body instanceof Uint8Array) {
-        stored = head.body;
-      } else {
-        throw new SnapshotCorruptError(`${pk}: head has neither body nor shards`);
+      let snapshot: Snapshot;
+      try {
+        snapshot = decodeHead(head, assembleBody(head, shards, shardData));
+      } catch (error) {
+        if (!(error instanceof SnapshotCorruptError)) throw error;
+        // One corrupt chat must not hide the others (SnapshotStore.loadMany).
+        cache.delete(pk);
+        unreadable.set(chatOf.get(pk) ?? Number(head.chatId), error.message);
+        continue;
       }
-      const snapshot = decodeHead(head, stored);
       result.set(snapshot.chatId, snapshot);
       cache.set(pk, {
         version: snapshot.version,
@@ -286,6 +289,7 @@ export function createDynamoDbSnapshotStore(
         shards,
       });
     }
+    if (unreadable.size > 0) throw new SnapshotUnreadableError(result, unreadable);
     return result;
   }
 
@@ -454,6 +458,27 @@ export function createDynamoDbSnapshotStore(
   }
 
   return { loadMany, save, list, stats: () => ({ ...counters }) };
+}
+
+/** The stored body of a head: inline, or its shards concatenated. */
+function assembleBody(
+  head: Item,
+  shards: { prefix: string; count: number } | undefined,
+  shardData: ReadonlyMap<string, unknown>,
+): Uint8Array {
+  const pk = String(head.pk);
+  if (shards) {
+    const parts: Uint8Array[] = [];
+    for (let n = 0; n < shards.count; n++) {
+      const part = shardData.get(`${pk}|${shards.prefix}#${n}`);
+      if (!(part instanceof Uint8Array))
+        throw new SnapshotCorruptError(`${pk}: shard ${n} is missing`);
+      parts.push(part);
+    }
+    return Buffer.concat(parts);
+  }
+  if (head.body instanceof Uint8Array) return head.body;
+  throw new SnapshotCorruptError(`${pk}: head has neither body nor shards`);
 }
 
 function decodeHead(head: Item, stored: Uint8Array): Snapshot {

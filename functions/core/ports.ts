@@ -17,7 +17,11 @@ export interface MemberReader {
 
 /** Persists snapshots. Implemented by `functions/adapters/dynamodb-snapshot-store.ts`. */
 export interface SnapshotStore {
-  /** Batched load (BatchGetItem, 100 keys). Chats never synced are absent from the map. */
+  /**
+   * Batched load (BatchGetItem, 100 keys). Chats never synced are absent from the map.
+   * Throws {@link SnapshotUnreadableError} when some stored snapshots exist but cannot be read
+   * back (corrupt body, missing shard): it carries the ones that could, so only those chats fail.
+   */
   loadMany(portalId: string, chatIds: readonly ChatId[]): Promise<Map<ChatId, Snapshot>>;
   /**
    * Conditional save: succeeds only if the stored version equals `expectedVersion`
@@ -63,5 +67,25 @@ export class PublishError extends Error {
     options?: ErrorOptions,
   ) {
     super(message, options);
+  }
+}
+
+/**
+ * Some stored snapshots of a `loadMany` exist but cannot be read back. Such a chat is neither
+ * absent (that would re-baseline it) nor readable (nothing to diff against): it must fail alone.
+ */
+export class SnapshotUnreadableError extends Error {
+  override readonly name = 'SnapshotUnreadableError';
+  constructor(
+    /** The snapshots that were read; chats absent here and from `unreadable` were never synced. */
+    readonly readable: ReadonlyMap<ChatId, Snapshot>,
+    /** Per unreadable chat, why (no member IDs or secrets). */
+    readonly unreadable: ReadonlyMap<ChatId, string>,
+  ) {
+    super(
+      `${unreadable.size} stored snapshot(s) cannot be read: ${[...unreadable.values()]
+        .slice(0, 3)
+        .join('; ')}`,
+    );
   }
 }

@@ -27,6 +27,7 @@ import {
   PublishError,
   SnapshotConflictError,
   type SnapshotStore,
+  SnapshotUnreadableError,
 } from './ports.js';
 
 export interface SyncLogger {
@@ -74,6 +75,7 @@ export interface ChatSyncError {
   /**
    * The reader's code, or one of `missing_read`, `invalid_member_list`, `empty_member_list`,
    * `publish_failed`, `snapshot_save_failed`, `snapshot_conflict`, `snapshot_load_failed`,
+   * `snapshot_unreadable` (that chat's stored snapshot is corrupt; the others go on),
    * `read_members_failed`, `sync_error` (an unexpected error confined to the chat).
    */
   readonly code: string;
@@ -124,8 +126,8 @@ export interface SyncReport {
    * proxy's one-off), or its publish or save failed. A retry re-reads every chat of the item,
    * which is safe: unchanged chats write nothing and re-published events keep their IDs.
    * Not retryable: conflicts (the winning run covered the chat), no-access answers (announced as
-   * access_lost), and ID lists the core itself rejects (a retry reads the same list; the next tick
-   * tries again and the failing-chats alarm fires if it persists).
+   * access_lost), ID lists the core itself rejects and unreadable stored snapshots (a retry reads
+   * the same; the next tick tries again and the failing-chats alarm fires if it persists).
    */
   readonly retryable: boolean;
 }
@@ -186,19 +188,32 @@ export async function syncWorkItem(deps: SyncDeps, item: WorkItem): Promise<Sync
   }
   const observedAt = now(deps);
 
-  let snapshots: Map<ChatId, Snapshot>;
+  let snapshots: ReadonlyMap<ChatId, Snapshot>;
+  let unreadable: ReadonlyMap<ChatId, string> = new Map();
   try {
     snapshots = await deps.store.loadMany(deps.portal.portalId, chatIds);
   } catch (error) {
-    deps.logger?.error('loading snapshots failed', { error: safeMessage(error) });
-    const failure = chatError('snapshot_load_failed', error, true);
-    return finish(
-      observedAt,
-      chatIds.map((chatId) => failedResult(chatId, failure)),
-    );
+    if (error instanceof SnapshotUnreadableError) {
+      // A corrupt snapshot fails its chat, not the work item (DESIGN invariant 7).
+      deps.logger?.error('stored snapshots unreadable', { error: safeMessage(error) });
+      snapshots = error.readable;
+      unreadable = error.unreadable;
+    } else {
+      deps.logger?.error('loading snapshots failed', { error: safeMessage(error) });
+      const failure = chatError('snapshot_load_failed', error, true);
+      return finish(
+        observedAt,
+        chatIds.map((chatId) => failedResult(chatId, failure)),
+      );
+    }
   }
 
   const plans = chatIds.map((chatId): ChatPlan => {
+    const problem = unreadable.get(chatId);
+    if (problem !== undefined) {
+      // Not retryable: a retry reads the same item; the failing-chats alarm calls an operator.
+      return done(failedResult(chatId, chatError('snapshot_unreadable', problem, false)));
+    }
     try {
       return planChat(chatId, snapshots.get(chatId), reads.get(chatId), deps.breaker);
     } catch (error) {

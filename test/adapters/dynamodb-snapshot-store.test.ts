@@ -6,11 +6,12 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   createDynamoDbSnapshotStore,
   type DynamoDbSnapshotStoreOptions,
-  SnapshotCorruptError,
 } from '../../functions/adapters/dynamodb-snapshot-store.js';
-import type { HeldChange, Snapshot } from '../../functions/core/model.js';
-import { SnapshotConflictError } from '../../functions/core/ports.js';
+import { DEFAULT_BREAKER, type HeldChange, type Snapshot } from '../../functions/core/model.js';
+import { SnapshotConflictError, SnapshotUnreadableError } from '../../functions/core/ports.js';
+import { syncWorkItem } from '../../functions/core/sync-work-item.js';
 import { connectDynamo, type DynamoEndpoint, startDynalite } from '../support/dynalite-server.js';
+import { FakeMemberReader, FixedClock, RecordingPublisher } from '../support/fakes.js';
 
 function contentHash(members: readonly number[]): string {
   return createHash('sha256').update(members.join(',')).digest('hex');
@@ -235,7 +236,7 @@ describe.each(backends)('DynamoDbSnapshotStore on %s', (_name, start) => {
     );
   });
 
-  it('refuses to load a snapshot whose shard is missing', async () => {
+  it('names the chat whose shard is missing and still reads the others', async () => {
     const small = { inlineBodyBytes: 1_000, shardBytes: 4_000, compression: 'none' as const };
     await store(small).save(snapshot('gone', 1, sparseIds(5_000, 1_000_000), 1), undefined);
     const shard = (await partition('gone#1')).find((i) => i.sk?.S?.startsWith('shard#'));
@@ -246,7 +247,52 @@ describe.each(backends)('DynamoDbSnapshotStore on %s', (_name, start) => {
       }),
     );
 
-    await expect(store(small).loadMany('gone', [1])).rejects.toBeInstanceOf(SnapshotCorruptError);
+    await store().save(snapshot('gone', 2, [5, 6], 1), undefined);
+
+    const load = store(small).loadMany('gone', [1, 2, 3]);
+
+    await expect(load).rejects.toBeInstanceOf(SnapshotUnreadableError);
+    const error = (await load.catch((e: unknown) => e)) as SnapshotUnreadableError;
+    expect([...error.unreadable.keys()]).toEqual([1]);
+    expect(error.unreadable.get(1)).toMatch(/^gone#1: shard \d+ is missing$/);
+    expect([...error.readable.keys()]).toEqual([2]);
+    expect(error.readable.get(2)?.members).toEqual([5, 6]);
+  });
+
+  it('syncs the other chats of a work item when one stored snapshot is corrupt', async () => {
+    const small = { inlineBodyBytes: 1_000, shardBytes: 4_000, compression: 'none' as const };
+    const big = sparseIds(5_000, 1_000_000);
+    await store(small).save(snapshot('bad', 1, big, 1), undefined);
+    await store(small).save(snapshot('bad', 2, [1, 2, 3], 1), undefined);
+    const shard = (await partition('bad#1')).find((i) => i.sk?.S?.startsWith('shard#'));
+    await dynamo.client.send(
+      new DeleteItemCommand({
+        TableName: tableName,
+        Key: { pk: { S: 'bad#1' }, sk: { S: shard?.sk?.S ?? '' } },
+      }),
+    );
+    const reader = new FakeMemberReader().members(1, big.slice(1)).members(2, [1, 2]);
+    const publisher = new RecordingPublisher();
+
+    const report = await syncWorkItem(
+      {
+        reader,
+        store: store(small),
+        publisher,
+        clock: new FixedClock(),
+        portal: { portalId: 'bad', baseUrl: 'https://example.bitrix24.com' },
+        breaker: DEFAULT_BREAKER,
+      },
+      { portalId: 'bad', chatIds: [1, 2], scheduledAt: '2026-01-05T10:00:00.000Z' },
+    );
+
+    expect(report.chats.map((c) => [c.chatId, c.outcome, c.error?.code])).toEqual([
+      [1, 'failed', 'snapshot_unreadable'],
+      [2, 'changed', undefined],
+    ]);
+    expect(report.chats[0]?.error?.retryable).toBe(false);
+    expect(publisher.published.map((e) => e.event.subject)).toEqual(['chat/2/user/3']);
+    expect((await store().loadMany('bad', [2])).get(2)?.members).toEqual([1, 2]);
   });
 
   it('leaves the old head valid when a save crashes between shard writes and head update', async () => {

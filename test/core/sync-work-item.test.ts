@@ -733,6 +733,27 @@ describe('syncWorkItem guards', () => {
     ]);
   });
 
+  it('fails only the chat the store cannot read back, and never re-baselines it', async () => {
+    // Prepare
+    const { reader, store, publisher, sync } = setup();
+    store
+      .put(snapshotOf(12, [1, 2]))
+      .put(snapshotOf(13, [1]))
+      .corrupt('main', 12);
+    reader.members(12, [1]).members(13, [1, 5]);
+
+    // Act
+    const report = await sync([12, 13]);
+
+    // Assess
+    expect(report.chats.map((c) => [c.outcome, c.error?.code, c.error?.retryable])).toEqual([
+      ['failed', 'snapshot_unreadable', false],
+      ['changed', undefined, undefined],
+    ]);
+    expect(publisher.published.map((e) => e.event.subject)).toEqual(['chat/13/user/5']);
+    expect(store.saves.map((s) => s.snapshot.chatId)).toEqual([13]);
+  });
+
   it('refuses a work item of another portal', async () => {
     // Prepare
     const { deps } = setup();

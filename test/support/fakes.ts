@@ -19,6 +19,7 @@ import {
   PublishError,
   SnapshotConflictError,
   type SnapshotStore,
+  SnapshotUnreadableError,
 } from '../../functions/core/ports.js';
 
 export function complete(
@@ -133,6 +134,7 @@ export class InMemorySnapshotStore implements SnapshotStore {
   readonly loads: ChatId[][] = [];
   private readonly rows = new Map<string, Snapshot>();
   private readonly pendingFailures: Error[] = [];
+  private readonly corrupted = new Map<string, string>();
 
   /** Stores a snapshot directly (test setup), bypassing the version check. */
   put(snapshot: Snapshot): this {
@@ -143,6 +145,12 @@ export class InMemorySnapshotStore implements SnapshotStore {
   get(portalId: string, chatId: ChatId): Snapshot | undefined {
     const row = this.rows.get(key(portalId, chatId));
     return row === undefined ? undefined : structuredClone(row);
+  }
+
+  /** The chat's stored snapshot exists but can no longer be read back (corrupt body, lost shard). */
+  corrupt(portalId: string, chatId: ChatId, reason = 'body hash mismatch'): this {
+    this.corrupted.set(key(portalId, chatId), reason);
+    return this;
   }
 
   /** The next save throws `error` before writing (e.g. a crash or a DynamoDB outage). */
@@ -159,10 +167,14 @@ export class InMemorySnapshotStore implements SnapshotStore {
   async loadMany(portalId: string, chatIds: readonly ChatId[]): Promise<Map<ChatId, Snapshot>> {
     this.loads.push([...chatIds]);
     const found = new Map<ChatId, Snapshot>();
+    const unreadable = new Map<ChatId, string>();
     for (const chatId of chatIds) {
+      const reason = this.corrupted.get(key(portalId, chatId));
       const row = this.get(portalId, chatId);
-      if (row !== undefined) found.set(chatId, row);
+      if (reason !== undefined) unreadable.set(chatId, `${key(portalId, chatId)}: ${reason}`);
+      else if (row !== undefined) found.set(chatId, row);
     }
+    if (unreadable.size > 0) throw new SnapshotUnreadableError(found, unreadable);
     return found;
   }
 
