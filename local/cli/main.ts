@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from '../../functions/config/config-schema.js';
 import { DEFAULT_STATE_DIR } from '../runtime/local-environment.js';
 import {
@@ -44,7 +44,10 @@ const syncOptions = (command: Command) =>
 
 const program = new Command('membership-sync')
   .description('Sync Bitrix24 chat membership: diff participant lists, publish join/leave events.')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Before the subcommands are added: they inherit it. Usage mistakes exit 2 like ours below
+  // (commander's own code is 1, which `sync` uses for "some chat did not sync").
+  .exitOverride();
 
 syncOptions(program.command('sync').description('run one sync of every configured chat')).action(
   async (flags) => {
@@ -108,6 +111,9 @@ try {
   if (error instanceof UsageError || error instanceof ConfigError) {
     process.stderr.write(`membership-sync: ${error.message}\n`);
     process.exitCode = 2;
+  } else if (error instanceof CommanderError) {
+    // commander printed the message (and help) already; --help and --version end here with 0.
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
   } else {
     throw error;
   }
