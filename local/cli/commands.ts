@@ -4,7 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { type AppLogger, silentLogger } from '../../functions/app/observability.js';
 import type { Snapshot } from '../../functions/core/model.js';
 import { SnapshotConflictError } from '../../functions/core/ports.js';
-import { releaseHeldChange } from '../../functions/core/release-held-change.js';
+import { NothingHeldError, releaseHeldChange } from '../../functions/core/release-held-change.js';
 import { type EventsTarget, openLocalEnvironment } from '../runtime/local-environment.js';
 import { createLocalRunner, type LocalRunResult } from '../runtime/local-run.js';
 import { startSimulator } from '../simulator/start-simulator.js';
@@ -187,7 +187,13 @@ export async function releaseCommand(
     const snapshot = (await store.loadMany(portalId, [flags.releaseChat])).get(flags.releaseChat);
     if (!snapshot)
       throw new UsageError(`no snapshot of chat ${flags.releaseChat} on portal ${portalId}`);
-    const released = releaseHeldChange(snapshot);
+    let released: Snapshot;
+    try {
+      released = releaseHeldChange(snapshot);
+    } catch (error) {
+      if (error instanceof NothingHeldError) throw new UsageError(error.message);
+      throw error;
+    }
     try {
       await store.save(released, snapshot.version);
     } catch (error) {

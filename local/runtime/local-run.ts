@@ -115,7 +115,7 @@ export function createLocalRunner(
               reason: chat.error
                 ? `${chat.error.code}: ${chat.error.message}`
                 : chat.outcome === 'held'
-                  ? `mass change held (${chat.heldLeft} leaves); check it, then run: membership-sync release --chat ${chat.chatId}`
+                  ? `mass change held (${chat.heldLeft} leaves); check it, then run: membership-sync release --portal ${report.portalId} --chat ${chat.chatId}`
                   : chat.outcome,
             });
           }

@@ -118,7 +118,7 @@ describe.concurrent('membership-sync CLI', () => {
     // Assess
     expect(held.code).not.toBe(0);
     expect(eventsOf(held.stdout).map((e) => short(e.type))).toEqual(['chat.mass_change_held.v1']);
-    expect(held.stderr).toContain('release --chat 2');
+    expect(held.stderr).toMatch(/release --portal \S+ --chat 2\n/);
     expect(status.code).toBe(0);
     expect(status.stdout).toContain('HELD: 6 leaves');
     expect(release.code).toBe(0);
