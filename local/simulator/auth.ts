@@ -6,6 +6,13 @@ import { RestError } from './rest-error.js';
 export interface Caller {
   readonly userId: number;
   readonly principal: string;
+  /** Scopes ticked on the webhook; undefined = every scope. */
+  readonly scopes?: ReadonlySet<string>;
+}
+
+interface Webhook {
+  readonly userId: number;
+  readonly scopes?: ReadonlySet<string>;
 }
 
 interface AccessToken {
@@ -32,6 +39,8 @@ export function randomSecret(length = 32): string {
 export interface AuthSettings {
   /** Conflicting status (§2): docs 403, source 401. */
   readonly invalidCredentialsStatus: 401 | 403;
+  /** Conflicting status (§2): docs 403, source 401. */
+  readonly insufficientScopeStatus: 401 | 403;
 }
 
 /**
@@ -39,7 +48,7 @@ export interface AuthSettings {
  * in the source, hence 401 unless the conflict setting says otherwise (§2).
  */
 export class Authenticator {
-  private readonly webhooks = new Map<string, number>();
+  private readonly webhooks = new Map<string, Webhook>();
   private readonly accessTokens = new Map<string, AccessToken>();
 
   constructor(
@@ -47,9 +56,20 @@ export class Authenticator {
     private readonly settings: AuthSettings,
   ) {}
 
-  addWebhook(userId: number, code = randomSecret(16)): string {
-    this.webhooks.set(code, userId);
+  addWebhook(userId: number, scopes?: readonly string[], code = randomSecret(16)): string {
+    this.webhooks.set(code, scopes ? { userId, scopes: new Set(scopes) } : { userId });
     return code;
+  }
+
+  /** §1: a webhook runs only with the scopes ticked on it; the failure is an auth failure (§2). */
+  requireScope(caller: Caller, scope: string): void {
+    if (caller.scopes && !caller.scopes.has(scope)) {
+      throw new RestError(
+        this.settings.insufficientScopeStatus,
+        'insufficient_scope',
+        'The request requires higher privileges than provided by the webhook token',
+      );
+    }
   }
 
   issueAccessToken(userId: number, clientId: string, ttlSeconds: number): string {
@@ -71,15 +91,19 @@ export class Authenticator {
 
   authenticate(credential: Credential): Caller {
     if (credential.kind === 'webhook') {
-      const userId = this.webhooks.get(credential.code);
-      if (userId === undefined || String(userId) !== credential.userId) {
+      const webhook = this.webhooks.get(credential.code);
+      if (webhook === undefined || String(webhook.userId) !== credential.userId) {
         throw new RestError(
           this.settings.invalidCredentialsStatus,
           'INVALID_CREDENTIALS',
           'Invalid request credentials',
         );
       }
-      return { userId, principal: `webhook:${credential.code}` };
+      return {
+        userId: webhook.userId,
+        principal: `webhook:${credential.code}`,
+        ...(webhook.scopes ? { scopes: webhook.scopes } : {}),
+      };
     }
     if (credential.kind === 'token') {
       const token = this.accessTokens.get(credential.token);

@@ -42,6 +42,8 @@ export interface BatchRun {
   readonly shortPageDrop: number;
   readonly commandFaults: ReadonlyMap<string, CommandFaults>;
   readonly countCommand: (method: string) => void;
+  /** Throws a RestError when the caller may not run this method (e.g. a missing scope). */
+  readonly authorize: (method: string) => void;
   readonly now: () => number;
 }
 
@@ -72,6 +74,7 @@ export function runBatch(run: BatchRun): Record<string, unknown> {
       if (command.method === 'batch') throw notAllowed();
       const handler = run.methods.get(command.method);
       if (!handler) throw methodNotFound();
+      run.authorize(command.method);
       const faults = run.commandFaults.get(command.method) ?? NO_COMMAND_FAULTS;
       if (faults.status) {
         const { status, error, description } = faults.status;

@@ -5,6 +5,7 @@ import { type SimClock, timeEnvelope } from './bitrix-time.js';
 import { type FaultQueue, nginxErrorPage, type RequestFaults } from './faults.js';
 import { sendJson, sendText } from './http-answers.js';
 import type { LeakyBucket } from './leaky-bucket.js';
+import { METHOD_SCOPE } from './methods/method-registry.js';
 import type { MethodAnswer, MethodHandler } from './methods/method-types.js';
 import type { OperatingLimiter } from './operating-limit.js';
 import type { Params } from './php-params.js';
@@ -110,6 +111,7 @@ export class RestSurface {
 
       const handler = deps.methods.get(method);
       if (!handler) throw methodNotFound();
+      deps.auth.requireScope(caller, METHOD_SCOPE);
       const operatingKey = `${caller.principal}|${method}`;
       if (deps.operating?.isBlocked(operatingKey)) {
         deps.stats.operationLimitedRequest();
@@ -158,6 +160,7 @@ export class RestSurface {
       shortPageDrop: faults.shortPageDrop,
       commandFaults: faults.commandFaults,
       countCommand: (method) => deps.stats.count(`batch:${method}`),
+      authorize: () => deps.auth.requireScope(caller, METHOD_SCOPE),
       now: deps.clock.nowMs,
     });
   }

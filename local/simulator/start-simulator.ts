@@ -43,6 +43,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   const faults = new FaultQueue();
   const auth = new Authenticator(clock, {
     invalidCredentialsStatus: options.statuses?.invalidCredentials ?? 401,
+    insufficientScopeStatus: options.statuses?.insufficientScope ?? 401,
   });
   const webhookCode = auth.addWebhook(webhookUserId);
 
@@ -145,9 +146,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     oauth: oauthApp,
     stats: () => stats.snapshot(),
     resetStats: () => stats.reset(),
-    createWebhook: (userId) => {
+    createWebhook: (userId, webhookOptions) => {
       if (!state.user(userId)) throw new Error(`unknown user ${userId}`);
-      return `${baseUrl}/rest/${userId}/${auth.addWebhook(userId)}/`;
+      return `${baseUrl}/rest/${userId}/${auth.addWebhook(userId, webhookOptions?.scopes)}/`;
     },
     setRateLimit: (limit) => {
       bucket = makeBucket(limit);

@@ -188,8 +188,11 @@ export interface RunningSimulator {
   readonly oauth: OAuthApp;
   stats(): SimulatorStats;
   resetStats(): void;
-  /** Adds an incoming webhook acting as `userId`; returns its base URL ending in `/`. */
-  createWebhook(userId: number): string;
+  /**
+   * Adds an incoming webhook acting as `userId`; returns its base URL ending in `/`. `scopes`
+   * are the scopes ticked on it (default: all); the simulated methods all need `im`.
+   */
+  createWebhook(userId: number, options?: { readonly scopes?: readonly string[] }): string;
   /** Switches the leaky bucket at run time (the benchmark turns it off for CPU profiling). */
   setRateLimit(limit: { readonly burst: number; readonly drainPerSecond: number } | false): void;
   close(): Promise<void>;

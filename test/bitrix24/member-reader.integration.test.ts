@@ -128,6 +128,14 @@ describe('member reader against the simulator', () => {
     expect((error as Bitrix24AuthError).code).toBe('INVALID_CREDENTIALS');
   });
 
+  it('throws when the webhook lacks the im scope (insufficient_scope inside the batch)', async () => {
+    const crmOnly = sim.createWebhook(1, { scopes: ['crm'] });
+    const reader = createBitrix24MemberReader(webhookClient(sim, { credentials: store(crmOnly) }));
+    const error = await caught(reader.readMembers([2, 3]));
+    expect(error).toBeInstanceOf(Bitrix24AuthError);
+    expect((error as Bitrix24AuthError).code).toBe('insufficient_scope');
+  });
+
   it('reads user details in batches, skipping unknown users', async () => {
     const reader = createBitrix24MemberReader(webhookClient(sim), { userIdsPerCommand: 10 });
     const ids = [...Array.from({ length: 25 }, (_, i) => i + 1), 888_888];

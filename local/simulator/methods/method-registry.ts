@@ -5,6 +5,9 @@ import { imRecentList } from './im-recent-list.js';
 import { imUserListGet } from './im-user-list-get.js';
 import type { MethodHandler } from './method-types.js';
 
+/** The scope every simulated method needs (`batch` itself is `basic`, always granted). */
+export const METHOD_SCOPE = 'im';
+
 /** The simulated REST methods, keyed by lower-case name (§1: classic names are case-insensitive). */
 export const METHODS: ReadonlyMap<string, MethodHandler> = new Map([
   ['im.chat.user.list', imChatUserList],
