@@ -1,6 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from '../../functions/config/config-schema.js';
-import { DEFAULT_STATE_DIR } from '../runtime/local-environment.js';
+import { DEFAULT_STATE_DIR, LocalSetupError } from '../runtime/local-environment.js';
 import {
   releaseCommand,
   simulatorCommand,
@@ -108,7 +108,11 @@ program
 try {
   await program.parseAsync();
 } catch (error) {
-  if (error instanceof UsageError || error instanceof ConfigError) {
+  if (
+    error instanceof UsageError ||
+    error instanceof ConfigError ||
+    error instanceof LocalSetupError
+  ) {
     process.stderr.write(`membership-sync: ${error.message}\n`);
     process.exitCode = 2;
   } else if (error instanceof CommanderError) {

@@ -45,17 +45,46 @@ const localAwsConfig = (endpoint: string) => ({
   credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
 });
 
+/**
+ * A flag's value the local environment cannot work with (an unreachable `--dynamodb-endpoint`,
+ * an unreadable `--ca-file`). The message starts with the flag; the CLI prints it as one line.
+ */
+export class LocalSetupError extends Error {
+  override readonly name = 'LocalSetupError';
+  constructor(flag: string, cause: unknown) {
+    super(`${flag}: ${describeError(cause)}`, { cause });
+  }
+}
+
+function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: unknown }).code;
+  return error.message || (typeof code === 'string' ? code : error.name);
+}
+
 /** Snapshot store, event sink and portal transport for a local run. */
 export async function openLocalEnvironment(
   options: LocalEnvironmentOptions,
 ): Promise<LocalEnvironment> {
+  const ca = options.caFile
+    ? await readFile(options.caFile, 'utf8').catch((error: unknown) => {
+        throw new LocalSetupError(`--ca-file ${options.caFile}`, error);
+      })
+    : undefined;
   const embedded = options.dynamodbEndpoint
     ? undefined
     : await startEmbeddedDynamoDb(join(options.stateDir, 'dynamodb'));
   const dynamo = new DynamoDBClient(
     localAwsConfig(options.dynamodbEndpoint ?? embedded?.endpoint ?? ''),
   );
-  await ensureTable(dynamo, snapshotCreateTableInput(LOCAL_TABLE_NAME));
+  try {
+    await ensureTable(dynamo, snapshotCreateTableInput(LOCAL_TABLE_NAME));
+  } catch (error) {
+    dynamo.destroy();
+    await embedded?.stop();
+    if (options.dynamodbEndpoint === undefined) throw error;
+    throw new LocalSetupError(`--dynamodb-endpoint ${options.dynamodbEndpoint}`, error);
+  }
   const store = createDynamoDbSnapshotStore({
     client: DynamoDBDocumentClient.from(dynamo, {
       marshallOptions: { removeUndefinedValues: true },
@@ -66,9 +95,7 @@ export async function openLocalEnvironment(
   const closers: (() => Promise<void> | void)[] = [() => dynamo.destroy()];
   if (embedded) closers.push(() => embedded.stop());
   const publisher = await openPublisher(options.events ?? { kind: 'stdout' }, closers);
-  const fetch = options.caFile
-    ? createHttpsFetch(await readFile(options.caFile, 'utf8'))
-    : undefined;
+  const fetch = ca === undefined ? undefined : createHttpsFetch(ca);
   return {
     store,
     publisher,
