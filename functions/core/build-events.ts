@@ -189,7 +189,9 @@ export function buildMemberEvents(
 /**
  * The first sync of a chat: its member list, not N joins. Split into ceil(n / partSize) parts
  * (at least one, so an empty chat still gets its baseline); each part has its own sequence and
- * an ID discriminated by `part/parts`.
+ * an ID discriminated by `part/parts/membersHash`. The hash matters: every baseline has base
+ * version 0, so after a failed save a re-read with other members must not reuse the first
+ * attempt's IDs (consumers would drop the list the snapshot actually holds as a duplicate).
  *
  * @param members canonical (ascending, unique).
  */
@@ -212,7 +214,7 @@ export function buildBaselineEvents(
       parts,
       members: members.slice((part - 1) * partSize, part * partSize),
     };
-    out.push(outgoing(ctx, EventTypes.baseline, data, {}, `part/${part}/${parts}`));
+    out.push(outgoing(ctx, EventTypes.baseline, data, {}, `part/${part}/${parts}/${membersHash}`));
   }
   return out;
 }

@@ -12,8 +12,8 @@ export interface EventIdInput {
   /** Version of the snapshot the event was derived from; 0 before the first snapshot. */
   readonly baseVersion: number;
   /**
-   * Distinguishes several chat-level events of one type on one base version: the part number of
-   * a split baseline, the hash of a held leave set. Omitted for everything else.
+   * Distinguishes several chat-level events of one type on one base version: the part number and
+   * member-list hash of a baseline, the hash of a held leave set. Omitted for everything else.
    */
   readonly discriminator?: string;
 }

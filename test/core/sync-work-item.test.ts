@@ -15,6 +15,7 @@ import {
 } from '../../functions/core/sync-work-item.js';
 import { validateEvent } from '../support/event-schemas.js';
 import {
+  complete,
   FakeMemberReader,
   FixedClock,
   failedRead,
@@ -539,6 +540,30 @@ describe('syncWorkItem', () => {
       expect(publisher.ids()).toEqual(firstIds);
       expect(chat(rerun, 12).outcome).toBe('changed');
       expect(store.get('main', 12)).toMatchObject({ members: [1, 3, 4], version: 4, sequence: 32 });
+    });
+
+    it('gives a baseline re-read with other members after a failed save new IDs, so consumers cannot drop it as a duplicate', async () => {
+      // Prepare: the first baseline is published, its save fails, user 3 leaves before the retry
+      const { reader, store, publisher, sync } = setup();
+      reader.script(12, complete(12, [1, 2, 3]), complete(12, [1, 2, 3]), complete(12, [1, 2]));
+      store.failNextSaveWith(new Error('DynamoDB throttled'));
+
+      // Act
+      await sync();
+      const first = publisher.ids();
+      publisher.clear();
+      store.failNextSaveWith(new Error('DynamoDB throttled'));
+      await sync();
+      const same = publisher.ids();
+      publisher.clear();
+      const report = await sync();
+
+      // Assess: the same list keeps its IDs; the list the snapshot now holds is a new event
+      expect(same).toEqual(first);
+      expect(chat(report, 12).outcome).toBe('baseline');
+      expect(dataOf(publisher.published[0])).toMatchObject({ members: [1, 2], sequence: 1 });
+      expect(publisher.ids()[0]).not.toBe(first[0]);
+      expect(store.get('main', 12)?.members).toEqual([1, 2]);
     });
 
     it('saves nothing when publishing fails, and the retry publishes the same IDs', async () => {
