@@ -300,7 +300,9 @@ export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Cl
           refresh_token: current.refreshToken,
         }),
         retry: 0,
-        timeout: timeoutMs,
+        // As for REST calls: a signal, not ky's timeout, so that reading the body is covered too.
+        timeout: false,
+        signal: AbortSignal.timeout(timeoutMs),
         throwHttpErrors: false,
         redirect: 'manual',
         ...(options.fetch ? { fetch: options.fetch } : {}),

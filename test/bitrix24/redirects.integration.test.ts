@@ -16,7 +16,13 @@ async function listen(handler: Parameters<typeof createServer>[1]): Promise<stri
 }
 
 afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
+  await Promise.all(
+    servers.splice(0).map((s) => {
+      const closed = new Promise((r) => s.close(r));
+      s.closeAllConnections();
+      return closed;
+    }),
+  );
 });
 
 /** A server that records what reaches it, and one that redirects every request there with 307. */
@@ -101,4 +107,35 @@ describe('redirects', () => {
     expect(error).toBeInstanceOf(Error);
     expect(received).toEqual([]);
   });
+});
+
+describe('OAuth refresh timeout', () => {
+  it('gives up on a token endpoint that sends headers and then stalls the body', async () => {
+    const tokenEndpoint = await listen((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"access_token":');
+      // never ends
+    });
+    const portal = await listen((_req, res) => {
+      res.writeHead(401, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: 'expired_token', error_description: 'expired' }));
+    });
+    const oauth = memoryOAuthStore({
+      kind: 'oauth',
+      clientId: 'app',
+      clientSecret: 'client-secret-value',
+      accessToken: 'access-token-value',
+      refreshToken: 'refresh-token-value',
+      clientEndpoint: `${portal}/rest/`,
+      tokenEndpoint: `${tokenEndpoint}/oauth/token/`,
+    });
+    const client = createBitrix24Client({ credentials: oauth.store, timeoutMs: 300 });
+    const started = performance.now();
+    const error = await client.call('im.chat.user.list', { CHAT_ID: 2 }, chatUserListSchema).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ method: 'oauth.token.refresh' });
+    expect(performance.now() - started).toBeLessThan(3_000);
+  }, 10_000);
 });
