@@ -293,7 +293,7 @@ export class SyncMonitoring extends Construct {
             alarmFriendlyName: `Held-${portal}`,
             addAlarm: atLeastOne(
               1,
-              `A mass change in a chat of portal "${portal}" is held by the breaker: check it, then release it (membership-sync release --chat ID) or wait for the chat to recover.`,
+              `A mass change in a chat of portal "${portal}" is held by the breaker: check it (membership-sync status --table <stack output TableName> --portal ${portal}), then release it (membership-sync release --table <TableName> --portal ${portal} --chat ID) or wait for the chat to recover.`,
             ),
           })),
         },

@@ -21,6 +21,7 @@ import {
 export interface StateFlags {
   readonly stateDir: string;
   readonly dynamodbEndpoint?: string;
+  readonly table?: string;
 }
 
 export interface SyncFlags extends RunConfigFlags, StateFlags {
@@ -53,6 +54,7 @@ async function withRunner<T>(
   const environment = await openLocalEnvironment({
     stateDir: flags.stateDir,
     ...(flags.dynamodbEndpoint ? { dynamodbEndpoint: flags.dynamodbEndpoint } : {}),
+    ...(flags.table ? { table: flags.table } : {}),
     events: eventsTarget(flags),
     ...(flags.caFile ? { caFile: flags.caFile } : {}),
   });
@@ -122,6 +124,7 @@ async function withStore<T>(
   const environment = await openLocalEnvironment({
     stateDir: flags.stateDir,
     ...(flags.dynamodbEndpoint ? { dynamodbEndpoint: flags.dynamodbEndpoint } : {}),
+    ...(flags.table ? { table: flags.table } : {}),
   });
   try {
     return await body(environment);

@@ -26,7 +26,11 @@ function positiveInt(flag: string) {
 const stateOptions = (command: Command) =>
   command
     .option('--state-dir <dir>', 'embedded DynamoDB state folder', DEFAULT_STATE_DIR)
-    .option('--dynamodb-endpoint <url>', 'use this DynamoDB endpoint instead of the embedded one');
+    .option('--dynamodb-endpoint <url>', 'use this DynamoDB endpoint instead of the embedded one')
+    .option(
+      '--table <name>',
+      "an existing snapshot table, e.g. the stack's TableName output (in AWS with your credentials, or at --dynamodb-endpoint)",
+    );
 
 const sourceOptions = (command: Command) =>
   command

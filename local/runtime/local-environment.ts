@@ -1,7 +1,11 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeTableCommand,
+  DynamoDBClient,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
@@ -27,6 +31,11 @@ export interface LocalEnvironmentOptions {
   /** Embedded DynamoDB persisted here, unless `dynamodbEndpoint` is given. */
   readonly stateDir: string;
   readonly dynamodbEndpoint?: string;
+  /**
+   * An existing snapshot table (the deployed stack's `TableName`), never created: at
+   * `dynamodbEndpoint` if given, else in AWS (credentials and region from the usual chain).
+   */
+  readonly table?: string;
   readonly events?: EventsTarget;
   /** PEM file of an extra CA to trust for the portal (e.g. the simulator's self-signed cert). */
   readonly caFile?: string;
@@ -71,25 +80,37 @@ export async function openLocalEnvironment(
         throw new LocalSetupError(`--ca-file ${options.caFile}`, error);
       })
     : undefined;
-  const embedded = options.dynamodbEndpoint
-    ? undefined
-    : await startEmbeddedDynamoDb(join(options.stateDir, 'dynamodb'));
-  const dynamo = new DynamoDBClient(
-    localAwsConfig(options.dynamodbEndpoint ?? embedded?.endpoint ?? ''),
-  );
+  const embedded =
+    options.dynamodbEndpoint !== undefined || options.table !== undefined
+      ? undefined
+      : await startEmbeddedDynamoDb(join(options.stateDir, 'dynamodb'));
+  const endpoint = options.dynamodbEndpoint ?? embedded?.endpoint;
+  // Without an endpoint: the deployed table in AWS, with the caller's own credentials.
+  const dynamo = new DynamoDBClient(endpoint === undefined ? {} : localAwsConfig(endpoint));
+  const tableName = options.table ?? LOCAL_TABLE_NAME;
   try {
-    await ensureTable(dynamo, snapshotCreateTableInput(LOCAL_TABLE_NAME));
+    if (options.table === undefined) {
+      await ensureTable(dynamo, snapshotCreateTableInput(tableName));
+    } else {
+      await dynamo.send(new DescribeTableCommand({ TableName: tableName }));
+    }
   } catch (error) {
     dynamo.destroy();
     await embedded?.stop();
-    if (options.dynamodbEndpoint === undefined) throw error;
-    throw new LocalSetupError(`--dynamodb-endpoint ${options.dynamodbEndpoint}`, error);
+    if (options.table !== undefined && error instanceof ResourceNotFoundException) {
+      throw new LocalSetupError(`--table ${options.table}`, error);
+    }
+    if (options.dynamodbEndpoint !== undefined) {
+      throw new LocalSetupError(`--dynamodb-endpoint ${options.dynamodbEndpoint}`, error);
+    }
+    if (options.table !== undefined) throw new LocalSetupError(`--table ${options.table}`, error);
+    throw error;
   }
   const store = createDynamoDbSnapshotStore({
     client: DynamoDBDocumentClient.from(dynamo, {
       marshallOptions: { removeUndefinedValues: true },
     }),
-    tableName: LOCAL_TABLE_NAME,
+    tableName,
   });
 
   const closers: (() => Promise<void> | void)[] = [() => dynamo.destroy()];
