@@ -236,10 +236,15 @@ export async function simulatorCommand(flags: {
     lines.push(
       `self-signed certificate: ${caFile}`,
       `try: curl --cacert ${caFile} '${sim.webhookUrl}im.chat.user.list?CHAT_ID=2'`,
-      `sync: membership-sync sync --webhook ${sim.webhookUrl} --chat 2 --ca-file ${caFile}`,
+      `sync: npx membership-sync sync --webhook ${sim.webhookUrl} --chat 2 --ca-file ${caFile}`,
+      `change membership: curl --cacert ${caFile} -H 'content-type: application/json' -d '{"add":[7],"remove":[3]}' ${sim.baseUrl}/_admin/chats/2/members`,
     );
   } else {
-    lines.push(`try: curl '${sim.webhookUrl}im.chat.user.list?CHAT_ID=2'`);
+    lines.push(
+      `try: curl '${sim.webhookUrl}im.chat.user.list?CHAT_ID=2'`,
+      `sync: npx membership-sync sync --webhook ${sim.webhookUrl} --chat 2`,
+      `change membership: curl -H 'content-type: application/json' -d '{"add":[7],"remove":[3]}' ${sim.baseUrl}/_admin/chats/2/members`,
+    );
   }
   lines.push(
     'chats: ' +
