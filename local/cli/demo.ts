@@ -1,10 +1,16 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { styleText } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SNSClient } from '@aws-sdk/client-sns';
-import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { startFauxqs } from 'fauxqs';
+import { buildApp } from 'fauxqs';
 import { createDynamoDbSnapshotStore } from '../../functions/adapters/dynamodb-snapshot-store.js';
 import { snapshotCreateTableInput } from '../../functions/adapters/snapshot-table.js';
 import { createSnsEventPublisher } from '../../functions/adapters/sns-event-publisher.js';
@@ -40,9 +46,10 @@ export async function demoCommand(flags: { every: number; ticks?: number }): Pro
 
   const sim = await startSimulator({ seed: 'demo', tls: true });
   const dynamo = await startEmbeddedDynamoDb(undefined);
-  const fauxqs = await startFauxqs({ port: 0, logger: false });
+  // fauxqs's startFauxqs always listens on 0.0.0.0; its app listens where it is told.
+  const fauxqs = buildApp({ logger: false });
   const aws = {
-    endpoint: fauxqs.address,
+    endpoint: await fauxqs.listen({ port: 0, host: '127.0.0.1' }),
     region: 'us-east-1',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   };
@@ -51,16 +58,29 @@ export async function demoCommand(flags: { every: number; ticks?: number }): Pro
   const sqs = new SQSClient(aws);
   try {
     await ensureTable(dynamoClient, snapshotCreateTableInput(TABLE));
-    const { topicArn } = fauxqs.createTopic('membership-changes');
-    const work = fauxqs.createQueue('work-items.fifo', {
-      attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'false' },
-    });
-    const subscriber = fauxqs.createQueue('demo-subscriber');
-    fauxqs.subscribe({
-      topic: 'membership-changes',
-      queue: 'demo-subscriber',
-      attributes: { RawMessageDelivery: 'true' },
-    });
+    const { TopicArn: topicArn = '' } = await sns.send(
+      new CreateTopicCommand({ Name: 'membership-changes' }),
+    );
+    const { QueueUrl: workQueueUrl = '' } = await sqs.send(
+      new CreateQueueCommand({
+        QueueName: 'work-items.fifo',
+        Attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'false' },
+      }),
+    );
+    const { QueueUrl: subscriberQueueUrl = '' } = await sqs.send(
+      new CreateQueueCommand({ QueueName: 'demo-subscriber' }),
+    );
+    const { Attributes: subscriberAttributes = {} } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: subscriberQueueUrl, AttributeNames: ['QueueArn'] }),
+    );
+    await sns.send(
+      new SubscribeCommand({
+        TopicArn: topicArn,
+        Protocol: 'sqs',
+        Endpoint: subscriberAttributes.QueueArn,
+        Attributes: { RawMessageDelivery: 'true' },
+      }),
+    );
 
     const config = parseConfig({
       portals: [
@@ -86,7 +106,7 @@ export async function demoCommand(flags: { every: number; ticks?: number }): Pro
     const plan = createPlannerApp({
       config,
       connector,
-      queue: createSqsWorkQueue({ client: sqs, queueUrl: work.queueUrl }),
+      queue: createSqsWorkQueue({ client: sqs, queueUrl: workQueueUrl }),
     });
     const sync = createWorkerApp({
       config,
@@ -115,7 +135,7 @@ export async function demoCommand(flags: { every: number; ticks?: number }): Pro
       // The worker: the FIFO queue hands out one portal's work items in order.
       for (;;) {
         const { Messages = [] } = await sqs.send(
-          new ReceiveMessageCommand({ QueueUrl: work.queueUrl, MaxNumberOfMessages: 10 }),
+          new ReceiveMessageCommand({ QueueUrl: workQueueUrl, MaxNumberOfMessages: 10 }),
         );
         if (Messages.length === 0) break;
         for (const message of Messages) {
@@ -126,7 +146,7 @@ export async function demoCommand(flags: { every: number; ticks?: number }): Pro
           if (!result.retryable) {
             await sqs.send(
               new DeleteMessageCommand({
-                QueueUrl: work.queueUrl,
+                QueueUrl: workQueueUrl,
                 ReceiptHandle: message.ReceiptHandle,
               }),
             );
@@ -136,14 +156,14 @@ export async function demoCommand(flags: { every: number; ticks?: number }): Pro
       // What a subscriber of the topic receives.
       for (;;) {
         const { Messages = [] } = await sqs.send(
-          new ReceiveMessageCommand({ QueueUrl: subscriber.queueUrl, MaxNumberOfMessages: 10 }),
+          new ReceiveMessageCommand({ QueueUrl: subscriberQueueUrl, MaxNumberOfMessages: 10 }),
         );
         if (Messages.length === 0) break;
         for (const message of Messages) {
           print(JSON.parse(message.Body ?? '{}') as CloudEvent);
           await sqs.send(
             new DeleteMessageCommand({
-              QueueUrl: subscriber.queueUrl,
+              QueueUrl: subscriberQueueUrl,
               ReceiptHandle: message.ReceiptHandle,
             }),
           );
@@ -160,7 +180,7 @@ export async function demoCommand(flags: { every: number; ticks?: number }): Pro
     sns.destroy();
     sqs.destroy();
     dynamoClient.destroy();
-    await fauxqs.stop();
+    await fauxqs.close();
     await dynamo.stop();
     await sim.close();
   }
