@@ -62,10 +62,16 @@ async function fromConfigFile(path: string, env: NodeJS.ProcessEnv): Promise<Loc
         `portal "${portal.id}": set ${variable}${config.portals.length === 1 ? ' (or BITRIX24_WEBHOOK_URL)' : ''} to its incoming-webhook URL`,
       );
     }
-    credentials.set(portal.id, {
-      kind: 'webhook',
-      webhookUrl: parseWebhookUrl(url, variable).href,
-    });
+    const source = env[variable] === undefined ? 'BITRIX24_WEBHOOK_URL' : variable;
+    const webhook = parseWebhookUrl(url, source);
+    // Events name the config's portal URL as their source: a webhook of another portal would
+    // record that portal's membership under this one.
+    if (webhook.origin !== new URL(portal.url).origin) {
+      throw new UsageError(
+        `${source}: the webhook is not on portal "${portal.id}" (${portal.url}); expected ${portal.url}/rest/<user id>/<code>/`,
+      );
+    }
+    credentials.set(portal.id, { kind: 'webhook', webhookUrl: webhook.href });
   }
   return { config, credentials };
 }
