@@ -8,6 +8,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { isSortedUnique } from '../core/member-set.js';
 import type { ChatId, HeldChange, Snapshot } from '../core/model.js';
 import {
   SnapshotConflictError,
@@ -498,15 +499,29 @@ function decodeHead(head: Item, stored: Uint8Array): Snapshot {
   if (members.length !== Number(head.memberCount)) {
     throw new SnapshotCorruptError(`${pk}: member count mismatch`);
   }
+  if (!isSortedUnique(members)) throw new SnapshotCorruptError(`${pk}: members not ascending`);
+  // The version and sequence become event IDs, sequences and the save condition: a head without
+  // them would publish `NaN` events and then fail every save, run after run.
+  const version = Number(head.version);
+  const sequence = Number(head.sequence);
+  if (!Number.isSafeInteger(version) || version < 1) {
+    throw new SnapshotCorruptError(`${pk}: version is not a positive integer`);
+  }
+  if (!Number.isSafeInteger(sequence) || sequence < 0) {
+    throw new SnapshotCorruptError(`${pk}: sequence is not a non-negative integer`);
+  }
+  if (typeof head.observedAt !== 'string' || typeof head.contentHash !== 'string') {
+    throw new SnapshotCorruptError(`${pk}: observedAt or contentHash missing`);
+  }
   const heldAttrs = head.held as Omit<HeldChange, 'joined' | 'left'> | undefined;
   return {
     portalId: String(head.portalId),
     chatId: Number(head.chatId),
     members,
-    version: Number(head.version),
-    contentHash: String(head.contentHash),
-    observedAt: String(head.observedAt),
-    sequence: Number(head.sequence),
+    version,
+    contentHash: head.contentHash,
+    observedAt: head.observedAt,
+    sequence,
     ...(heldAttrs
       ? {
           held: {

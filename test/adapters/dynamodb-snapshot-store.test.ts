@@ -1,5 +1,10 @@
 import { createHash } from 'node:crypto';
-import { DeleteItemCommand, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteItemCommand,
+  GetItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -257,6 +262,31 @@ describe.each(backends)('DynamoDbSnapshotStore on %s', (_name, start) => {
     expect(error.unreadable.get(1)).toMatch(/^gone#1: shard \d+ is missing$/);
     expect([...error.readable.keys()]).toEqual([2]);
     expect(error.readable.get(2)?.members).toEqual([5, 6]);
+  });
+
+  it('names a head without a usable version or sequence as unreadable instead of diffing it', async () => {
+    await store().save(snapshot('nv', 1, [1, 2], 3), undefined);
+    await store().save(snapshot('nv', 2, [1, 2], 3), undefined);
+    await store().save(snapshot('nv', 3, [1, 2], 3), undefined);
+    const remove = (pk: string, attribute: string) =>
+      dynamo.client.send(
+        new UpdateItemCommand({
+          TableName: tableName,
+          Key: { pk: { S: pk }, sk: { S: 'head' } },
+          UpdateExpression: 'REMOVE #a',
+          ExpressionAttributeNames: { '#a': attribute },
+        }),
+      );
+    await remove('nv#1', 'version');
+    await remove('nv#2', 'sequence');
+
+    const error = (await store()
+      .loadMany('nv', [1, 2, 3])
+      .catch((e: unknown) => e)) as SnapshotUnreadableError;
+
+    expect(error).toBeInstanceOf(SnapshotUnreadableError);
+    expect([...error.unreadable.keys()].sort()).toEqual([1, 2]);
+    expect([...error.readable.keys()]).toEqual([3]);
   });
 
   it('syncs the other chats of a work item when one stored snapshot is corrupt', async () => {
