@@ -85,3 +85,36 @@ describe('worker metrics', () => {
     ]);
   });
 });
+
+describe('worker metrics when the work item itself fails', () => {
+  it('counts the chats of an item that threw as failed, under its portal', async () => {
+    // Prepare: a chat synced once; then the snapshot table refuses every write
+    const chatId = world.sim.admin.createChat({ title: 'Broken store', memberIds: [1, 2] }).id;
+    const deployment = await world.deploy({ portals: [{ id: 'gamma', chats: [chatId] }] });
+    const queueArn = deployment.workQueueArn;
+    const { metrics, lines } = captureMetrics();
+    const worker = deployment.worker({ metrics });
+    world.sim.admin.addMembers(chatId, [3]);
+    world.edge.before = ({ service }) => {
+      if (service === 'dynamodb') throw new Error('simulated outage: DynamoDB unreachable');
+    };
+
+    // Act
+    let response: Awaited<ReturnType<typeof worker>>;
+    try {
+      response = await worker(
+        sqsEvent([sqsRecord(workItem('gamma', [chatId]), { queueArn, messageId: 'g-1' })]),
+      );
+    } finally {
+      world.edge.before = undefined;
+    }
+
+    // Assess
+    const blobs = lines
+      .flatMap((l) => l.split('\n'))
+      .filter((l) => l.includes('"_aws"'))
+      .map((l) => JSON.parse(l) as EmfBlob);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'g-1' }]);
+    expect(blobs.map((b) => [b.portal, b.ChatsFailed])).toEqual([['gamma', 1]]);
+  });
+});
