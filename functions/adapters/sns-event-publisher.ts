@@ -26,7 +26,10 @@ import { type EventPublisher, PublishError } from '../core/ports.js';
  *
  * FIFO topics: batches go out one at a time in input order, so SNS keeps per-group order. A
  * retried entry is re-sent after later entries of its batch went through, so after a partial
- * failure a group's order can differ from input order; consumers order by `data.sequence`.
+ * failure a group's order can differ from input order; consumers order by `data.sequence`. Once
+ * an entry stays unacknowledged, the group's entries in later batches are not sent at all (they
+ * are named in the PublishError): the chat is not saved, and the next run re-publishes them after
+ * the failed one.
  */
 export interface SnsEventPublisherOptions {
   readonly client: SNSClient;
@@ -68,6 +71,7 @@ const FIFO_ID = /^[\x21-\x7e]{1,128}$/;
 
 interface Entry {
   readonly eventId: string;
+  readonly groupKey: string;
   readonly request: PublishBatchRequestEntry;
   readonly bytes: number;
 }
@@ -163,16 +167,34 @@ export function createSnsEventPublisher(options: SnsEventPublisherOptions): SnsE
             ),
           ]
         : [];
+    // FIFO: once an event of a group is unacknowledged, its later events are not sent: they
+    // would reach subscribers before the failed one is re-published (its chat is not saved).
+    const blocked = new Set<string>();
+    const blockedEntries: Entry[] = [];
     let next = 0;
     await Promise.all(
       Array.from({ length: Math.min(concurrency, batches.length) }, async () => {
         for (let batch = batches[next++]; batch !== undefined; batch = batches[next++]) {
-          const result = await sendBatch(batch);
+          const toSend = fifo ? batch.filter((e) => !blocked.has(e.groupKey)) : batch;
+          if (toSend.length < batch.length) {
+            blockedEntries.push(...batch.filter((e) => blocked.has(e.groupKey)));
+          }
+          if (toSend.length === 0) continue;
+          const result = await sendBatch(toSend);
           failed.push(...result.failed);
           causes.push(...result.causes);
+          for (const entry of result.failed) blocked.add(entry.groupKey);
         }
       }),
     );
+    if (blockedEntries.length > 0) {
+      failed.push(...blockedEntries);
+      causes.push(
+        Object.assign(new Error('held back after an earlier event of its group failed'), {
+          name: 'HeldBackForOrder',
+        }),
+      );
+    }
     if (failed.length > 0) {
       counters.eventsFailed += failed.length;
       const codes = [...new Set(causes.map(describeCause))].slice(0, 5).join('; ');
@@ -219,7 +241,7 @@ function toEntry(outgoing: OutgoingEvent, index: number, fifo: boolean): Entry {
       Buffer.byteLength(value.DataType ?? '') +
       Buffer.byteLength(value.StringValue ?? '');
   }
-  return { eventId: event.id, request, bytes };
+  return { eventId: event.id, groupKey: outgoing.groupKey, request, bytes };
 }
 
 /** Greedy, order-preserving: a batch closes at 10 entries or when the next entry would overflow. */

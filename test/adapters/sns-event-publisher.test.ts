@@ -281,6 +281,38 @@ describe('SnsEventPublisher per-entry failures', () => {
     expect(sns.commandCalls(PublishBatchCommand)).toHaveLength(1);
   });
 
+  it("on a FIFO topic, holds back a chat's later events once one of its events failed", async () => {
+    sns
+      .on(PublishBatchCommand)
+      .callsFake((input: { PublishBatchRequestEntries: { Id: string }[] }) => ({
+        Successful: input.PublishBatchRequestEntries.filter((e) => e.Id !== 'e3').map((e) => ({
+          Id: e.Id,
+          MessageId: `m-${e.Id}`,
+        })),
+        Failed: input.PublishBatchRequestEntries.filter((e) => e.Id === 'e3').map((e) => ({
+          Id: e.Id,
+          Code: 'InvalidParameter',
+          SenderFault: true,
+        })),
+      }));
+    // Chat 7: 12 events (batch 1 holds 10 of them); chat 8: one event in batch 2.
+    const events = [
+      ...ids(12).map((userId) => outgoing({ chatId: 7, userId })),
+      outgoing({ chatId: 8, userId: 1 }),
+    ];
+    const publisher = createSnsEventPublisher({ client, topicArn, fifo: true, retry });
+
+    const error = (await publisher.publish(events).catch((e: unknown) => e)) as PublishError;
+
+    // Sending chat 7's events 11 and 12 now would deliver them before event 4 is re-published.
+    expect(error).toBeInstanceOf(PublishError);
+    expect(error.failedEventIds).toEqual([3, 10, 11].map((i) => events[i]?.event.id));
+    const sent = sns
+      .commandCalls(PublishBatchCommand)
+      .flatMap((c) => c.args[0].input.PublishBatchRequestEntries?.map((e) => e.Id) ?? []);
+    expect(sent).toEqual([...ids(10, 0).map((i) => `e${i}`), 'e12']);
+  });
+
   it('retries a throttled call as a whole', async () => {
     const throttled = Object.assign(new Error('Rate exceeded'), {
       name: 'ThrottledException',
