@@ -4,6 +4,7 @@ import {
   BatchGetCommand,
   BatchWriteCommand,
   type DynamoDBDocumentClient,
+  GetCommand,
   PutCommand,
   QueryCommand,
   UpdateCommand,
@@ -381,14 +382,16 @@ export function createDynamoDbSnapshotStore(
       );
       counters.writeCapacityUnits += capacity(out.ConsumedCapacity);
     } catch (error) {
-      if (isConditionalCheckFailed(error)) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      // The SDK retries a PutItem whose answer was lost; the retry then fails our own condition.
+      // Only a head that differs from ours means another writer won.
+      if (!(await storedHeadIs(head))) {
         counters.conflicts++;
         cache.delete(pk);
         throw new SnapshotConflictError(snapshot.portalId, snapshot.chatId, expectedVersion, {
           cause: error,
         });
       }
-      throw error;
     }
     counters.headsWritten++;
     cache.set(pk, {
@@ -401,6 +404,32 @@ export function createDynamoDbSnapshotStore(
     });
     if (replaced?.shards && replaced.shards.prefix !== shards?.prefix) {
       await retire(pk, replaced.shards);
+    }
+  }
+
+  /** Whether the stored head is exactly `head` (body compared by its hash). False if unsure. */
+  async function storedHeadIs(head: Item): Promise<boolean> {
+    try {
+      counters.readCalls++;
+      const out = await client.send(
+        new GetCommand({
+          TableName: tableName,
+          Key: { pk: head.pk, sk: head.sk },
+          ConsistentRead: true,
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      counters.readCapacityUnits += capacity(out.ConsumedCapacity);
+      const stored = out.Item;
+      if (stored === undefined) return false;
+      const keys = new Set([...Object.keys(stored), ...Object.keys(head)]);
+      keys.delete('body');
+      for (const key of keys) {
+        if (canonical(stored[key]) !== canonical(head[key])) return false;
+      }
+      return true;
+    } catch {
+      return false;
     }
   }
 
@@ -560,6 +589,15 @@ function heldKey(held: HeldChange | undefined): string {
   h.update(JSON.stringify([held.baseVersion, held.detectedAt, held.observedCount, held.released]));
   h.update(encodeIdLists([sortedUnique(held.joined), sortedUnique(held.left)]));
   return h.digest('hex');
+}
+
+/** JSON with object keys sorted: DynamoDB does not keep a map's key order. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
+  );
 }
 
 function sha256(bytes: Uint8Array): string {

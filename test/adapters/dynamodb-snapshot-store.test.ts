@@ -359,6 +359,60 @@ describe.each(backends)('DynamoDbSnapshotStore on %s', (_name, start) => {
     expect((await store(small).loadMany('crash', [1])).get(1)?.members).toEqual(next);
   });
 
+  it('reports success, not a conflict, when its own head write is retried after a lost response', async () => {
+    const small = { inlineBodyBytes: 1_000, shardBytes: 4_000, compression: 'none' as const };
+    const first = sparseIds(5_000, 1_000_000);
+    await store(small).save(snapshot('lost', 1, first, 1), undefined);
+    // The head PutItem reaches DynamoDB, its answer is lost, the SDK sends it again.
+    const connection = connectDynamo(dynamo.endpoint);
+    const retrying = DynamoDBDocumentClient.from(connection.client);
+    retrying.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (!/^Put(Item)?Command$/.test(context.commandName ?? '')) return next(args);
+        await next(args);
+        return next(args);
+      },
+      { step: 'initialize', name: 'lostResponseRetry' },
+    );
+    const s = createDynamoDbSnapshotStore({ client: retrying, tableName, ...small });
+    await s.loadMany('lost', [1]);
+    const second = sparseIds(5_000, 1_000_000);
+
+    const held: HeldChange = {
+      baseVersion: 1,
+      detectedAt: '2026-11-21T10:05:00.000Z',
+      joined: [7],
+      left: first.slice(0, 100),
+      observedCount: 4_901,
+      released: true,
+    };
+    const saved = snapshot('lost', 1, second, 2, { held, accessLostAt: '2026-11-21T10:06:00Z' });
+
+    await s.save(saved, 1);
+    await connection.stop();
+
+    expect(s.stats().conflicts).toBe(0);
+    expect((await store(small).loadMany('lost', [1])).get(1)).toEqual(saved);
+    const retired = (await partition('lost#1')).filter((i) => i.expiresAt !== undefined);
+    expect(retired.length).toBeGreaterThan(0);
+  });
+
+  it('still reports a conflict when another writer saved the same version', async () => {
+    await store().save(snapshot('race', 1, [1, 2], 1), undefined);
+    const a = store();
+    const b = store();
+    await a.loadMany('race', [1]);
+    await b.loadMany('race', [1]);
+    await a.save(snapshot('race', 1, [1, 2, 3], 2), 1);
+
+    await expect(b.save(snapshot('race', 1, [1, 2, 4], 2), 1)).rejects.toBeInstanceOf(
+      SnapshotConflictError,
+    );
+    await expect(
+      b.save(snapshot('race', 1, [1, 2, 3], 2, { observedAt: 'other' }), 1),
+    ).rejects.toBeInstanceOf(SnapshotConflictError);
+  });
+
   it('loads 120 chats with two BatchGetItem calls', async () => {
     const writer = store();
     for (let chatId = 1; chatId <= 120; chatId++) {
