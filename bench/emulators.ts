@@ -9,8 +9,8 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
-import { startFauxqs } from 'fauxqs';
 import { startEmbeddedDynamoDb } from '../local/runtime/embedded-dynamodb.js';
+import { startEmbeddedSnsSqs } from '../local/runtime/embedded-sns-sqs.js';
 import { churn, createRandom, startSimulator } from '../local/simulator/start-simulator.js';
 
 export interface EmulatorOptions {
@@ -78,9 +78,9 @@ async function main(): Promise<void> {
   });
   const seedMs = performance.now() - started;
   const dynamo = await startEmbeddedDynamoDb(undefined);
-  const fauxqs = await startFauxqs({ port: 0, logger: false });
+  const fauxqs = await startEmbeddedSnsSqs();
   const sns = new SNSClient({
-    endpoint: fauxqs.address,
+    endpoint: fauxqs.endpoint,
     region: 'us-east-1',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
@@ -101,7 +101,7 @@ async function main(): Promise<void> {
     webhookUrl: sim.webhookUrl,
     baseUrl: sim.baseUrl,
     dynamoEndpoint: dynamo.endpoint,
-    snsEndpoint: fauxqs.address,
+    snsEndpoint: fauxqs.endpoint,
     topicArn: topic.TopicArn,
     generalChatId: admin.generalChatId,
     chats,

@@ -24,6 +24,8 @@ export interface LambdaWorkerOverrides {
   readonly bitrix24?: PortalClientSettings;
   readonly logger?: AppLogger;
   readonly metrics?: Metrics;
+  /** Seconds before a failed item is received again, by receive count (tests shorten it). */
+  readonly retryBackoff?: (receiveCount: number) => number;
 }
 
 /**
@@ -47,6 +49,7 @@ export function createLambdaWorker(
   const metrics = overrides.metrics ?? createMetrics(SERVICE_NAME);
   const aws = overrides.awsClientConfig ?? {};
   const sqs = new SQSClient(aws);
+  const backoff = overrides.retryBackoff ?? retryBackoffSeconds;
   const run = createWorkerApp({
     config,
     connector: createSecretsPortalConnector({
@@ -120,9 +123,7 @@ export function createLambdaWorker(
     // function timeout) and holds its portal's group all that time. Retry it after a short,
     // growing backoff instead, and release the messages that were only waiting behind it.
     await Promise.all([
-      ...failed.map((r) =>
-        returnToQueue(r, retryBackoffSeconds(Number(r.attributes.ApproximateReceiveCount))),
-      ),
+      ...failed.map((r) => returnToQueue(r, backoff(Number(r.attributes.ApproximateReceiveCount)))),
       ...blocked.map((r) => returnToQueue(r, 0)),
     ]);
     return {

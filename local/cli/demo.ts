@@ -10,7 +10,6 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { buildApp } from 'fauxqs';
 import { createDynamoDbSnapshotStore } from '../../functions/adapters/dynamodb-snapshot-store.js';
 import { snapshotCreateTableInput } from '../../functions/adapters/snapshot-table.js';
 import { createSnsEventPublisher } from '../../functions/adapters/sns-event-publisher.js';
@@ -24,6 +23,7 @@ import { type CloudEvent, EventTypes } from '../../functions/core/cloud-event.js
 import { releaseHeldChange } from '../../functions/core/release-held-change.js';
 import { createStaticCredentialStore } from '../adapters/static-credential-store.js';
 import { ensureTable, startEmbeddedDynamoDb } from '../runtime/embedded-dynamodb.js';
+import { startEmbeddedSnsSqs } from '../runtime/embedded-sns-sqs.js';
 import { createHttpsFetch } from '../runtime/https-fetch.js';
 import { churn, createRandom, startSimulator } from '../simulator/start-simulator.js';
 import type { RunningSimulator } from '../simulator/types.js';
@@ -46,10 +46,9 @@ export async function demoCommand(flags: { every: number; ticks?: number }): Pro
 
   const sim = await startSimulator({ seed: 'demo', tls: true });
   const dynamo = await startEmbeddedDynamoDb(undefined);
-  // fauxqs's startFauxqs always listens on 0.0.0.0; its app listens where it is told.
-  const fauxqs = buildApp({ logger: false });
+  const fauxqs = await startEmbeddedSnsSqs();
   const aws = {
-    endpoint: await fauxqs.listen({ port: 0, host: '127.0.0.1' }),
+    endpoint: fauxqs.endpoint,
     region: 'us-east-1',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   };
@@ -180,7 +179,7 @@ export async function demoCommand(flags: { every: number; ticks?: number }): Pro
     sns.destroy();
     sqs.destroy();
     dynamoClient.destroy();
-    await fauxqs.close();
+    await fauxqs.stop();
     await dynamo.stop();
     await sim.close();
   }

@@ -258,23 +258,30 @@ describe('worker Lambda: breaker, crashes and overlapping runs', () => {
         MessageDeduplicationId: `chat${a1}`,
       }),
     );
-    const { Messages = [] } = await world.aws.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: deployment.workQueueUrl, VisibilityTimeout: 1800 }),
-    );
+    const receive = () =>
+      world.aws.sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: deployment.workQueueUrl, VisibilityTimeout: 1800 }),
+      );
+    const { Messages = [] } = await receive();
     world.sim.faults.inject({ kind: 'html', status: 502, method: 'batch', times: 3 });
+    const backoffs: number[] = [];
 
-    // Act
-    const response = await deployment.worker({ bitrix24: { retry: { maxAttempts: 1 } } })(
-      sqsEventFromMessages(Messages, deployment.workQueueArn),
-    );
+    // Act: the real backoff is 30 s for a first receive; this one is 1 s so the test can see it
+    const response = await deployment.worker({
+      bitrix24: { retry: { maxAttempts: 1 } },
+      retryBackoff: (receiveCount) => {
+        backoffs.push(receiveCount);
+        return 1;
+      },
+    })(sqsEventFromMessages(Messages, deployment.workQueueArn));
+    const atOnce = await receive();
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const afterBackoff = await receive();
 
-    // Assess: visible again in 30 s (first receive), so the portal's group is not held for 30 min
+    // Assess: invisible during the backoff, back after it, not after the queue's 30 minutes
     expect(response.batchItemFailures).toHaveLength(1);
-    const queueName = deployment.workQueueUrl.split('/').at(-1) ?? '';
-    const inflight = world.aws.server.inspectQueue(queueName)?.messages.inflight ?? [];
-    expect(inflight).toHaveLength(1);
-    const secondsLeft = ((inflight[0]?.visibilityDeadline ?? 0) - Date.now()) / 1000;
-    expect(secondsLeft).toBeGreaterThan(20);
-    expect(secondsLeft).toBeLessThanOrEqual(30);
+    expect(backoffs).toEqual([1]);
+    expect(atOnce.Messages ?? []).toEqual([]);
+    expect(afterBackoff.Messages?.map((m) => JSON.parse(m.Body ?? '{}').chatIds)).toEqual([[a1]]);
   });
 });

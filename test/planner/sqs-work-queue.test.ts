@@ -1,16 +1,21 @@
-import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { type FauxqsServer, startFauxqs } from 'fauxqs';
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSqsWorkQueue } from '../../functions/adapters/sqs-work-queue.js';
 import { planWorkItems } from '../../functions/core/plan-work-items.js';
+import { type EmbeddedSnsSqs, startEmbeddedSnsSqs } from '../../local/runtime/embedded-sns-sqs.js';
 import { emulatorClientConfig } from '../support/aws.js';
 
-let server: FauxqsServer;
+let server: EmbeddedSnsSqs;
 let sqs: SQSClient;
 
 beforeAll(async () => {
-  server = await startFauxqs({ port: 0, logger: false });
-  sqs = new SQSClient(emulatorClientConfig(server.address));
+  server = await startEmbeddedSnsSqs();
+  sqs = new SQSClient(emulatorClientConfig(server.endpoint));
 });
 
 afterAll(async () => {
@@ -40,15 +45,20 @@ async function receiveAll(queueUrl: string): Promise<{ body: unknown; group?: st
   }
 }
 
-function fifoQueue(name: string): string {
-  return server.createQueue(name, {
-    attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'false' },
-  }).queueUrl;
+async function fifoQueue(name: string): Promise<string> {
+  const { QueueUrl } = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: name,
+      Attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'false' },
+    }),
+  );
+  if (!QueueUrl) throw new Error('CreateQueue returned no URL');
+  return QueueUrl;
 }
 
 describe('createSqsWorkQueue', () => {
   it('sends work items to a FIFO queue grouped by portal, in batches of at most 10', async () => {
-    const queueUrl = fifoQueue('work-a.fifo');
+    const queueUrl = await fifoQueue('work-a.fifo');
     const chats = Array.from({ length: 50 * 12 + 3 }, (_, i) => i + 1);
     const planned = planWorkItems('main', chats, '2026-11-21T10:00:00.000Z');
     await createSqsWorkQueue({ client: sqs, queueUrl }).enqueue(planned);
@@ -62,7 +72,7 @@ describe('createSqsWorkQueue', () => {
   });
 
   it('enqueues nothing twice when a planner run is retried for the same tick', async () => {
-    const queueUrl = fifoQueue('work-b.fifo');
+    const queueUrl = await fifoQueue('work-b.fifo');
     const queue = createSqsWorkQueue({ client: sqs, queueUrl });
     const planned = planWorkItems('main', [1, 2, 3], '2026-11-21T10:00:00.000Z');
     await queue.enqueue(planned);

@@ -12,7 +12,7 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { type FauxqsServer, startFauxqs } from 'fauxqs';
+import { startEmbeddedSnsSqs } from '../../local/runtime/embedded-sns-sqs.js';
 import { emulatorClientConfig } from './aws.js';
 
 /** A message as a subscriber sees it, whether raw delivery or the SNS envelope was used. */
@@ -35,8 +35,6 @@ export interface FauxqsEndpoint {
   readonly endpoint: string;
   readonly sns: SNSClient;
   readonly sqs: SQSClient;
-  /** The emulator itself (inspectQueue, reset, spies...). */
-  readonly server: FauxqsServer;
   /** Creates a topic (`fifo` appends `.fifo`) and returns its ARN. */
   createTopic(name: string, options?: { fifo?: boolean }): Promise<string>;
   /**
@@ -56,10 +54,10 @@ export interface FauxqsEndpoint {
   stop(): Promise<void>;
 }
 
-/** Starts fauxqs 1.9.2 (SNS + SQS, in-process) on a free port. */
+/** Starts fauxqs 1.9.2 (SNS + SQS, in-process) on a free port of 127.0.0.1. */
 export async function startFauxqsServer(): Promise<FauxqsEndpoint> {
-  const server = await startFauxqs({ port: 0, logger: false });
-  const endpoint = server.address;
+  const server = await startEmbeddedSnsSqs();
+  const endpoint = server.endpoint;
   const sns = new SNSClient(emulatorClientConfig(endpoint));
   const sqs = new SQSClient(emulatorClientConfig(endpoint));
 
@@ -67,7 +65,6 @@ export async function startFauxqsServer(): Promise<FauxqsEndpoint> {
     endpoint,
     sns,
     sqs,
-    server,
     async createTopic(name, options = {}) {
       const out = await sns.send(
         new CreateTopicCommand({
