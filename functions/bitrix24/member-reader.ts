@@ -2,7 +2,7 @@ import type { ChatId, ChatRead, UserDetails, UserId } from '../core/model.js';
 import type { MemberReader } from '../core/ports.js';
 import { type BatchCommand, MAX_BATCH_COMMANDS } from './batch.js';
 import type { Bitrix24Client, Bitrix24Logger } from './bitrix24-client.js';
-import { isPortalFatal } from './errors.js';
+import { Bitrix24MalformedResponseError, isPortalFatal } from './errors.js';
 import { type ReadDialogMembersOptions, readDialogMembers } from './read-dialog-members.js';
 import { chatUserListSchema, imUserListSchema } from './schemas.js';
 
@@ -78,18 +78,25 @@ export function createBitrix24MemberReader(
     const results = await client.batch(commands);
     for (const command of commands) {
       const outcome = results.get(command.key);
+      // A user absent from the map means "unknown to Bitrix24" (the port's contract), so a chunk
+      // that failed must fail the lookup rather than leave silent gaps: the core then publishes
+      // without details (leave reason `unknown`) instead of inventing `user_not_found`.
       if (!outcome?.ok) {
-        // Details only decorate events; a failed chunk leaves those users without details.
-        options.logger?.warn('Bitrix24 user details unavailable', {
-          method: command.method,
-          code: outcome?.ok === false ? outcome.error.code : 'MISSING',
-        });
-        continue;
+        throw outcome?.ok === false
+          ? outcome.error
+          : new Bitrix24MalformedResponseError({
+              code: 'MALFORMED_RESPONSE',
+              method: command.method,
+              description: `batch answer has no result for ${command.key}`,
+            });
       }
       const parsed = imUserListSchema.safeParse(outcome.result);
       if (!parsed.success) {
-        options.logger?.warn('Bitrix24 user details malformed', { method: command.method });
-        continue;
+        throw new Bitrix24MalformedResponseError({
+          code: 'MALFORMED_RESPONSE',
+          method: command.method,
+          description: 'im.user.list.get result does not match the documented shape',
+        });
       }
       for (const user of Object.values(parsed.data)) {
         if (user) details.set(user.id, toUserDetails(user));

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { discoverGroupChats } from '../../functions/bitrix24/discover-chats.js';
-import { Bitrix24AuthError } from '../../functions/bitrix24/errors.js';
+import { Bitrix24AuthError, Bitrix24Error } from '../../functions/bitrix24/errors.js';
 import { createBitrix24MemberReader } from '../../functions/bitrix24/member-reader.js';
 import type { RunningSimulator } from '../../local/simulator/types.js';
 import { caught } from './support/fixtures.js';
@@ -134,6 +134,19 @@ describe('member reader against the simulator', () => {
     const error = await caught(reader.readMembers([2, 3]));
     expect(error).toBeInstanceOf(Bitrix24AuthError);
     expect((error as Bitrix24AuthError).code).toBe('insufficient_scope');
+  });
+
+  it('fails the details lookup when a chunk fails, instead of reporting its users as unknown', async () => {
+    const reader = createBitrix24MemberReader(webhookClient(sim), { userIdsPerCommand: 10 });
+    sim.faults.inject({
+      kind: 'status',
+      method: 'im.user.list.get',
+      status: 500,
+      error: 'INTERNAL_SERVER_ERROR',
+    });
+    const error = await caught(reader.readUserDetails([1, 2, 3]));
+    expect(error).toBeInstanceOf(Bitrix24Error);
+    expect((error as Bitrix24Error).code).toBe('INTERNAL_SERVER_ERROR');
   });
 
   it('reads user details in batches, skipping unknown users', async () => {
