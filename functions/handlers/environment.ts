@@ -31,5 +31,3 @@ export const workerEnvironmentSchema = z.object({
   SECRET_ARNS: secretArns,
 });
 
-export type PlannerEnvironment = z.output<typeof plannerEnvironmentSchema>;
-export type WorkerEnvironment = z.output<typeof workerEnvironmentSchema>;

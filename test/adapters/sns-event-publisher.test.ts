@@ -234,19 +234,7 @@ describe('SnsEventPublisher per-entry failures', () => {
   });
 
   it('throws PublishError naming the events that kept failing', async () => {
-    sns
-      .on(PublishBatchCommand)
-      .callsFake((input: { PublishBatchRequestEntries: { Id: string }[] }) => ({
-        Successful: input.PublishBatchRequestEntries.filter((e) => e.Id !== 'e3').map((e) => ({
-          Id: e.Id,
-          MessageId: `m-${e.Id}`,
-        })),
-        Failed: input.PublishBatchRequestEntries.filter((e) => e.Id === 'e3').map((e) => ({
-          Id: e.Id,
-          Code: 'KMSThrottling',
-          SenderFault: false,
-        })),
-      }));
+    sns.on(PublishBatchCommand).callsFake(failEntry('e3', 'KMSThrottling', false));
     const events = ids(12).map((userId) => outgoing({ userId }));
     const publisher = createSnsEventPublisher({
       client,
@@ -282,19 +270,7 @@ describe('SnsEventPublisher per-entry failures', () => {
   });
 
   it("on a FIFO topic, holds back a chat's later events once one of its events failed", async () => {
-    sns
-      .on(PublishBatchCommand)
-      .callsFake((input: { PublishBatchRequestEntries: { Id: string }[] }) => ({
-        Successful: input.PublishBatchRequestEntries.filter((e) => e.Id !== 'e3').map((e) => ({
-          Id: e.Id,
-          MessageId: `m-${e.Id}`,
-        })),
-        Failed: input.PublishBatchRequestEntries.filter((e) => e.Id === 'e3').map((e) => ({
-          Id: e.Id,
-          Code: 'InvalidParameter',
-          SenderFault: true,
-        })),
-      }));
+    sns.on(PublishBatchCommand).callsFake(failEntry('e3', 'InvalidParameter', true));
     // Chat 7: 12 events (batch 1 holds 10 of them); chat 8: one event in batch 2.
     const events = [
       ...ids(12).map((userId) => outgoing({ chatId: 7, userId })),
@@ -329,3 +305,18 @@ describe('SnsEventPublisher per-entry failures', () => {
     expect(publisher.stats()).toMatchObject({ publishBatchCalls: 2, eventsPublished: 1 });
   });
 });
+
+/** A PublishBatch answer in which entry `id` fails with `code` and every other entry succeeds. */
+function failEntry(id: string, code: string, senderFault: boolean) {
+  return (input: { PublishBatchRequestEntries: { Id: string }[] }) => ({
+    Successful: input.PublishBatchRequestEntries.filter((e) => e.Id !== id).map((e) => ({
+      Id: e.Id,
+      MessageId: `m-${e.Id}`,
+    })),
+    Failed: input.PublishBatchRequestEntries.filter((e) => e.Id === id).map((e) => ({
+      Id: e.Id,
+      Code: code,
+      SenderFault: senderFault,
+    })),
+  });
+}

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createBitrix24Client } from '../../functions/bitrix24/bitrix24-client.js';
 import { Bitrix24ConfigurationError } from '../../functions/bitrix24/errors.js';
 import { chatUserListSchema } from '../../functions/bitrix24/schemas.js';
-import { errorText, memoryOAuthStore, webhookStore } from './support/fixtures.js';
+import { caught, errorText, memoryOAuthStore, webhookStore } from './support/fixtures.js';
 
 const servers: Server[] = [];
 
@@ -24,6 +24,23 @@ afterEach(async () => {
     }),
   );
 });
+
+/** A portal whose every call answers 401 `expired_token`, with an OAuth store refreshing at `tokenEndpoint`. */
+async function expiredTokenPortal(tokenEndpoint: string) {
+  const portal = await listen((_req, res) => {
+    res.writeHead(401, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ error: 'expired_token', error_description: 'expired' }));
+  });
+  return memoryOAuthStore({
+    kind: 'oauth',
+    clientId: 'app',
+    clientSecret: 'client-secret-value',
+    accessToken: 'access-token-value',
+    refreshToken: 'refresh-token-value',
+    clientEndpoint: `${portal}/rest/`,
+    tokenEndpoint: `${tokenEndpoint}/oauth/token/`,
+  });
+}
 
 /** A server that records what reaches it, and one that redirects every request there with 307. */
 async function redirectingPortal() {
@@ -53,9 +70,8 @@ describe('redirects', () => {
       credentials: webhookStore(`${portal}/rest/1/s3cretwebhook/`),
       retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1 },
     });
-    const error = await client.call('im.chat.user.list', { CHAT_ID: 2 }, chatUserListSchema).then(
-      () => undefined,
-      (e: unknown) => e,
+    const error = await caught(
+      client.call('im.chat.user.list', { CHAT_ID: 2 }, chatUserListSchema),
     );
     expect(received).toEqual([]);
     // The portal moved or is misconfigured: no call can succeed until the URL is fixed.
@@ -86,23 +102,10 @@ describe('redirects', () => {
 
   it('does not resend the client secret and refresh token to a redirect target', async () => {
     const { portal: tokenEndpoint, received } = await redirectingPortal();
-    const portal = await listen((_req, res) => {
-      res.writeHead(401, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: 'expired_token', error_description: 'expired' }));
-    });
-    const oauth = memoryOAuthStore({
-      kind: 'oauth',
-      clientId: 'app',
-      clientSecret: 'client-secret-value',
-      accessToken: 'access-token-value',
-      refreshToken: 'refresh-token-value',
-      clientEndpoint: `${portal}/rest/`,
-      tokenEndpoint: `${tokenEndpoint}/oauth/token/`,
-    });
+    const oauth = await expiredTokenPortal(tokenEndpoint);
     const client = createBitrix24Client({ credentials: oauth.store });
-    const error = await client.call('im.chat.user.list', { CHAT_ID: 2 }, chatUserListSchema).then(
-      () => undefined,
-      (e: unknown) => e,
+    const error = await caught(
+      client.call('im.chat.user.list', { CHAT_ID: 2 }, chatUserListSchema),
     );
     expect(error).toBeInstanceOf(Error);
     expect(received).toEqual([]);
@@ -116,24 +119,11 @@ describe('OAuth refresh timeout', () => {
       res.write('{"access_token":');
       // never ends
     });
-    const portal = await listen((_req, res) => {
-      res.writeHead(401, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: 'expired_token', error_description: 'expired' }));
-    });
-    const oauth = memoryOAuthStore({
-      kind: 'oauth',
-      clientId: 'app',
-      clientSecret: 'client-secret-value',
-      accessToken: 'access-token-value',
-      refreshToken: 'refresh-token-value',
-      clientEndpoint: `${portal}/rest/`,
-      tokenEndpoint: `${tokenEndpoint}/oauth/token/`,
-    });
+    const oauth = await expiredTokenPortal(tokenEndpoint);
     const client = createBitrix24Client({ credentials: oauth.store, timeoutMs: 300 });
     const started = performance.now();
-    const error = await client.call('im.chat.user.list', { CHAT_ID: 2 }, chatUserListSchema).then(
-      () => undefined,
-      (e: unknown) => e,
+    const error = await caught(
+      client.call('im.chat.user.list', { CHAT_ID: 2 }, chatUserListSchema),
     );
     expect(error).toMatchObject({ method: 'oauth.token.refresh' });
     expect(performance.now() - started).toBeLessThan(3_000);
