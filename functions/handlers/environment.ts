@@ -30,4 +30,3 @@ export const workerEnvironmentSchema = z.object({
   TOPIC_ARN: z.string().startsWith('arn:'),
   SECRET_ARNS: secretArns,
 });
-
