@@ -10,11 +10,12 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { isSortedUnique } from '../core/member-set.js';
-import type { ChatId, HeldChange, Snapshot } from '../core/model.js';
+import type { ChatId, HeldChange, PendingChange, Snapshot, UserDetails } from '../core/model.js';
 import {
   SnapshotConflictError,
   type SnapshotStore,
   SnapshotUnreadableError,
+  type StoredState,
 } from '../core/ports.js';
 import {
   type Compression,
@@ -23,6 +24,7 @@ import {
   decompress,
   encodeIdLists,
 } from './id-list-codec.js';
+import { packBody, unpackBody } from './snapshot-body.js';
 import { snapshotTableDefinition } from './snapshot-table.js';
 
 /**
@@ -45,9 +47,15 @@ import { snapshotTableDefinition } from './snapshot-table.js';
  * Orphans of a crashed save are not retired; a sweeper could Query a chat's partition for shards
  * its head does not reference.
  *
+ * The outbox: a snapshot's pending change lives on its head. Its ID lists (and the user details
+ * of a member change, as JSON) join the body; its other fields are the head's `pending` map, its
+ * ID the top-level `pendingId` that writes are conditional on, and its publish cursor the
+ * `pendingPublished` number that `recordPublished` advances with one small UpdateItem.
+ *
  * Unchanged saves: the store keeps a bounded cache of the heads it loaded or saved (per instance,
- * per chat, ~200 bytes each). A save whose expected version is the cached one and whose content hash, held change
- * and `accessLostAt` equal the cached ones returns without any DynamoDB call. A save of a chat
+ * per chat, ~200 bytes each). A save whose expected state is the cached one and whose content
+ * hash, method, held change, access flag and pending change equal the cached ones returns without
+ * any DynamoDB call. A save of a chat
  * this instance never loaded always writes (conditionally). A skipped save cannot detect that
  * another process wrote in between; that is harmless because the skipped write had nothing to add.
  */
@@ -121,9 +129,9 @@ type Item = Record<string, unknown>;
 
 interface CachedHead {
   readonly version: number;
-  readonly contentHash: string;
-  readonly heldKey: string;
-  readonly accessLostAt: string | undefined;
+  readonly pendingId: string | undefined;
+  /** {@link stateKey} of the stored snapshot. */
+  readonly state: string;
   readonly bodyHash: string;
   readonly shards: { readonly prefix: string; readonly count: number } | undefined;
 }
@@ -284,9 +292,8 @@ export function createDynamoDbSnapshotStore(
       result.set(snapshot.chatId, snapshot);
       cache.set(pk, {
         version: snapshot.version,
-        contentHash: snapshot.contentHash,
-        heldKey: heldKey(snapshot.held),
-        accessLostAt: snapshot.accessLostAt,
+        pendingId: snapshot.pending?.id,
+        state: stateKey(snapshot),
         bodyHash: String(head.bodyHash),
         shards,
       });
@@ -295,32 +302,40 @@ export function createDynamoDbSnapshotStore(
     return result;
   }
 
-  async function save(snapshot: Snapshot, expectedVersion: number | undefined): Promise<void> {
+  async function save(snapshot: Snapshot, expected: StoredState): Promise<void> {
     const pk = partitionKey(snapshot.portalId, snapshot.chatId);
-    if (!(snapshot.version > (expectedVersion ?? 0))) {
+    const expectedVersion = expected.version;
+    // Recording a change keeps the version; committing (or a plain save) moves it on by one.
+    const version = (expectedVersion ?? 0) + (snapshot.pending ? 0 : 1);
+    if (snapshot.version !== version) {
       throw new RangeError(
-        `snapshot version ${snapshot.version} must exceed expected ${expectedVersion ?? 0}`,
+        `snapshot version ${snapshot.version} after ${expectedVersion ?? 'none'} must be ${version}`,
       );
     }
-    const held = heldKey(snapshot.held);
+    const state = stateKey(snapshot);
     const loaded = cache.get(pk);
     const replaced =
-      loaded !== undefined && loaded.version === expectedVersion ? loaded : undefined;
-    if (
-      replaced &&
-      replaced.contentHash === snapshot.contentHash &&
-      replaced.heldKey === held &&
-      replaced.accessLostAt === snapshot.accessLostAt
-    ) {
+      loaded !== undefined &&
+      loaded.version === expectedVersion &&
+      loaded.pendingId === expected.pendingId
+        ? loaded
+        : undefined;
+    if (replaced && replaced.state === state) {
       counters.skippedSaves++;
       return;
     }
 
-    const raw = encodeIdLists([
-      snapshot.members,
-      sortedUnique(snapshot.held?.joined ?? []),
-      sortedUnique(snapshot.held?.left ?? []),
-    ]);
+    const pending = snapshot.pending;
+    const raw = packBody(
+      encodeIdLists([
+        snapshot.members,
+        sortedUnique(snapshot.held?.joined ?? []),
+        sortedUnique(snapshot.held?.left ?? []),
+        pending?.joined ?? [],
+        pending?.left ?? [],
+      ]),
+      pending?.details,
+    );
     const body = compress(raw, { compression, brotliQuality: options.brotliQuality ?? 5 });
     const bodyHash = sha256(body.bytes);
 
@@ -339,6 +354,13 @@ export function createDynamoDbSnapshotStore(
       bodyBytes: body.bytes.length,
     };
     if (snapshot.accessLostAt !== undefined) head.accessLostAt = snapshot.accessLostAt;
+    if (snapshot.method !== undefined) head.method = snapshot.method;
+    if (pending) {
+      const { joined: _j, left: _l, details, published, id, ...fields } = pending;
+      head.pendingId = id;
+      head.pendingPublished = published;
+      head.pending = { ...fields, hasDetails: details !== undefined };
+    }
     if (snapshot.held) {
       const { baseVersion, detectedAt, observedCount, released } = snapshot.held;
       head.held = { baseVersion, detectedAt, observedCount, released };
@@ -371,12 +393,7 @@ export function createDynamoDbSnapshotStore(
         new PutCommand({
           TableName: tableName,
           Item: head,
-          ...(expectedVersion === undefined
-            ? { ConditionExpression: 'attribute_not_exists(pk)' }
-            : {
-                ConditionExpression: 'version = :expected',
-                ExpressionAttributeValues: { ':expected': expectedVersion },
-              }),
+          ...condition(expected),
           ReturnConsumedCapacity: 'TOTAL',
         }),
       );
@@ -394,14 +411,7 @@ export function createDynamoDbSnapshotStore(
       }
     }
     counters.headsWritten++;
-    cache.set(pk, {
-      version: snapshot.version,
-      contentHash: snapshot.contentHash,
-      heldKey: held,
-      accessLostAt: snapshot.accessLostAt,
-      bodyHash,
-      shards,
-    });
+    cache.set(pk, { version: snapshot.version, pendingId: pending?.id, state, bodyHash, shards });
     if (replaced?.shards && replaced.shards.prefix !== shards?.prefix) {
       await retire(pk, replaced.shards);
     }
@@ -431,6 +441,36 @@ export function createDynamoDbSnapshotStore(
     } catch {
       return false;
     }
+  }
+
+  async function recordPublished(
+    portalId: string,
+    chatId: ChatId,
+    pendingId: string,
+    published: number,
+  ): Promise<void> {
+    const pk = partitionKey(portalId, chatId);
+    counters.writeCalls++;
+    try {
+      const out = await client.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { pk, sk: HEAD_SK },
+          UpdateExpression: 'SET pendingPublished = :n',
+          // A cursor may only move within the change it counts. Two runs finishing the same
+          // change may race it backwards: harmless, the next attempt re-publishes the same IDs.
+          ConditionExpression: 'pendingId = :p',
+          ExpressionAttributeValues: { ':p': pendingId, ':n': published },
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      counters.writeCapacityUnits += capacity(out.ConsumedCapacity);
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      cache.delete(pk);
+      throw new SnapshotConflictError(portalId, chatId, undefined, { cause: error });
+    }
+    // The cached state does not include the cursor: nothing to update.
   }
 
   async function retire(pk: string, shards: { prefix: string; count: number }): Promise<void> {
@@ -487,7 +527,7 @@ export function createDynamoDbSnapshotStore(
     } while (exclusiveStartKey);
   }
 
-  return { loadMany, save, list, stats: () => ({ ...counters }) };
+  return { loadMany, save, recordPublished, list, stats: () => ({ ...counters }) };
 }
 
 /** The stored body of a head: inline, or its shards concatenated. */
@@ -519,12 +559,15 @@ function decodeHead(head: Item, stored: Uint8Array): Snapshot {
     throw new SnapshotCorruptError(`${pk}: unknown body encoding`);
   }
   let lists: number[][];
+  let json: unknown;
   try {
-    lists = decodeIdLists(decompress(stored, encoding));
+    const body = unpackBody(decompress(stored, encoding));
+    lists = decodeIdLists(body.idLists);
+    json = body.json;
   } catch (error) {
     throw new SnapshotCorruptError(`${pk}: body does not decode`, { cause: error });
   }
-  const [members = [], joined = [], left = []] = lists;
+  const [members = [], joined = [], left = [], pendingJoined = [], pendingLeft = []] = lists;
   if (members.length !== Number(head.memberCount)) {
     throw new SnapshotCorruptError(`${pk}: member count mismatch`);
   }
@@ -533,7 +576,9 @@ function decodeHead(head: Item, stored: Uint8Array): Snapshot {
   // them would publish `NaN` events and then fail every save, run after run.
   const version = Number(head.version);
   const sequence = Number(head.sequence);
-  if (!Number.isSafeInteger(version) || version < 1) {
+  const pending = decodePending(pk, head, pendingJoined, pendingLeft, json);
+  // Version 0: nothing committed yet, only while the first change (a baseline) is pending.
+  if (!Number.isSafeInteger(version) || version < (pending ? 0 : 1)) {
     throw new SnapshotCorruptError(`${pk}: version is not a positive integer`);
   }
   if (!Number.isSafeInteger(sequence) || sequence < 0) {
@@ -564,7 +609,85 @@ function decodeHead(head: Item, stored: Uint8Array): Snapshot {
         }
       : {}),
     ...(typeof head.accessLostAt === 'string' ? { accessLostAt: head.accessLostAt } : {}),
+    ...(head.method === 'im.chat.user.list' || head.method === 'im.dialog.users.list'
+      ? { method: head.method }
+      : {}),
+    ...(pending ? { pending } : {}),
   };
+}
+
+const PENDING_KINDS: ReadonlySet<unknown> = new Set(['baseline', 'apply', 'hold', 'access_lost']);
+
+function decodePending(
+  pk: string,
+  head: Item,
+  joined: number[],
+  left: number[],
+  details: unknown,
+): PendingChange | undefined {
+  if (head.pendingId === undefined) return undefined;
+  const fields = head.pending as Record<string, unknown> | undefined;
+  const published = Number(head.pendingPublished);
+  const eventCount = Number(fields?.eventCount);
+  if (
+    typeof head.pendingId !== 'string' ||
+    fields === undefined ||
+    !PENDING_KINDS.has(fields.kind) ||
+    typeof fields.observedAt !== 'string' ||
+    !Number.isSafeInteger(eventCount) ||
+    !Number.isSafeInteger(published) ||
+    published < 0 ||
+    published > eventCount ||
+    (fields.hasDetails === true) !== Array.isArray(details)
+  ) {
+    throw new SnapshotCorruptError(`${pk}: pending change is malformed`);
+  }
+  const { hasDetails: _flag, ...rest } = fields;
+  return {
+    ...rest,
+    id: head.pendingId,
+    joined,
+    left,
+    eventCount,
+    published,
+    ...(Array.isArray(details) ? { details: details as UserDetails[] } : {}),
+  } as unknown as PendingChange;
+}
+
+/** The write condition for a head expected in state `expected`. */
+function condition(expected: StoredState): {
+  ConditionExpression: string;
+  ExpressionAttributeValues?: Record<string, unknown>;
+} {
+  if (expected.version === undefined && expected.pendingId === undefined) {
+    return { ConditionExpression: 'attribute_not_exists(pk)' };
+  }
+  // A first change recorded on a chat never synced left version 0 (nothing committed).
+  const values: Record<string, unknown> = { ':version': expected.version ?? 0 };
+  let pending = 'attribute_not_exists(pendingId)';
+  if (expected.pendingId !== undefined) {
+    pending = 'pendingId = :pending';
+    values[':pending'] = expected.pendingId;
+  }
+  return {
+    ConditionExpression: `version = :version AND ${pending}`,
+    ExpressionAttributeValues: values,
+  };
+}
+
+/** Everything a save could change, as one comparable string (the cursor excluded). */
+function stateKey(snapshot: Snapshot): string {
+  const h = createHash('sha256');
+  h.update(
+    JSON.stringify([
+      snapshot.contentHash,
+      snapshot.method ?? null,
+      snapshot.accessLostAt ?? null,
+      snapshot.pending?.id ?? null,
+      heldKey(snapshot.held),
+    ]),
+  );
+  return h.digest('hex');
 }
 
 function shardRef(head: Item): { prefix: string; count: number } | undefined {

@@ -59,6 +59,8 @@ export type ChatRead =
       readonly chatId: ChatId;
       readonly code: string;
       readonly message: string;
+      /** False when a retry would read the same (a permanent answer): the chat fails alone. */
+      readonly retryable?: boolean;
     };
 
 /** A mass change the breaker refused to apply; kept on the snapshot until released. */
@@ -75,8 +77,10 @@ export interface HeldChange {
 }
 
 /**
- * One logical snapshot per (portal, chat). `members` is sorted ascending and unique.
- * `version` increases by one on every save; `sequence` is the last event sequence used for the chat.
+ * One logical snapshot per (portal, chat): the committed state, plus the change in flight.
+ * `members` is sorted ascending and unique. `version` increases by one on every commit (0: nothing
+ * committed yet, only possible while the first change is pending); `sequence` is the last event
+ * sequence committed for the chat.
  */
 export interface Snapshot {
   readonly portalId: string;
@@ -87,10 +91,60 @@ export interface Snapshot {
   readonly contentHash: string;
   readonly observedAt: string;
   readonly sequence: number;
+  /** The method that produced `members` (absent on snapshots written before it was recorded). */
+  readonly method?: ReadMethod;
   /** Present while a mass change is held by the breaker. */
   readonly held?: HeldChange;
   /** Set when the last read of the chat was refused/empty; cleared by the next complete read. */
   readonly accessLostAt?: string;
+  /**
+   * The outbox: a change whose events are being published. Written before the first event is
+   * published; whatever touches the chat next finishes it (same events, IDs and sequences) and
+   * commits it before anything else happens to the chat. See `pending-change.ts`.
+   */
+  readonly pending?: PendingChange;
+}
+
+/**
+ * A change recorded before its events are published: everything needed to rebuild exactly the
+ * same events and the snapshot that commits them, from the committed snapshot it was made on.
+ * ID lists are ascending and unique.
+ */
+export type PendingChange = PendingChangeCommon &
+  (
+    | {
+        /** First sync of the chat: `joined` is the whole member list. */
+        readonly kind: 'baseline';
+        readonly method: ReadMethod;
+      }
+    | {
+        readonly kind: 'apply';
+        readonly method: ReadMethod;
+        /** Set when an operator released the change the breaker held since then. */
+        readonly heldSince?: string;
+      }
+    | {
+        /** A new mass change held by the breaker: announced, not applied. */
+        readonly kind: 'hold';
+        readonly observedCount: number;
+        readonly breaker: BreakerSettings;
+      }
+    | { readonly kind: 'access_lost'; readonly code: string }
+  );
+
+interface PendingChangeCommon {
+  /** Identifies this change (a hash of everything below); progress and commit are conditional on it. */
+  readonly id: string;
+  /** When the change was read: the events' `time`, the window's end, the commit's `observedAt`. */
+  readonly observedAt: string;
+  readonly joined: readonly UserId[];
+  readonly left: readonly UserId[];
+  /** Details of changed users as looked up when the change was read; absent: unavailable. */
+  readonly details?: readonly UserDetails[];
+  /** How many events the change has. */
+  readonly eventCount: number;
+  /** Events `[0, published)` in sequence order are acknowledged (the publish cursor). */
+  readonly published: number;
 }
 
 /** A unit of work: one portal, at most 50 chats (one `batch` request of `im.chat.user.list`). */

@@ -24,13 +24,32 @@ export interface SnapshotStore {
    */
   loadMany(portalId: string, chatIds: readonly ChatId[]): Promise<Map<ChatId, Snapshot>>;
   /**
-   * Conditional save: succeeds only if the stored version equals `expectedVersion`
-   * (`undefined` = must not exist yet). Throws {@link SnapshotConflictError} otherwise.
-   * Saving a snapshot whose members, held change and access flag are unchanged must write nothing.
+   * Conditional save: succeeds only if the stored version and pending change ID equal
+   * `expected` (`version: undefined` = must not exist yet; `pendingId: undefined` = no change
+   * pending). Throws {@link SnapshotConflictError} otherwise. A snapshot with a `pending` change
+   * keeps the expected version (it records the change); one without commits `version + 1`.
+   * Saving a snapshot whose members, method, held change, access flag and pending change are
+   * unchanged must write nothing.
    */
-  save(snapshot: Snapshot, expectedVersion: number | undefined): Promise<void>;
+  save(snapshot: Snapshot, expected: StoredState): Promise<void>;
+  /**
+   * Advances the publish cursor of the chat's pending change `pendingId` (never backwards).
+   * Throws {@link SnapshotConflictError} when that change is no longer pending.
+   */
+  recordPublished(
+    portalId: string,
+    chatId: ChatId,
+    pendingId: string,
+    published: number,
+  ): Promise<void>;
   /** All snapshots of a portal (for `status`); may be slow. */
   list(portalId: string): AsyncIterable<Snapshot>;
+}
+
+/** What a conditional save expects to find stored. */
+export interface StoredState {
+  readonly version: number | undefined;
+  readonly pendingId?: string;
 }
 
 /** Publishes events; resolves only after every event is acknowledged. */

@@ -10,13 +10,31 @@ export class NothingHeldError extends Error {
   }
 }
 
+/** The chat has a change in flight; releasing now would race the sync that finishes it. */
+export class ChangePendingError extends Error {
+  override readonly name = 'ChangePendingError';
+  constructor(
+    readonly portalId: string,
+    readonly chatId: number,
+    readonly pendingSince: string,
+  ) {
+    super(
+      `chat ${chatId} on portal ${portalId} has a change in flight since ${pendingSince}; the next sync finishes it, then release again if a change is still held`,
+    );
+  }
+}
+
 /**
  * An operator's approval of a held mass change (DESIGN invariant 3). The next sync applies the
  * change once, provided every member it removes was among the held leaves (`decideBreaker`).
- * The result is saved conditionally on `snapshot.version` like any other write, so a release
- * racing a sync loses cleanly instead of approving a change nobody looked at.
+ * The result is saved conditionally on `snapshot.version` (and no pending change) like any other
+ * write, so a release racing a sync loses cleanly instead of approving a change nobody looked at.
+ * A chat with a change in flight is refused: the outbox must finish that change unchanged first.
  */
 export function releaseHeldChange(snapshot: Snapshot): Snapshot {
+  if (snapshot.pending) {
+    throw new ChangePendingError(snapshot.portalId, snapshot.chatId, snapshot.pending.observedAt);
+  }
   if (!snapshot.held) throw new NothingHeldError(snapshot.portalId, snapshot.chatId);
   return { ...snapshot, version: snapshot.version + 1, held: { ...snapshot.held, released: true } };
 }

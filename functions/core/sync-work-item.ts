@@ -1,11 +1,4 @@
 import { decideBreaker } from './breaker.js';
-import {
-  buildAccessLostEvent,
-  buildBaselineEvents,
-  buildMassChangeHeldEvent,
-  buildMemberEvents,
-  type ChatEventContext,
-} from './build-events.js';
 import type { OutgoingEvent } from './cloud-event.js';
 import { diffMembers, isEmptyDiff, type MemberDiff } from './diff-members.js';
 import { contentHash, InvalidMemberIdError, normalizeMemberIds } from './member-set.js';
@@ -13,6 +6,7 @@ import type {
   BreakerSettings,
   ChatId,
   ChatRead,
+  PendingChange,
   PortalRef,
   ReadMethod,
   Snapshot,
@@ -20,6 +14,12 @@ import type {
   UserId,
   WorkItem,
 } from './model.js';
+import {
+  commitPending,
+  eventsOfPending,
+  type PendingChangeInput,
+  recordPending,
+} from './pending-change.js';
 import {
   type Clock,
   type EventPublisher,
@@ -46,20 +46,34 @@ export interface SyncDeps {
   readonly logger?: SyncLogger;
   /** Most users whose details one work item looks up. @default DEFAULT_MAX_DETAILS_LOOKUP */
   readonly maxDetailsLookup?: number;
+  /**
+   * Epoch ms (on `clock`) after which no further publish starts: the sync records its progress
+   * and reports the unfinished chats as `deadline_exceeded` (retryable). Undefined: no deadline.
+   */
+  readonly deadlineAt?: () => number | undefined;
+  /** Events per publish call; the publish cursor is recorded between calls. @default 1_000 */
+  readonly publishChunkEvents?: number;
 }
 
 /** 5,000 users ≈ 100 `im.user.list.get` calls of 50 IDs, two `batch` requests. */
 export const DEFAULT_MAX_DETAILS_LOOKUP = 5_000;
 
+/** 1,000 events ≈ 100 PublishBatch calls: a few seconds between two progress records. */
+export const DEFAULT_PUBLISH_CHUNK_EVENTS = 1_000;
+
 /**
  * - `unchanged`: complete read, same members (a save happens only to clear a stale flag/hold);
- * - `changed`: joins/leaves published and applied;
- * - `baseline`: first sync of the chat, baseline published and the first snapshot saved;
+ * - `changed`: joins/leaves published and committed;
+ * - `baseline`: first sync of the chat, baseline published and the first snapshot committed;
  * - `held`: the breaker holds the diff (announced once per distinct held leave set);
  * - `released`: a released hold was applied;
  * - `access_lost`: the chat is unreadable (announced once per loss), snapshot members kept;
- * - `failed`: nothing applied; see `error`;
- * - `conflict`: events published, but another run saved the chat first (its IDs equal ours).
+ * - `failed`: the chat's new read was not applied; see `error` (a pending change may have
+ *   advanced: `events` counts what was acknowledged);
+ * - `conflict`: another run changed the chat first, or already holds a newer read of it.
+ *
+ * When this run finished a change an earlier attempt had left pending and its own read changed
+ * nothing, the outcome is that change's (`changed`, `baseline`, …) and `resumed` is true.
  */
 export type ChatOutcome =
   | 'unchanged'
@@ -74,9 +88,11 @@ export type ChatOutcome =
 export interface ChatSyncError {
   /**
    * The reader's code, or one of `missing_read`, `invalid_member_list`, `empty_member_list`,
-   * `publish_failed`, `snapshot_save_failed`, `snapshot_conflict`, `snapshot_load_failed`,
+   * `publish_failed`, `deadline_exceeded` (progress recorded; the next attempt goes on),
+   * `snapshot_save_failed`, `snapshot_conflict`, `stale_read`, `snapshot_load_failed`,
    * `snapshot_unreadable` (that chat's stored snapshot is corrupt; the others go on),
-   * `read_members_failed`, `sync_error` (an unexpected error confined to the chat).
+   * `leaves_unverified` (an `im.dialog.users.list` read lacks members whose accounts could not be
+   * checked), `read_members_failed`, `sync_error` (an unexpected error confined to the chat).
    */
   readonly code: string;
   /** URLs reduced to their origin, capped in length. */
@@ -89,15 +105,17 @@ export interface ChatSyncResult {
   readonly outcome: ChatOutcome;
   /** Members in this run's complete read; null when the read was not usable. */
   readonly membersRead: number | null;
-  /** Joins/leaves published as member events (0 when held). */
+  /** Joins/leaves of the change made or finished in this run (0 when held). */
   readonly joined: number;
   readonly left: number;
   /** Leaves the breaker is holding (0 unless `held`). */
   readonly heldLeft: number;
-  /** Events acknowledged by the publisher. */
+  /** Events acknowledged by the publisher in this run. */
   readonly events: number;
-  /** Whether a snapshot was written. */
+  /** Whether a snapshot was written (a change recorded, committed, or a flag cleared). */
   readonly saved: boolean;
+  /** Whether this run finished a change an earlier attempt had left pending. */
+  readonly resumed?: boolean;
   readonly error?: ChatSyncError;
 }
 
@@ -121,44 +139,60 @@ export interface SyncReport {
   /** HTTP requests to Bitrix24 during this sync (`reader.requestCount()` delta). */
   readonly bitrix24Requests: number;
   /**
-   * Whether the work item should be retried: some chat's read failed (whatever the reader's
-   * code: transport, rate limit, auth, or an answer the client found malformed, which may be a
-   * proxy's one-off), or its publish or save failed. A retry re-reads every chat of the item,
-   * which is safe: unchanged chats write nothing and re-published events keep their IDs.
-   * Not retryable: conflicts (the winning run covered the chat), no-access answers (announced as
-   * access_lost), ID lists the core itself rejects and unreadable stored snapshots (a retry reads
-   * the same; the next tick tries again and the failing-chats alarm fires if it persists).
+   * Whether the work item should be retried: some chat's read failed with a retryable error,
+   * or its publish, save or deadline stopped it. A retry first finishes every pending change
+   * (same events), then re-reads, so it is always safe. Not retryable: conflicts (the other run
+   * covered the chat), no-access answers (announced as access_lost), permanent read errors, ID
+   * lists the core itself rejects and unreadable stored snapshots (a retry reads the same; the
+   * next tick tries again and the failing-chats alarm fires if it persists).
    */
   readonly retryable: boolean;
 }
 
+/** What a chat's new read means, before user details are known. */
 type ChatPlan =
   | { readonly kind: 'done'; readonly result: ChatSyncResult }
   | { readonly kind: 'baseline'; readonly members: UserId[]; readonly method: ReadMethod }
   | {
-      readonly kind: 'apply';
+      readonly kind: 'diff';
       readonly snapshot: Snapshot;
       readonly members: UserId[];
       readonly diff: MemberDiff;
       readonly method: ReadMethod;
-      readonly released: boolean;
-    }
-  | {
-      readonly kind: 'hold';
-      readonly snapshot: Snapshot;
-      readonly observedCount: number;
-      readonly diff: MemberDiff;
-      /** A new held leave set: announce and record it. Otherwise only a stale access flag is cleared. */
-      readonly announce: boolean;
     }
   | { readonly kind: 'access_lost'; readonly snapshot: Snapshot; readonly code: string };
 
+/** A chat whose change is recorded and whose events are being published. */
+interface InFlight {
+  readonly chatId: ChatId;
+  readonly snapshot: Snapshot & { readonly pending: PendingChange };
+  readonly events: readonly OutgoingEvent[];
+}
+
+/** Where a chat stands after its pending change was flushed. */
+interface Flushed {
+  /** The committed snapshot; absent when the change is still pending. */
+  readonly committed?: Snapshot;
+  /** Events acknowledged in this flush. */
+  readonly acknowledged: number;
+  readonly error?: ChatSyncError;
+  readonly outcome?: 'conflict';
+}
+
 /**
- * Syncs one work item (one portal, ≤ 50 chats): one member read, one snapshot load, one user
- * details lookup for every joined/left user of the item, one publish of every chat's events,
- * then per chat, only if all its events were acknowledged, a save conditional on the version
- * read (DESIGN invariants 1, 5). Chats are independent: one chat's failure (including its
- * events' failure to publish) is reported and never blocks the others. Never
+ * Syncs one work item (one portal, ≤ 50 chats) through the outbox (docs/design.md, guarantees
+ * 1 and 5):
+ *
+ * 1. one member read, one snapshot load;
+ * 2. every change an earlier attempt left pending is finished first: its events rebuilt
+ *    unchanged, those past its publish cursor published, the change committed;
+ * 3. each chat's new read is diffed against the committed state; one user-details lookup
+ *    serves the whole item;
+ * 4. each change is recorded as pending (a conditional write) BEFORE any of its events is
+ *    published, then published in chunks (the cursor recorded between chunks when needed), then
+ *    committed, conditional on the recorded change.
+ *
+ * Chats are independent: one chat's failure is reported and never blocks the others. Never
  * throws for a chat or port failure; the report says what happened and whether to retry.
  *
  * @throws {Error} only when `item.portalId` is not `deps.portal.portalId` (a wiring bug).
@@ -175,28 +209,26 @@ export async function syncWorkItem(deps: SyncDeps, item: WorkItem): Promise<Sync
   const finish = (observedAt: string, chats: ChatSyncResult[]): SyncReport =>
     report(deps, item, observedAt, chats, deps.reader.requestCount() - requestsBefore);
 
-  let reads: Map<ChatId, ChatRead>;
+  // A failed read still lets this run finish the chats' pending changes: they need no read.
+  let reads: ReadonlyMap<ChatId, ChatRead> = new Map();
+  let readFailure: ChatSyncError | undefined;
   try {
     reads = await deps.reader.readMembers(chatIds);
   } catch (error) {
     deps.logger?.error('reading member lists failed', { error: safeMessage(error) });
-    const failure = chatError('read_members_failed', error, true);
-    return finish(
-      now(deps),
-      chatIds.map((chatId) => failedResult(chatId, failure)),
-    );
+    readFailure = chatError('read_members_failed', error, true);
   }
   const observedAt = now(deps);
 
-  let snapshots: ReadonlyMap<ChatId, Snapshot>;
+  let loaded: ReadonlyMap<ChatId, Snapshot>;
   let unreadable: ReadonlyMap<ChatId, string> = new Map();
   try {
-    snapshots = await deps.store.loadMany(deps.portal.portalId, chatIds);
+    loaded = await deps.store.loadMany(deps.portal.portalId, chatIds);
   } catch (error) {
     if (error instanceof SnapshotUnreadableError) {
-      // A corrupt snapshot fails its chat, not the work item (DESIGN invariant 7).
+      // A corrupt snapshot fails its chat, not the work item (docs/design.md, guarantee 7).
       deps.logger?.error('stored snapshots unreadable', { error: safeMessage(error) });
-      snapshots = error.readable;
+      loaded = error.readable;
       unreadable = error.unreadable;
     } else {
       deps.logger?.error('loading snapshots failed', { error: safeMessage(error) });
@@ -208,57 +240,93 @@ export async function syncWorkItem(deps: SyncDeps, item: WorkItem): Promise<Sync
     }
   }
 
+  // 2. Finish what earlier attempts left pending, before anything new touches those chats.
+  const resumed = await flush(
+    deps,
+    chatIds.flatMap((chatId) => {
+      const snapshot = loaded.get(chatId);
+      return snapshot?.pending ? [inFlight(deps, { ...snapshot, pending: snapshot.pending })] : [];
+    }),
+  );
+
+  // 3. Plan every chat's new read against its committed state.
   const plans = chatIds.map((chatId): ChatPlan => {
     const problem = unreadable.get(chatId);
     if (problem !== undefined) {
       // Not retryable: a retry reads the same item; the failing-chats alarm calls an operator.
       return done(failedResult(chatId, chatError('snapshot_unreadable', problem, false)));
     }
+    const flushed = resumed.get(chatId);
+    if (flushed !== undefined && flushed.committed === undefined) {
+      return done(stillPending(chatId, flushed));
+    }
+    if (readFailure !== undefined) return done(failedResult(chatId, readFailure));
+    const snapshot = flushed?.committed ?? loaded.get(chatId);
+    if (snapshot !== undefined && snapshot.observedAt > observedAt) {
+      // An overlapping run committed a read at least as new as ours: applying ours would
+      // reorder history. That run covered the chat.
+      const stale = { code: 'stale_read', message: 'a newer read is committed', retryable: false };
+      return done({ ...result(chatId, 'conflict', {}), error: stale });
+    }
     try {
-      return planChat(chatId, snapshots.get(chatId), reads.get(chatId), deps.breaker);
+      return planChat(chatId, snapshot, reads.get(chatId));
     } catch (error) {
-      // E.g. a corrupt stored snapshot: this chat fails, the others go on.
       return done(failedResult(chatId, chatError('sync_error', error, false)));
     }
   });
+
   const details = await lookUpDetails(deps, chatIds, plans);
-  const prepared = plans.map((plan, index) =>
-    plan.kind === 'done'
-      ? plan.result
-      : prepareChat(
-          deps,
-          chatIds[index] as ChatId,
-          plan,
-          details.get(chatIds[index] as ChatId),
-          observedAt,
-        ),
+  const settled = await Promise.all(
+    plans.map(async (plan, index): Promise<ChatSyncResult | InFlight> => {
+      const chatId = chatIds[index] as ChatId;
+      if (plan.kind === 'done') return plan.result;
+      try {
+        const decided = decide(deps, chatId, plan, details.get(chatId), observedAt);
+        if ('result' in decided) {
+          if (decided.save === undefined) return decided.result;
+          await deps.store.save(decided.save.next, { version: decided.save.base.version });
+          return { ...decided.result, saved: true };
+        }
+        const { base } = decided;
+        const recorded = { ...base, pending: recordPending(deps.portal, base, decided.input) };
+        await deps.store.save(recorded, {
+          version: base.version === 0 ? undefined : base.version,
+        });
+        return inFlight(deps, recorded);
+      } catch (error) {
+        return saveFailure(deps, chatId, error, plan);
+      }
+    }),
   );
-  const unacknowledged = await publishAll(
-    deps,
-    prepared.flatMap((p) => (isPrepared(p) ? p.events : [])),
-  );
-  const results = await Promise.all(
-    prepared.map((p) => (isPrepared(p) ? saveChat(deps, p, unacknowledged) : p)),
-  );
-  for (const result of results) {
-    if (result.error !== undefined) {
+
+  // 4. Publish and commit the recorded changes.
+  const flushed = await flush(deps, settled.filter(isInFlight));
+
+  const results = chatIds.map((chatId, index): ChatSyncResult => {
+    const own = settled[index] as ChatSyncResult | InFlight;
+    const own_ = isInFlight(own)
+      ? changeResult(own, flushed.get(chatId) as Flushed, readCount(reads.get(chatId)))
+      : own;
+    return withResumed(own_, resumed.get(chatId), loaded.get(chatId));
+  });
+  for (const chat of results) {
+    if (chat.error !== undefined) {
       deps.logger?.warn('chat sync failed', {
-        chatId: result.chatId,
-        outcome: result.outcome,
-        code: result.error.code,
-        message: result.error.message,
+        chatId: chat.chatId,
+        outcome: chat.outcome,
+        code: chat.error.code,
+        message: chat.error.message,
       });
     }
   }
   return finish(observedAt, results);
 }
 
-/** Decides what a chat needs, from its snapshot and read alone. Pure. */
+/** Decides what a chat's read means, from its committed snapshot and the read alone. Pure. */
 function planChat(
   chatId: ChatId,
   snapshot: Snapshot | undefined,
   read: ChatRead | undefined,
-  breaker: BreakerSettings,
 ): ChatPlan {
   if (read === undefined) {
     return done(
@@ -266,7 +334,7 @@ function planChat(
     );
   }
   if (read.kind === 'failed') {
-    return done(failedResult(chatId, chatError(read.code, read.message, true)));
+    return done(failedResult(chatId, chatError(read.code, read.message, read.retryable ?? true)));
   }
 
   let members: UserId[] = [];
@@ -281,7 +349,7 @@ function planChat(
       return done(failedResult(chatId, chatError('invalid_member_list', error, false)));
     }
     // A chat always has at least the integration user; an empty list is Bitrix24's
-    // "no permission" answer, never a chat everyone left (DESIGN invariant 2).
+    // "no permission" answer, never a chat everyone left (docs/design.md, guarantee 2).
     if (members.length === 0) lostCode = 'empty_member_list';
   }
 
@@ -300,45 +368,142 @@ function planChat(
   }
 
   if (snapshot === undefined) return { kind: 'baseline', members, method: read.method };
-
-  const diff = diffMembers(snapshot.members, members);
-  const decision = decideBreaker(diff, snapshot.members.length, snapshot.held, breaker);
-  if (decision.action === 'hold') {
-    if (!decision.isNew && snapshot.accessLostAt === undefined) {
-      return done(
-        result(chatId, 'held', { membersRead: members.length, heldLeft: diff.left.length }),
-      );
-    }
-    return {
-      kind: 'hold',
-      snapshot,
-      observedCount: members.length,
-      diff,
-      announce: decision.isNew,
-    };
-  }
-  const stale = snapshot.held !== undefined || snapshot.accessLostAt !== undefined;
-  if (isEmptyDiff(diff) && !stale) {
-    return done(result(chatId, 'unchanged', { membersRead: members.length }));
-  }
   return {
-    kind: 'apply',
+    kind: 'diff',
     snapshot,
     members,
-    diff,
+    diff: diffMembers(snapshot.members, members),
     method: read.method,
-    released: decision.action === 'apply_released',
+  };
+}
+
+/** What to do with a planned chat once user details are known. */
+type Decision =
+  | { readonly base: Snapshot; readonly input: PendingChangeInput }
+  | { readonly result: ChatSyncResult; readonly save?: { next: Snapshot; base: Snapshot } };
+
+function decide(
+  deps: SyncDeps,
+  chatId: ChatId,
+  plan: Exclude<ChatPlan, { kind: 'done' }>,
+  details: ReadonlyMap<UserId, UserDetails> | undefined,
+  observedAt: string,
+): Decision {
+  switch (plan.kind) {
+    case 'baseline':
+      return {
+        base: emptySnapshot(deps.portal.portalId, chatId, observedAt),
+        input: {
+          kind: 'baseline',
+          observedAt,
+          method: plan.method,
+          joined: plan.members,
+          left: [],
+        },
+      };
+    case 'access_lost':
+      return {
+        base: plan.snapshot,
+        input: { kind: 'access_lost', observedAt, code: plan.code, joined: [], left: [] },
+      };
+    case 'diff':
+      return decideDiff(deps, chatId, plan, details, observedAt);
+  }
+}
+
+function decideDiff(
+  deps: SyncDeps,
+  chatId: ChatId,
+  plan: Extract<ChatPlan, { kind: 'diff' }>,
+  details: ReadonlyMap<UserId, UserDetails> | undefined,
+  observedAt: string,
+): Decision {
+  const { snapshot, method } = plan;
+  let diff = plan.diff;
+  if (method === 'im.dialog.users.list' && diff.left.length > 0) {
+    // im.dialog.users.list never lists deactivated accounts, while Bitrix24 keeps their
+    // membership (docs/bitrix24.md, "Two ways to read members"): a missing member is a leave
+    // only when the account is active or gone. Without details, nothing can be told apart.
+    if (details === undefined) {
+      return {
+        result: failedResult(chatId, {
+          code: 'leaves_unverified',
+          message: `${diff.left.length} member(s) missing from im.dialog.users.list could not be checked for deactivation`,
+          retryable: true,
+        }),
+      };
+    }
+    diff = {
+      joined: diff.joined,
+      left: diff.left.filter((id) => details.get(id)?.active !== false),
+    };
+  }
+  const membersRead = plan.members.length;
+  const stale = snapshot.held !== undefined || snapshot.accessLostAt !== undefined;
+  const decision = decideBreaker(diff, snapshot.members.length, snapshot.held, deps.breaker);
+  if (decision.action === 'hold') {
+    if (decision.isNew) {
+      return {
+        base: snapshot,
+        input: {
+          kind: 'hold',
+          observedAt,
+          joined: diff.joined,
+          left: diff.left,
+          observedCount: membersRead,
+          breaker: deps.breaker,
+        },
+      };
+    }
+    const held = result(chatId, 'held', { membersRead, heldLeft: diff.left.length });
+    if (snapshot.accessLostAt === undefined) return { result: held };
+    const { accessLostAt: _cleared, ...kept } = snapshot;
+    return {
+      result: held,
+      save: { base: snapshot, next: { ...kept, version: snapshot.version + 1 } },
+    };
+  }
+  if (isEmptyDiff(diff)) {
+    const unchanged = result(chatId, 'unchanged', { membersRead });
+    if (!stale) return { result: unchanged };
+    // The hold or the access loss went away with nothing to announce: clear the flag.
+    const { accessLostAt: _lost, held: _held, ...kept } = snapshot;
+    return {
+      result: unchanged,
+      save: {
+        base: snapshot,
+        next: { ...kept, version: snapshot.version + 1, observedAt, method },
+      },
+    };
+  }
+  const heldSince = decision.action === 'apply_released' ? snapshot.held?.detectedAt : undefined;
+  const changed = [...diff.joined, ...diff.left];
+  return {
+    base: snapshot,
+    input: {
+      kind: 'apply',
+      observedAt,
+      method,
+      joined: diff.joined,
+      left: diff.left,
+      ...(heldSince === undefined ? {} : { heldSince }),
+      ...(details === undefined
+        ? {}
+        : { details: changed.flatMap((id) => details.get(id) ?? []).sort((a, b) => a.id - b.id) }),
+    },
   };
 }
 
 /**
- * One lookup for the users that joined or left the applied chats, chat by chat up to
- * `maxDetailsLookup` users; a chat that would exceed it (a released mass change, a chat that
- * grew by thousands) gets no details, so one huge diff cannot spend the portal's rate budget.
- * A failed lookup does not block the sync either: events go out without details (`user: null`,
- * leave reason `unknown`), because a delayed change is worse than a change without a name.
+ * One lookup for the users that joined or left, chat by chat up to `maxDetailsLookup` users; a
+ * chat that would exceed it (a released mass change, a chat that grew by thousands) gets no
+ * details, so one huge diff cannot spend the portal's rate budget. Leaves from
+ * `im.dialog.users.list` reads come first: without their details they cannot be applied.
+ * A failed lookup does not block the other chats: their events go out without details
+ * (`user: null`, leave reason `unknown`), because a delayed change is worse than a change
+ * without a name.
  *
- * @returns per chat, the details map to build its events with (`undefined`: not looked up).
+ * @returns per chat, the details map to decide and build its events with (`undefined`: none).
  */
 async function lookUpDetails(
   deps: SyncDeps,
@@ -349,17 +514,24 @@ async function lookUpDetails(
   const covered: ChatId[] = [];
   const ids: UserId[] = [];
   let skipped = 0;
-  plans.forEach((plan, index) => {
-    if (plan.kind !== 'apply' || isEmptyDiff(plan.diff)) return;
+  const diffs = plans.flatMap((plan, index) =>
+    plan.kind === 'diff' && !isEmptyDiff(plan.diff)
+      ? [{ plan, chatId: chatIds[index] as ChatId }]
+      : [],
+  );
+  const mustVerify = (plan: Extract<ChatPlan, { kind: 'diff' }>): boolean =>
+    plan.method === 'im.dialog.users.list' && plan.diff.left.length > 0;
+  diffs.sort((a, b) => Number(mustVerify(b.plan)) - Number(mustVerify(a.plan)));
+  for (const { plan, chatId } of diffs) {
     const changed = plan.diff.joined.length + plan.diff.left.length;
     if (ids.length + changed > limit) {
       skipped += 1;
-      return;
+      continue;
     }
     for (const id of plan.diff.joined) ids.push(id);
     for (const id of plan.diff.left) ids.push(id);
-    covered.push(chatIds[index] as ChatId);
-  });
+    covered.push(chatId);
+  }
   if (skipped > 0) {
     deps.logger?.warn('too many changed users; some chats publish without user details', {
       skippedChats: skipped,
@@ -381,212 +553,208 @@ async function lookUpDetails(
   return new Map(covered.map((chatId) => [chatId, details]));
 }
 
-interface PreparedChat {
-  readonly chatId: ChatId;
-  readonly snapshot: Snapshot | undefined;
-  readonly events: OutgoingEvent[];
-  readonly next: Snapshot;
-  readonly counts: ReturnType<typeof prepare>['counts'];
-}
-
-function isPrepared(chat: PreparedChat | ChatSyncResult): chat is PreparedChat {
-  return 'next' in chat;
-}
-
-function prepareChat(
-  deps: SyncDeps,
-  chatId: ChatId,
-  plan: Exclude<ChatPlan, { kind: 'done' }>,
-  details: ReadonlyMap<UserId, UserDetails> | undefined,
-  observedAt: string,
-): PreparedChat | ChatSyncResult {
-  const snapshot = plan.kind === 'baseline' ? undefined : plan.snapshot;
-  const ctx: ChatEventContext = {
-    portal: deps.portal,
-    chatId,
-    baseVersion: snapshot?.version ?? 0,
-    previousSequence: snapshot?.sequence ?? 0,
-    previousObservedAt: snapshot?.observedAt ?? null,
-    observedAt,
+function inFlight(deps: SyncDeps, snapshot: Snapshot & { pending: PendingChange }): InFlight {
+  return {
+    chatId: snapshot.chatId,
+    snapshot,
+    events: eventsOfPending(deps.portal, snapshot, snapshot.pending),
   };
-  try {
-    return { chatId, snapshot, ...prepare(deps, ctx, plan, details) };
-  } catch (error) {
-    return failedResult(chatId, chatError('sync_error', error, false));
-  }
-}
-
-/** What a publish left unacknowledged: every event when nothing says otherwise. */
-interface Unacknowledged {
-  has(eventId: string): boolean;
-  readonly error?: unknown;
 }
 
 /**
- * One publish for the whole work item, so a first run of 50 chats costs a few PublishBatch
- * calls instead of 50. A {@link PublishError} names exactly the events SNS did not acknowledge;
- * any other error may have stopped midway, so then no event counts as acknowledged.
+ * Publishes the chats' events past their cursors in chunks, then commits every chat whose
+ * events are all acknowledged and records the cursor of the others. A {@link PublishError} names
+ * exactly the events SNS did not acknowledge; any other error may have stopped midway, so then
+ * none of the chunk counts. A chat stops at its first unacknowledged event (later ones would
+ * overtake it on a FIFO topic); the cursor counts only the leading acknowledged events.
  */
-async function publishAll(deps: SyncDeps, events: OutgoingEvent[]): Promise<Unacknowledged> {
-  if (events.length === 0) return { has: () => false };
-  try {
-    await deps.publisher.publish(events);
-    return { has: () => false };
-  } catch (error) {
-    const failed = error instanceof PublishError ? new Set(error.failedEventIds) : undefined;
-    return { error, has: (id) => failed === undefined || failed.has(id) };
+async function flush(deps: SyncDeps, chats: readonly InFlight[]): Promise<Map<ChatId, Flushed>> {
+  const cursor = new Map(chats.map((c) => [c.chatId, c.snapshot.pending.published]));
+  const stopped = new Map<ChatId, ChatSyncError>();
+  const chunkSize = Math.max(1, deps.publishChunkEvents ?? DEFAULT_PUBLISH_CHUNK_EVENTS);
+  for (;;) {
+    const chunk: { chatId: ChatId; index: number; event: OutgoingEvent }[] = [];
+    for (const chat of chats) {
+      if (stopped.has(chat.chatId)) continue;
+      for (let i = cursor.get(chat.chatId) as number; i < chat.events.length; i++) {
+        if (chunk.length >= chunkSize) break;
+        chunk.push({ chatId: chat.chatId, index: i, event: chat.events[i] as OutgoingEvent });
+      }
+    }
+    if (chunk.length === 0) break;
+    const deadline = deps.deadlineAt?.();
+    if (deadline !== undefined && deps.clock.now().getTime() >= deadline) {
+      const late = {
+        code: 'deadline_exceeded',
+        message: 'the invocation ran out of time; progress is recorded',
+        retryable: true,
+      };
+      for (const { chatId } of chunk) stopped.set(chatId, late);
+      continue;
+    }
+    let failedIds: ReadonlySet<string> | undefined = new Set();
+    let publishError: unknown;
+    try {
+      await deps.publisher.publish(chunk.map((c) => c.event));
+    } catch (error) {
+      publishError = error;
+      failedIds = error instanceof PublishError ? new Set(error.failedEventIds) : undefined;
+    }
+    for (const { chatId, index, event } of chunk) {
+      if (stopped.has(chatId)) continue;
+      if (failedIds === undefined || failedIds.has(event.event.id)) {
+        stopped.set(chatId, chatError('publish_failed', publishError, true));
+      } else if (cursor.get(chatId) === index) {
+        cursor.set(chatId, index + 1);
+      }
+    }
   }
+
+  const out = new Map<ChatId, Flushed>();
+  await Promise.all(
+    chats.map(async ({ chatId, snapshot, events }) => {
+      const { pending } = snapshot;
+      const published = cursor.get(chatId) as number;
+      const acknowledged = published - pending.published;
+      if (published < events.length) {
+        if (acknowledged > 0) {
+          try {
+            await deps.store.recordPublished(snapshot.portalId, chatId, pending.id, published);
+          } catch (error) {
+            // Harmless: the next attempt re-publishes from the older cursor (same IDs).
+            deps.logger?.warn('publish cursor not recorded', { chatId, error: safeMessage(error) });
+          }
+        }
+        out.set(chatId, { acknowledged, ...errorField(stopped.get(chatId)) });
+        return;
+      }
+      const committed = commitPending(snapshot);
+      try {
+        await deps.store.save(committed, {
+          version: snapshot.version === 0 ? undefined : snapshot.version,
+          pendingId: pending.id,
+        });
+        out.set(chatId, { acknowledged, committed });
+      } catch (error) {
+        if (error instanceof SnapshotConflictError) {
+          // Another run committed this very change (same events) or moved on after it.
+          deps.logger?.info('pending change committed by an overlapping run', { chatId });
+          out.set(chatId, {
+            acknowledged,
+            outcome: 'conflict',
+            error: chatError('snapshot_conflict', error, false),
+          });
+          return;
+        }
+        out.set(chatId, { acknowledged, error: chatError('snapshot_save_failed', error, true) });
+      }
+    }),
+  );
+  return out;
 }
 
-/** Saves a chat's snapshot only if every one of its events was acknowledged (invariant 1). */
-async function saveChat(
+function errorField(error: ChatSyncError | undefined): { error?: ChatSyncError } {
+  return error === undefined ? {} : { error };
+}
+
+/** A chat whose earlier pending change could not be finished: its new read waits. */
+function stillPending(chatId: ChatId, flushed: Flushed): ChatSyncResult {
+  const error = flushed.error ?? {
+    code: 'sync_error',
+    message: 'pending change not finished',
+    retryable: true,
+  };
+  return { ...result(chatId, flushed.outcome ?? 'failed', {}), error };
+}
+
+function isInFlight(chat: ChatSyncResult | InFlight): chat is InFlight {
+  return 'snapshot' in chat;
+}
+
+/** The result of a change this run recorded, from how its flush went. */
+function changeResult(
+  change: InFlight,
+  flushed: Flushed,
+  membersRead: number | null,
+): ChatSyncResult {
+  const counts = countsOf(change.snapshot.pending, membersRead);
+  const fields = { membersRead: counts.membersRead, events: flushed.acknowledged, saved: true };
+  if (flushed.committed !== undefined)
+    return result(change.chatId, counts.outcome, { ...counts, ...fields });
+  return {
+    ...result(change.chatId, flushed.outcome ?? 'failed', fields),
+    ...errorField(flushed.error),
+  };
+}
+
+/**
+ * Folds in a change an earlier attempt left pending and this run finished: its events count, and
+ * when this run's own read changed nothing, the finished change is what the chat's result reports.
+ */
+function withResumed(
+  own: ChatSyncResult,
+  earlier: Flushed | undefined,
+  loaded: Snapshot | undefined,
+): ChatSyncResult {
+  if (earlier === undefined || !loaded?.pending) return own;
+  const combined = { ...own, events: own.events + earlier.acknowledged, resumed: true };
+  if (earlier.committed === undefined || own.outcome !== 'unchanged') return combined;
+  const counts = countsOf(loaded.pending, own.membersRead);
+  return { ...combined, ...counts, membersRead: own.membersRead, saved: true };
+}
+
+function saveFailure(
   deps: SyncDeps,
-  chat: PreparedChat,
-  unacknowledged: Unacknowledged,
-): Promise<ChatSyncResult> {
-  const { chatId, snapshot, events, next, counts } = chat;
-  if (events.some((e) => unacknowledged.has(e.event.id))) {
-    return failedResult(
-      chatId,
-      chatError('publish_failed', unacknowledged.error, true),
-      counts.membersRead,
-    );
-  }
-  try {
-    await deps.store.save(next, snapshot?.version);
-  } catch (error) {
-    if (error instanceof SnapshotConflictError) {
-      deps.logger?.info('snapshot changed by an overlapping run; its events equal ours', {
-        chatId,
-      });
-      return {
-        ...result(chatId, 'conflict', { membersRead: counts.membersRead, events: events.length }),
-        error: chatError('snapshot_conflict', error, false),
-      };
-    }
+  chatId: ChatId,
+  error: unknown,
+  plan: ChatPlan,
+): ChatSyncResult {
+  const membersRead = plan.kind === 'baseline' || plan.kind === 'diff' ? plan.members.length : null;
+  if (error instanceof SnapshotConflictError) {
+    deps.logger?.info('snapshot changed by an overlapping run', { chatId });
     return {
-      ...failedResult(chatId, chatError('snapshot_save_failed', error, true), counts.membersRead),
-      events: events.length,
+      ...result(chatId, 'conflict', { membersRead }),
+      error: chatError('snapshot_conflict', error, false),
     };
   }
-  return result(chatId, counts.outcome, { ...counts, events: events.length, saved: true });
+  return failedResult(chatId, chatError('snapshot_save_failed', error, true), membersRead);
 }
 
-/** The events of a plan and the snapshot that reflects them. Pure. */
-function prepare(
-  deps: SyncDeps,
-  ctx: ChatEventContext,
-  plan: Exclude<ChatPlan, { kind: 'done' }>,
-  details: ReadonlyMap<UserId, UserDetails> | undefined,
-): {
-  events: OutgoingEvent[];
-  next: Snapshot;
-  counts: Omit<Partial<ChatSyncResult>, 'outcome'> & {
-    outcome: ChatOutcome;
-    membersRead: number | null;
-  };
-} {
-  const { portalId } = deps.portal;
-  const version = ctx.baseVersion + 1;
-  switch (plan.kind) {
-    case 'baseline': {
-      const events = buildBaselineEvents(ctx, plan.members, plan.method);
+function countsOf(
+  pending: PendingChange,
+  membersRead: number | null,
+): { outcome: ChatOutcome; membersRead: number | null } & Partial<ChatSyncResult> {
+  switch (pending.kind) {
+    case 'baseline':
+      return { outcome: 'baseline', membersRead };
+    case 'apply':
       return {
-        events,
-        next: applied(portalId, ctx, plan.members, version, events.length),
-        counts: { outcome: 'baseline', membersRead: plan.members.length },
+        outcome: pending.heldSince === undefined ? 'changed' : 'released',
+        membersRead,
+        joined: pending.joined.length,
+        left: pending.left.length,
       };
-    }
-    case 'apply': {
-      const heldSince = plan.released ? plan.snapshot.held?.detectedAt : undefined;
-      const events = buildMemberEvents(ctx, plan.diff, {
-        method: plan.method,
-        details,
-        ...(heldSince === undefined ? {} : { heldSince }),
-      });
-      const changed = !isEmptyDiff(plan.diff);
-      return {
-        events,
-        next: applied(portalId, ctx, plan.members, version, ctx.previousSequence + events.length),
-        counts: {
-          outcome: plan.released ? 'released' : changed ? 'changed' : 'unchanged',
-          membersRead: plan.members.length,
-          joined: plan.diff.joined.length,
-          left: plan.diff.left.length,
-        },
-      };
-    }
-    case 'hold': {
-      const { accessLostAt: _cleared, held, ...kept } = plan.snapshot;
-      const events = plan.announce
-        ? [
-            buildMassChangeHeldEvent(
-              ctx,
-              plan.diff,
-              { previousCount: plan.snapshot.members.length, observedCount: plan.observedCount },
-              deps.breaker,
-            ),
-          ]
-        : [];
-      const nextHeld =
-        plan.announce || held === undefined
-          ? {
-              baseVersion: ctx.baseVersion,
-              detectedAt: ctx.observedAt,
-              joined: plan.diff.joined,
-              left: plan.diff.left,
-              observedCount: plan.observedCount,
-              released: false,
-            }
-          : held;
-      return {
-        events,
-        next: {
-          ...kept,
-          version,
-          sequence: ctx.previousSequence + events.length,
-          held: nextHeld,
-        },
-        counts: {
-          outcome: 'held',
-          membersRead: plan.observedCount,
-          heldLeft: plan.diff.left.length,
-        },
-      };
-    }
-    case 'access_lost': {
-      const event = buildAccessLostEvent(ctx, plan.code, plan.snapshot.members.length);
-      return {
-        events: [event],
-        // Members and observedAt stay: they describe the last complete read.
-        next: {
-          ...plan.snapshot,
-          version,
-          sequence: ctx.previousSequence + 1,
-          accessLostAt: ctx.observedAt,
-        },
-        counts: { outcome: 'access_lost', membersRead: null },
-      };
-    }
+    case 'hold':
+      return { outcome: 'held', membersRead, heldLeft: pending.left.length };
+    case 'access_lost':
+      return { outcome: 'access_lost', membersRead: null };
   }
 }
 
-/** The snapshot after applying a complete read: no hold, no access flag. */
-function applied(
-  portalId: string,
-  ctx: ChatEventContext,
-  members: UserId[],
-  version: number,
-  sequence: number,
-): Snapshot {
+function readCount(read: ChatRead | undefined): number | null {
+  return read?.kind === 'complete' ? read.memberIds.length : null;
+}
+
+/** The committed state of a chat never synced: what a baseline is recorded on. */
+function emptySnapshot(portalId: string, chatId: ChatId, observedAt: string): Snapshot {
   return {
     portalId,
-    chatId: ctx.chatId,
-    members,
-    version,
-    contentHash: contentHash(members),
-    observedAt: ctx.observedAt,
-    sequence,
+    chatId,
+    members: [],
+    version: 0,
+    contentHash: contentHash([]),
+    observedAt,
+    sequence: 0,
   };
 }
 

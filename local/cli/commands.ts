@@ -4,7 +4,11 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { type AppLogger, silentLogger } from '../../functions/app/observability.js';
 import type { Snapshot } from '../../functions/core/model.js';
 import { SnapshotConflictError } from '../../functions/core/ports.js';
-import { NothingHeldError, releaseHeldChange } from '../../functions/core/release-held-change.js';
+import {
+  ChangePendingError,
+  NothingHeldError,
+  releaseHeldChange,
+} from '../../functions/core/release-held-change.js';
 import { type EventsTarget, openLocalEnvironment } from '../runtime/local-environment.js';
 import { createLocalRunner, type LocalRunResult } from '../runtime/local-run.js';
 import { startSimulator } from '../simulator/start-simulator.js';
@@ -194,11 +198,13 @@ export async function releaseCommand(
     try {
       released = releaseHeldChange(snapshot);
     } catch (error) {
-      if (error instanceof NothingHeldError) throw new UsageError(error.message);
+      if (error instanceof NothingHeldError || error instanceof ChangePendingError) {
+        throw new UsageError(error.message);
+      }
       throw error;
     }
     try {
-      await store.save(released, snapshot.version);
+      await store.save(released, { version: snapshot.version });
     } catch (error) {
       if (error instanceof SnapshotConflictError) {
         throw new UsageError('the chat was synced meanwhile; check `status` and release again');

@@ -216,7 +216,7 @@ async function changeMembership(
           '(demo: an operator checked the held change and released it: membership-sync release --chat 3)',
         ),
       );
-      await store.save(releaseHeldChange(snapshot), snapshot.version);
+      await store.save(releaseHeldChange(snapshot), { version: snapshot.version });
     }
   }
 }

@@ -82,12 +82,124 @@ describe.each(backends)('DynamoDbSnapshotStore on %s', (_name, start) => {
     return out.Items ?? [];
   }
 
+  describe('the outbox', () => {
+    const details = [
+      { id: 8, name: 'Ann Lee', active: true, bot: false },
+      { id: 9, name: 'Bo', active: false },
+    ];
+    function pendingOf(base: Snapshot, id: string, published = 0): Snapshot {
+      return {
+        ...base,
+        method: 'im.chat.user.list',
+        pending: {
+          id,
+          kind: 'apply',
+          method: 'im.chat.user.list',
+          observedAt: '2026-11-21T11:00:00.000Z',
+          joined: [8],
+          left: [2],
+          details,
+          eventCount: 2,
+          published,
+        },
+      };
+    }
+
+    it('round-trips a pending change with its details, and commits only the change it names', async () => {
+      const base = snapshot('ob', 1, [1, 2, 3], 1);
+      await store().save(base, { version: undefined });
+      const recorded = pendingOf(base, 'change-1');
+      await store().save(recorded, { version: 1 });
+
+      expect((await store().loadMany('ob', [1])).get(1)).toEqual(recorded);
+      await expect(
+        store().save(pendingOf(base, 'change-2'), { version: 1 }),
+      ).rejects.toBeInstanceOf(SnapshotConflictError);
+      const committed = {
+        ...snapshot('ob', 1, [1, 3, 8], 2),
+        method: 'im.chat.user.list' as const,
+      };
+      await expect(
+        store().save(committed, { version: 1, pendingId: 'change-2' }),
+      ).rejects.toBeInstanceOf(SnapshotConflictError);
+      await expect(store().save(committed, { version: 1 })).rejects.toBeInstanceOf(
+        SnapshotConflictError,
+      );
+      await store().save(committed, { version: 1, pendingId: 'change-1' });
+
+      expect((await store().loadMany('ob', [1])).get(1)).toEqual(committed);
+    });
+
+    it('records a first change on a chat never synced at version 0, and commits it as version 1', async () => {
+      const empty = { ...snapshot('ob0', 1, [], 1), version: 0, sequence: 0 };
+      const recorded: Snapshot = {
+        ...empty,
+        pending: {
+          id: 'base-1',
+          kind: 'baseline',
+          method: 'im.dialog.users.list',
+          observedAt: '2026-11-21T11:00:00.000Z',
+          joined: range(1, 30_000),
+          left: [],
+          eventCount: 3,
+          published: 0,
+        },
+      };
+      await store({ inlineBodyBytes: 1_000, shardBytes: 2_000 }).save(recorded, {
+        version: undefined,
+      });
+      const rival = { ...recorded, pending: { ...recorded.pending, id: 'base-2' } } as Snapshot;
+      await expect(store().save(rival, { version: undefined })).rejects.toBeInstanceOf(
+        SnapshotConflictError,
+      );
+
+      expect((await store().loadMany('ob0', [1])).get(1)).toEqual(recorded);
+      const committed = { ...snapshot('ob0', 1, range(1, 30_000), 1), sequence: 3 };
+      await store().save(committed, { version: undefined, pendingId: 'base-1' });
+      expect((await store().loadMany('ob0', [1])).get(1)).toEqual(committed);
+    });
+
+    it('advances the publish cursor of the named change only', async () => {
+      const base = snapshot('cur', 1, [1, 2, 3], 1);
+      await store().save(base, { version: undefined });
+      await store().save(pendingOf(base, 'change-1'), { version: 1 });
+      const s = store();
+      const before = s.stats().writeCalls;
+
+      await s.recordPublished('cur', 1, 'change-1', 1);
+      await expect(s.recordPublished('cur', 1, 'other', 2)).rejects.toBeInstanceOf(
+        SnapshotConflictError,
+      );
+
+      expect(s.stats().writeCalls).toBe(before + 2);
+      expect((await store().loadMany('cur', [1])).get(1)?.pending?.published).toBe(1);
+    });
+
+    it('reads a head whose pending change is malformed as unreadable, not as committed', async () => {
+      const base = snapshot('badp', 1, [1, 2, 3], 1);
+      await store().save(base, { version: undefined });
+      await store().save(pendingOf(base, 'change-1'), { version: 1 });
+      await dynamo.client.send(
+        new UpdateItemCommand({
+          TableName: tableName,
+          Key: { pk: { S: 'badp#1' }, sk: { S: 'head' } },
+          UpdateExpression: 'SET pendingPublished = :n',
+          ExpressionAttributeValues: { ':n': { N: '7' } },
+        }),
+      );
+
+      const load = store().loadMany('badp', [1]);
+
+      await expect(load).rejects.toBeInstanceOf(SnapshotUnreadableError);
+    });
+  });
+
   it('round-trips a snapshot; chats never saved are absent', async () => {
     const s = store();
     const saved = snapshot('rt', 1, [3, 7, 42, 2 ** 40], 1, {
       accessLostAt: '2026-11-21T09:00:00.000Z',
     });
-    await s.save(saved, undefined);
+    await s.save(saved, { version: undefined });
 
     const loaded = await store().loadMany('rt', [1, 2]);
 
@@ -96,17 +208,17 @@ describe.each(backends)('DynamoDbSnapshotStore on %s', (_name, start) => {
   });
 
   it('rejects a duplicate first save and a save on a stale version', async () => {
-    await store().save(snapshot('cf', 1, [1, 2], 1), undefined);
-    await expect(store().save(snapshot('cf', 1, [1, 2, 3], 1), undefined)).rejects.toBeInstanceOf(
-      SnapshotConflictError,
-    );
+    await store().save(snapshot('cf', 1, [1, 2], 1), { version: undefined });
+    await expect(
+      store().save(snapshot('cf', 1, [1, 2, 3], 1), { version: undefined }),
+    ).rejects.toBeInstanceOf(SnapshotConflictError);
 
     const a = store();
     const b = store();
     await a.loadMany('cf', [1]);
     await b.loadMany('cf', [1]);
-    await a.save(snapshot('cf', 1, [1, 2, 4], 2), 1);
-    const stale = b.save(snapshot('cf', 1, [1, 2, 5], 2), 1);
+    await a.save(snapshot('cf', 1, [1, 2, 4], 2), { version: 1 });
+    const stale = b.save(snapshot('cf', 1, [1, 2, 5], 2), { version: 1 });
 
     await expect(stale).rejects.toBeInstanceOf(SnapshotConflictError);
     await expect(stale).rejects.toMatchObject({ portalId: 'cf', chatId: 1, expectedVersion: 1 });
@@ -115,28 +227,28 @@ describe.each(backends)('DynamoDbSnapshotStore on %s', (_name, start) => {
   });
 
   it('writes nothing when members, held change and accessLostAt are unchanged', async () => {
-    await store().save(snapshot('nc', 1, [10, 20, 30], 1), undefined);
+    await store().save(snapshot('nc', 1, [10, 20, 30], 1), { version: undefined });
     const s = store();
     await s.loadMany('nc', [1]);
     const before = s.stats();
 
-    await s.save(snapshot('nc', 1, [10, 20, 30], 2, { observedAt: '2026-11-22T00:00:00.000Z' }), 1);
+    await s.save(snapshot('nc', 1, [10, 20, 30], 2, { observedAt: '2026-11-22T00:00:00.000Z' }), {
+      version: 1,
+    });
 
     expect(s.stats().writeCalls).toBe(before.writeCalls);
     expect(s.stats().readCalls).toBe(before.readCalls);
     expect(s.stats().skippedSaves).toBe(1);
     expect((await store().loadMany('nc', [1])).get(1)?.version).toBe(1);
 
-    await s.save(
-      snapshot('nc', 1, [10, 20, 30], 2, { accessLostAt: '2026-11-22T00:00:00.000Z' }),
-      1,
-    );
+    await s.save(snapshot('nc', 1, [10, 20, 30], 2, { accessLostAt: '2026-11-22T00:00:00.000Z' }), {
+      version: 1,
+    });
     expect(s.stats().writeCalls).toBe(before.writeCalls + 1);
     // The store remembers what it saved: saving the same state again is also free.
-    await s.save(
-      snapshot('nc', 1, [10, 20, 30], 3, { accessLostAt: '2026-11-22T00:00:00.000Z' }),
-      2,
-    );
+    await s.save(snapshot('nc', 1, [10, 20, 30], 3, { accessLostAt: '2026-11-22T00:00:00.000Z' }), {
+      version: 2,
+    });
     expect(s.stats().writeCalls).toBe(before.writeCalls + 1);
   });
 
@@ -149,16 +261,18 @@ describe.each(backends)('DynamoDbSnapshotStore on %s', (_name, start) => {
       observedCount: 11,
       released: false,
     };
-    await store().save(snapshot('held', 1, range(1, 50), 1), undefined);
+    await store().save(snapshot('held', 1, range(1, 50), 1), { version: undefined });
     const s = store();
     await s.loadMany('held', [1]);
-    await s.save(snapshot('held', 1, range(1, 50), 2, { held }), 1);
+    await s.save(snapshot('held', 1, range(1, 50), 2, { held }), { version: 1 });
 
     expect((await store().loadMany('held', [1])).get(1)?.held).toEqual(held);
 
     // Releasing it is a change, so it is written.
     const writes = s.stats().writeCalls;
-    await s.save(snapshot('held', 1, range(1, 50), 3, { held: { ...held, released: true } }), 2);
+    await s.save(snapshot('held', 1, range(1, 50), 3, { held: { ...held, released: true } }), {
+      version: 2,
+    });
     expect(s.stats().writeCalls).toBe(writes + 1);
     expect((await store().loadMany('held', [1])).get(1)?.held?.released).toBe(true);
   });
@@ -167,7 +281,7 @@ describe.each(backends)('DynamoDbSnapshotStore on %s', (_name, start) => {
     const members = sparseIds(200_000, 10_000_000);
     const s = store();
     const t0 = performance.now();
-    await s.save(snapshot('big', 1, members, 1), undefined);
+    await s.save(snapshot('big', 1, members, 1), { version: undefined });
     const saveMs = performance.now() - t0;
 
     const t1 = performance.now();
@@ -198,7 +312,7 @@ describe.each(backends)('DynamoDbSnapshotStore on %s', (_name, start) => {
       observedCount: members.length - left.length,
       released: false,
     };
-    await store().save(snapshot('bigheld', 1, members, 1, { held }), undefined);
+    await store().save(snapshot('bigheld', 1, members, 1, { held }), { version: undefined });
 
     const loaded = (await store().loadMany('bigheld', [1])).get(1);
 
@@ -215,7 +329,7 @@ describe.each(backends)('DynamoDbSnapshotStore on %s', (_name, start) => {
       now: () => now,
     };
     const first = sparseIds(20_000, 2_000_000);
-    await store(small).save(snapshot('sh', 1, first, 1), undefined);
+    await store(small).save(snapshot('sh', 1, first, 1), { version: undefined });
     const heads = await partition('sh#1');
     const shardSks = heads.map((i) => i.sk?.S ?? '').filter((sk) => sk.startsWith('shard#'));
     expect(shardSks.length).toBeGreaterThan(4);
@@ -225,11 +339,11 @@ describe.each(backends)('DynamoDbSnapshotStore on %s', (_name, start) => {
     expect(s.stats().shardsRead).toBe(shardSks.length);
 
     // accessLostAt only: the body is unchanged, so the head points at the same shards.
-    await s.save(snapshot('sh', 1, first, 2, { accessLostAt: now.toISOString() }), 1);
+    await s.save(snapshot('sh', 1, first, 2, { accessLostAt: now.toISOString() }), { version: 1 });
     expect(s.stats().shardsWritten).toBe(0);
 
     const second = sparseIds(20_000, 2_000_000);
-    await s.save(snapshot('sh', 1, second, 3), 2);
+    await s.save(snapshot('sh', 1, second, 3), { version: 2 });
     expect(s.stats().shardsWritten).toBeGreaterThan(4);
     expect((await store(small).loadMany('sh', [1])).get(1)).toEqual(snapshot('sh', 1, second, 3));
 
@@ -243,7 +357,9 @@ describe.each(backends)('DynamoDbSnapshotStore on %s', (_name, start) => {
 
   it('names the chat whose shard is missing and still reads the others', async () => {
     const small = { inlineBodyBytes: 1_000, shardBytes: 4_000, compression: 'none' as const };
-    await store(small).save(snapshot('gone', 1, sparseIds(5_000, 1_000_000), 1), undefined);
+    await store(small).save(snapshot('gone', 1, sparseIds(5_000, 1_000_000), 1), {
+      version: undefined,
+    });
     const shard = (await partition('gone#1')).find((i) => i.sk?.S?.startsWith('shard#'));
     await dynamo.client.send(
       new DeleteItemCommand({
@@ -252,7 +368,7 @@ describe.each(backends)('DynamoDbSnapshotStore on %s', (_name, start) => {
       }),
     );
 
-    await store().save(snapshot('gone', 2, [5, 6], 1), undefined);
+    await store().save(snapshot('gone', 2, [5, 6], 1), { version: undefined });
 
     const load = store(small).loadMany('gone', [1, 2, 3]);
 
@@ -265,9 +381,9 @@ describe.each(backends)('DynamoDbSnapshotStore on %s', (_name, start) => {
   });
 
   it('names a head without a usable version or sequence as unreadable instead of diffing it', async () => {
-    await store().save(snapshot('nv', 1, [1, 2], 3), undefined);
-    await store().save(snapshot('nv', 2, [1, 2], 3), undefined);
-    await store().save(snapshot('nv', 3, [1, 2], 3), undefined);
+    await store().save(snapshot('nv', 1, [1, 2], 1), { version: undefined });
+    await store().save(snapshot('nv', 2, [1, 2], 1), { version: undefined });
+    await store().save(snapshot('nv', 3, [1, 2], 1), { version: undefined });
     const remove = (pk: string, attribute: string) =>
       dynamo.client.send(
         new UpdateItemCommand({
@@ -292,8 +408,8 @@ describe.each(backends)('DynamoDbSnapshotStore on %s', (_name, start) => {
   it('syncs the other chats of a work item when one stored snapshot is corrupt', async () => {
     const small = { inlineBodyBytes: 1_000, shardBytes: 4_000, compression: 'none' as const };
     const big = sparseIds(5_000, 1_000_000);
-    await store(small).save(snapshot('bad', 1, big, 1), undefined);
-    await store(small).save(snapshot('bad', 2, [1, 2, 3], 1), undefined);
+    await store(small).save(snapshot('bad', 1, big, 1), { version: undefined });
+    await store(small).save(snapshot('bad', 2, [1, 2, 3], 1), { version: undefined });
     const shard = (await partition('bad#1')).find((i) => i.sk?.S?.startsWith('shard#'));
     await dynamo.client.send(
       new DeleteItemCommand({
@@ -309,7 +425,7 @@ describe.each(backends)('DynamoDbSnapshotStore on %s', (_name, start) => {
         reader,
         store: store(small),
         publisher,
-        clock: new FixedClock(),
+        clock: new FixedClock('2026-11-22T10:00:00.000Z'),
         portal: { portalId: 'bad', baseUrl: 'https://example.bitrix24.com' },
         breaker: DEFAULT_BREAKER,
       },
@@ -328,7 +444,7 @@ describe.each(backends)('DynamoDbSnapshotStore on %s', (_name, start) => {
   it('leaves the old head valid when a save crashes between shard writes and head update', async () => {
     const small = { inlineBodyBytes: 1_000, shardBytes: 4_000, compression: 'none' as const };
     const first = sparseIds(10_000, 1_000_000);
-    await store(small).save(snapshot('crash', 1, first, 1), undefined);
+    await store(small).save(snapshot('crash', 1, first, 1), { version: undefined });
     const before = await partition('crash#1');
 
     // A client that dies on the head PutItem, after the shard BatchWriteItem went through.
@@ -345,7 +461,7 @@ describe.each(backends)('DynamoDbSnapshotStore on %s', (_name, start) => {
     const doomed = createDynamoDbSnapshotStore({ client: crashing, tableName, ...small });
     await doomed.loadMany('crash', [1]);
     await expect(
-      doomed.save(snapshot('crash', 1, sparseIds(10_000, 1_000_000), 2), 1),
+      doomed.save(snapshot('crash', 1, sparseIds(10_000, 1_000_000), 2), { version: 1 }),
     ).rejects.toThrow('simulated crash');
     expect(doomed.stats().shardsWritten).toBeGreaterThan(0);
     await crashingConnection.stop();
@@ -355,14 +471,14 @@ describe.each(backends)('DynamoDbSnapshotStore on %s', (_name, start) => {
     const s = store(small);
     expect((await s.loadMany('crash', [1])).get(1)).toEqual(snapshot('crash', 1, first, 1));
     const next = sparseIds(10_000, 1_000_000);
-    await s.save(snapshot('crash', 1, next, 2), 1);
+    await s.save(snapshot('crash', 1, next, 2), { version: 1 });
     expect((await store(small).loadMany('crash', [1])).get(1)?.members).toEqual(next);
   });
 
   it('reports success, not a conflict, when its own head write is retried after a lost response', async () => {
     const small = { inlineBodyBytes: 1_000, shardBytes: 4_000, compression: 'none' as const };
     const first = sparseIds(5_000, 1_000_000);
-    await store(small).save(snapshot('lost', 1, first, 1), undefined);
+    await store(small).save(snapshot('lost', 1, first, 1), { version: undefined });
     // The head PutItem reaches DynamoDB, its answer is lost, the SDK sends it again.
     const connection = connectDynamo(dynamo.endpoint);
     const retrying = DynamoDBDocumentClient.from(connection.client);
@@ -388,7 +504,7 @@ describe.each(backends)('DynamoDbSnapshotStore on %s', (_name, start) => {
     };
     const saved = snapshot('lost', 1, second, 2, { held, accessLostAt: '2026-11-21T10:06:00Z' });
 
-    await s.save(saved, 1);
+    await s.save(saved, { version: 1 });
     await connection.stop();
 
     expect(s.stats().conflicts).toBe(0);
@@ -398,25 +514,27 @@ describe.each(backends)('DynamoDbSnapshotStore on %s', (_name, start) => {
   });
 
   it('still reports a conflict when another writer saved the same version', async () => {
-    await store().save(snapshot('race', 1, [1, 2], 1), undefined);
+    await store().save(snapshot('race', 1, [1, 2], 1), { version: undefined });
     const a = store();
     const b = store();
     await a.loadMany('race', [1]);
     await b.loadMany('race', [1]);
-    await a.save(snapshot('race', 1, [1, 2, 3], 2), 1);
+    await a.save(snapshot('race', 1, [1, 2, 3], 2), { version: 1 });
 
-    await expect(b.save(snapshot('race', 1, [1, 2, 4], 2), 1)).rejects.toBeInstanceOf(
+    await expect(b.save(snapshot('race', 1, [1, 2, 4], 2), { version: 1 })).rejects.toBeInstanceOf(
       SnapshotConflictError,
     );
     await expect(
-      b.save(snapshot('race', 1, [1, 2, 3], 2, { observedAt: 'other' }), 1),
+      b.save(snapshot('race', 1, [1, 2, 3], 2, { observedAt: 'other' }), { version: 1 }),
     ).rejects.toBeInstanceOf(SnapshotConflictError);
   });
 
   it('loads 120 chats with two BatchGetItem calls', async () => {
     const writer = store();
     for (let chatId = 1; chatId <= 120; chatId++) {
-      await writer.save(snapshot('many', chatId, [chatId, chatId + 1000], 1), undefined);
+      await writer.save(snapshot('many', chatId, [chatId, chatId + 1000], 1), {
+        version: undefined,
+      });
     }
     const s = store();
 
@@ -430,11 +548,11 @@ describe.each(backends)('DynamoDbSnapshotStore on %s', (_name, start) => {
   it('lists every snapshot of one portal, in chat order, sharded ones included', async () => {
     const small = { inlineBodyBytes: 1_000, shardBytes: 4_000, compression: 'none' as const };
     const big = sparseIds(5_000, 1_000_000);
-    await store(small).save(snapshot('ls', 30, big, 1), undefined);
+    await store(small).save(snapshot('ls', 30, big, 1), { version: undefined });
     for (const chatId of [20, 10])
-      await store().save(snapshot('ls', chatId, [chatId], 1), undefined);
-    await store().save(snapshot('ls-other', 15, [1], 1), undefined);
-    await store().save(snapshot('l', 5, [1], 1), undefined);
+      await store().save(snapshot('ls', chatId, [chatId], 1), { version: undefined });
+    await store().save(snapshot('ls-other', 15, [1], 1), { version: undefined });
+    await store().save(snapshot('l', 5, [1], 1), { version: undefined });
 
     const listed: Snapshot[] = [];
     for await (const s of store().list('ls')) listed.push(s);

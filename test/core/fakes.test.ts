@@ -21,10 +21,10 @@ describe('InMemorySnapshotStore', () => {
   it('creates a snapshot only when none exists', async () => {
     // Prepare
     const store = new InMemorySnapshotStore();
-    await store.save(snapshot(1, [1]), undefined);
+    await store.save(snapshot(1, [1]), { version: undefined });
 
     // Act
-    const second = store.save(snapshot(1, [2]), undefined);
+    const second = store.save(snapshot(1, [2]), { version: undefined });
 
     // Assess
     await expect(second).rejects.toBeInstanceOf(SnapshotConflictError);
@@ -36,8 +36,8 @@ describe('InMemorySnapshotStore', () => {
     const store = new InMemorySnapshotStore().put(snapshot(3, [1]));
 
     // Act
-    const stale = store.save(snapshot(3, [2]), 2);
-    await store.save(snapshot(4, [3]), 3);
+    const stale = store.save(snapshot(3, [2]), { version: 2 });
+    await store.save(snapshot(4, [3]), { version: 3 });
 
     // Assess
     await expect(stale).rejects.toBeInstanceOf(SnapshotConflictError);
@@ -49,7 +49,7 @@ describe('InMemorySnapshotStore', () => {
     const store = new InMemorySnapshotStore().put(snapshot(3, [1, 2]));
 
     // Act
-    await store.save(snapshot(4, [1, 2]), 3);
+    await store.save(snapshot(4, [1, 2]), { version: 3 });
 
     // Assess
     expect(store.writes()).toEqual([]);
@@ -61,7 +61,9 @@ describe('InMemorySnapshotStore', () => {
     const store = new InMemorySnapshotStore().put(snapshot(3, [1, 2]));
 
     // Act
-    await store.save(snapshot(4, [1, 2], { accessLostAt: '2026-01-05T10:00:00.000Z' }), 3);
+    await store.save(snapshot(4, [1, 2], { accessLostAt: '2026-01-05T10:00:00.000Z' }), {
+      version: 3,
+    });
 
     // Assess
     expect(store.get('main', 12)).toMatchObject({ version: 4, accessLostAt: expect.any(String) });
@@ -81,11 +83,13 @@ describe('InMemorySnapshotStore', () => {
 
   it('rejects a snapshot that breaks the model', async () => {
     const store = new InMemorySnapshotStore();
-    await expect(store.save({ ...snapshot(1, [2, 1]) }, undefined)).rejects.toThrow(/canonical/);
-    await expect(store.save({ ...snapshot(1, [1]), contentHash: 'x' }, undefined)).rejects.toThrow(
-      /contentHash/,
+    await expect(store.save({ ...snapshot(1, [2, 1]) }, { version: undefined })).rejects.toThrow(
+      /canonical/,
     );
-    await expect(store.save(snapshot(5, [1]), undefined)).rejects.toThrow(/version/);
+    await expect(
+      store.save({ ...snapshot(1, [1]), contentHash: 'x' }, { version: undefined }),
+    ).rejects.toThrow(/contentHash/);
+    await expect(store.save(snapshot(5, [1]), { version: undefined })).rejects.toThrow(/version/);
   });
 });
 

@@ -105,6 +105,7 @@ describe('syncWorkItem', () => {
         contentHash: contentHash([1, 2, 3]),
         observedAt: T0,
         sequence: 1,
+        method: 'im.chat.user.list',
       });
       expect(chat(report, 12)).toMatchObject({ outcome: 'baseline', events: 1, saved: true });
       expect(reader.detailsCalls).toEqual([]);
@@ -279,7 +280,11 @@ describe('syncWorkItem', () => {
         sequence: 31,
         accessLostAt: T0,
       });
-      expect(store.writes()).toHaveLength(1);
+      // The change recorded, then committed; the second run writes nothing.
+      expect(store.writes().map((w) => w.snapshot.pending?.kind)).toEqual([
+        'access_lost',
+        undefined,
+      ]);
       expect(chat(first, 12)).toMatchObject({ outcome: 'access_lost', events: 1 });
       expect(chat(second, 12)).toMatchObject({ outcome: 'access_lost', events: 0, saved: false });
       expect(second.retryable).toBe(false);
@@ -516,84 +521,382 @@ describe('syncWorkItem', () => {
   });
 
   describe('no lost change', () => {
-    it('re-publishes identical IDs after a crash between publish and save, losing nothing', async () => {
+    /** Each event ID once, in first-publish order (what a deduplicating consumer keeps). */
+    function delivered(publisher: RecordingPublisher): OutgoingEvent[] {
+      const seen = new Set<string>();
+      return publisher.published.filter((e) => !seen.has(e.event.id) && seen.add(e.event.id));
+    }
+
+    /** Members after folding a deduplicated event stream onto `start`. */
+    function fold(start: readonly UserId[], events: readonly OutgoingEvent[]): UserId[] {
+      const members = new Set(start);
+      for (const e of [...events].sort((x, y) => seq(x) - seq(y))) {
+        const userId = dataOf(e).userId as UserId;
+        if (e.event.type === EventTypes.joined) members.add(userId);
+        if (e.event.type === EventTypes.left) members.delete(userId);
+      }
+      return [...members].sort((x, y) => x - y);
+    }
+
+    function seq(e: OutgoingEvent): number {
+      return dataOf(e).sequence as number;
+    }
+
+    it('records the change on the snapshot before publishing any of its events', async () => {
       // Prepare
-      const { reader, store, publisher, clock, sync } = setup();
+      const { reader, store, publisher, sync } = setup();
       store.put(snapshotOf(12, [1, 2, 3]));
       reader.members(12, [1, 3, 4]);
-      store.failNextSaveWith(new Error('Lambda timed out'));
+      let savesAtFirstPublish = -1;
+      const spy: EventPublisher = {
+        publish: async (events) => {
+          if (savesAtFirstPublish < 0) savesAtFirstPublish = store.saves.length;
+          await publisher.publish(events);
+        },
+      };
+
+      // Act
+      await sync([12], { publisher: spy });
+
+      // Assess
+      expect(savesAtFirstPublish).toBe(1);
+      expect(store.saves[0]?.snapshot.pending).toMatchObject({
+        kind: 'apply',
+        joined: [4],
+        left: [2],
+        eventCount: 2,
+        published: 0,
+      });
+      expect(store.saves[0]?.snapshot.version).toBe(3);
+      expect(store.get('main', 12)).toMatchObject({ members: [1, 3, 4], version: 4, sequence: 32 });
+      expect(store.get('main', 12)?.pending).toBeUndefined();
+    });
+
+    it('finishes a join whose commit failed before diffing a retry that no longer sees the user', async () => {
+      // Prepare: 20 joins, the commit fails, 20 leaves again before the retry
+      const { reader, store, publisher, clock, sync } = setup();
+      store.put(snapshotOf(12, [1, 2, 3, 4]));
+      reader.script(12, complete(12, [1, 2, 3, 4, 20]), complete(12, [1, 2, 3, 4]));
+      store.failNextSaveWith(new Error('DynamoDB throttled'), { of: 'commit' });
 
       // Act
       const crashed = await sync();
-      const firstIds = publisher.ids();
-      publisher.clear();
       clock.set(T1);
-      const rerun = await sync();
+      const retried = await sync();
 
-      // Assess
+      // Assess: subscribers see 20 join and leave, in that order
       expect(chat(crashed, 12)).toMatchObject({
         outcome: 'failed',
-        events: 2,
+        events: 1,
         error: { code: 'snapshot_save_failed', retryable: true },
       });
       expect(crashed.retryable).toBe(true);
-      expect(publisher.ids()).toEqual(firstIds);
-      expect(chat(rerun, 12).outcome).toBe('changed');
-      expect(store.get('main', 12)).toMatchObject({ members: [1, 3, 4], version: 4, sequence: 32 });
+      const events = delivered(publisher);
+      expect(events.map((e) => [e.event.type, dataOf(e).userId, seq(e)])).toEqual([
+        [EventTypes.joined, 20, 31],
+        [EventTypes.left, 20, 32],
+      ]);
+      expect(fold([1, 2, 3, 4], events)).toEqual([1, 2, 3, 4]);
+      expect(chat(retried, 12)).toMatchObject({ outcome: 'changed', resumed: true, left: 1 });
+      expect(store.get('main', 12)).toMatchObject({
+        members: [1, 2, 3, 4],
+        version: 5,
+        sequence: 32,
+      });
     });
 
-    it('gives a baseline re-read with other members after a failed save new IDs, so consumers cannot drop it as a duplicate', async () => {
-      // Prepare: the first baseline is published, its save fails, user 3 leaves before the retry
-      const { reader, store, publisher, sync } = setup();
-      reader.script(12, complete(12, [1, 2, 3]), complete(12, [1, 2, 3]), complete(12, [1, 2]));
-      store.failNextSaveWith(new Error('DynamoDB throttled'));
-
-      // Act
-      await sync();
-      const first = publisher.ids();
-      publisher.clear();
-      store.failNextSaveWith(new Error('DynamoDB throttled'));
-      await sync();
-      const same = publisher.ids();
-      publisher.clear();
-      const report = await sync();
-
-      // Assess: the same list keeps its IDs; the list the snapshot now holds is a new event
-      expect(same).toEqual(first);
-      expect(chat(report, 12).outcome).toBe('baseline');
-      expect(dataOf(publisher.published[0])).toMatchObject({ members: [1, 2], sequence: 1 });
-      expect(publisher.ids()[0]).not.toBe(first[0]);
-      expect(store.get('main', 12)?.members).toEqual([1, 2]);
-    });
-
-    it('saves nothing when publishing fails, and the retry publishes the same IDs', async () => {
-      // Prepare
-      const { reader, store, publisher, sync } = setup();
-      const before = snapshotOf(12, [1, 2, 3]);
-      store.put(before);
-      reader.members(12, [1, 3, 4]);
+    it('finishes a leave whose publish failed before diffing a retry that sees the user again', async () => {
+      // Prepare: 20 leaves, the publish fails, 20 re-joins before the retry
+      const { reader, store, publisher, clock, sync } = setup();
+      store.put(snapshotOf(12, [1, 2, 3, 4, 20]));
+      reader.script(12, complete(12, [1, 2, 3, 4]), complete(12, [1, 2, 3, 4, 20]));
       publisher.failNext();
 
       // Act
       const failed = await sync();
-      const attemptedIds = publisher.calls[0]?.map((e) => e.event.id);
-      const retried = await sync();
+      clock.set(T1);
+      await sync();
 
       // Assess
       expect(chat(failed, 12)).toMatchObject({
         outcome: 'failed',
-        saved: false,
+        saved: true,
         error: { code: 'publish_failed', retryable: true },
       });
-      expect(failed.retryable).toBe(true);
-      expect(store.saves.filter((s) => s.outcome !== 'error')).toHaveLength(1);
-      expect(publisher.ids()).toEqual(attemptedIds);
-      expect(chat(retried, 12).outcome).toBe('changed');
+      const events = delivered(publisher);
+      expect(events.map((e) => [e.event.type, dataOf(e).userId, seq(e)])).toEqual([
+        [EventTypes.left, 20, 31],
+        [EventTypes.joined, 20, 32],
+      ]);
+      expect(fold([1, 2, 3, 4, 20], events)).toEqual([1, 2, 3, 4, 20]);
+      expect(store.get('main', 12)).toMatchObject({ members: [1, 2, 3, 4, 20], sequence: 32 });
+    });
+
+    it('never gives two distinct events of a chat the same sequence when the retry sees another change', async () => {
+      // Prepare
+      const { reader, store, publisher, clock, sync } = setup();
+      store.put(snapshotOf(12, [1, 2, 3]));
+      reader.script(12, complete(12, [1, 2, 3, 4]), complete(12, [1, 2, 3, 5]));
+      publisher.failFor((e) => dataOf(e).userId === 4);
+
+      // Act
+      await sync();
+      publisher.failFor(undefined);
+      clock.set(T1);
+      await sync();
+
+      // Assess
+      const bySequence = new Map<number, Set<string>>();
+      for (const e of publisher.published) {
+        const ids = bySequence.get(seq(e)) ?? new Set<string>();
+        bySequence.set(seq(e), ids.add(e.event.id));
+      }
+      expect([...bySequence.values()].every((ids) => ids.size === 1)).toBe(true);
+      expect([...bySequence.keys()].sort()).toEqual([31, 32, 33]);
+      expect(fold([1, 2, 3], delivered(publisher))).toEqual([1, 2, 3, 5]);
+    });
+
+    it('re-publishes identical IDs when the commit answer was lost after it was written, and publishes nothing more', async () => {
+      // Prepare
+      const { reader, store, publisher, clock, sync } = setup();
+      store.put(snapshotOf(12, [1, 2, 3]));
+      reader.members(12, [1, 3, 4]);
+      store.failNextSaveWith(new Error('socket hang up'), { of: 'commit', afterWrite: true });
+
+      // Act
+      await sync();
+      const firstIds = publisher.ids();
+      clock.set(T1);
+      const rerun = await sync();
+
+      // Assess
+      expect(publisher.ids()).toEqual(firstIds);
+      expect(chat(rerun, 12)).toMatchObject({ outcome: 'unchanged', events: 0 });
+      expect(store.get('main', 12)).toMatchObject({ members: [1, 3, 4], version: 4, sequence: 32 });
+    });
+
+    it('finishes a change whose record was written though its answer was lost', async () => {
+      // Prepare
+      const { reader, store, publisher, clock, sync } = setup();
+      store.put(snapshotOf(12, [1, 2, 3]));
+      reader.members(12, [1, 3, 4]);
+      store.failNextSaveWith(new Error('socket hang up'), { of: 'record', afterWrite: true });
+
+      // Act
+      const lost = await sync();
+      clock.set(T1);
+      const rerun = await sync();
+
+      // Assess
+      expect(chat(lost, 12)).toMatchObject({ outcome: 'failed', error: { retryable: true } });
+      expect(publisher.calls).toHaveLength(1);
+      expect(types(publisher.published)).toEqual([EventTypes.left, EventTypes.joined]);
+      expect(publisher.published.map((e) => e.event.time)).toEqual([T0, T0]);
+      expect(chat(rerun, 12)).toMatchObject({ outcome: 'changed', resumed: true });
+      expect(store.get('main', 12)).toMatchObject({ members: [1, 3, 4], version: 4, sequence: 32 });
+    });
+
+    it('publishes a change past the deadline in chunks and resumes from the recorded cursor', async () => {
+      // Prepare: 2,500 joins, 1,000 events per publish, the deadline passes after the first chunk
+      const { reader, store, publisher, clock, sync } = setup();
+      store.put(snapshotOf(12, [1]));
+      reader.members(12, range(1, 2_501));
+      const deadline = clock.now().getTime() + 1_000;
+      const slow: EventPublisher = {
+        publish: async (events) => {
+          await publisher.publish(events);
+          clock.advance(5_000);
+        },
+      };
+
+      // Act
+      const first = await sync([12], {
+        publisher: slow,
+        publishChunkEvents: 1_000,
+        deadlineAt: () => deadline,
+      });
+      const cursor = store.get('main', 12)?.pending?.published;
+      const second = await sync([12], { publishChunkEvents: 1_000 });
+
+      // Assess
+      expect(chat(first, 12)).toMatchObject({
+        outcome: 'failed',
+        events: 1_000,
+        error: { code: 'deadline_exceeded', retryable: true },
+      });
+      expect(cursor).toBe(1_000);
+      expect(chat(second, 12)).toMatchObject({ outcome: 'changed', events: 1_500, resumed: true });
+      const sequences = publisher.published.map(seq);
+      expect(sequences).toEqual(range(31, 2_530));
+      expect(new Set(publisher.ids()).size).toBe(2_500);
+      expect(store.get('main', 12)).toMatchObject({ version: 4, sequence: 2_530 });
+      expect(store.get('main', 12)?.members).toHaveLength(2_501);
+    });
+
+    it('stops a chat at its first unacknowledged event and resumes from it', async () => {
+      // Prepare
+      const { reader, store, publisher, clock, sync } = setup();
+      store.put(snapshotOf(12, [1]));
+      reader.members(12, [1, 2, 3, 4, 5]);
+      publisher.failFor((e) => dataOf(e).userId === 3);
+
+      // Act
+      await sync();
+      const cursor = store.get('main', 12)?.pending?.published;
+      publisher.failFor(undefined);
+      publisher.clear();
+      clock.set(T1);
+      await sync();
+
+      // Assess
+      expect(cursor).toBe(1);
+      expect(publisher.published.map((e) => dataOf(e).userId)).toEqual([3, 4, 5]);
+      expect(store.get('main', 12)).toMatchObject({ members: [1, 2, 3, 4, 5], sequence: 34 });
+    });
+
+    it('finishes the first baseline on the retry, then reports a later leave as a leave', async () => {
+      // Prepare: the first baseline is published, its commit fails, user 3 leaves before the retry
+      const { reader, store, publisher, clock, sync } = setup();
+      reader.script(12, complete(12, [1, 2, 3]), complete(12, [1, 2]));
+      store.failNextSaveWith(new Error('DynamoDB throttled'), { of: 'commit' });
+
+      // Act
+      await sync();
+      clock.set(T1);
+      const report = await sync();
+
+      // Assess
+      const events = delivered(publisher);
+      expect(types(events)).toEqual([EventTypes.baseline, EventTypes.left]);
+      expect(dataOf(events[0])).toMatchObject({ members: [1, 2, 3], sequence: 1 });
+      expect(dataOf(events[1])).toMatchObject({ userId: 3, sequence: 2, baseVersion: 1 });
+      expect(chat(report, 12)).toMatchObject({ outcome: 'changed', resumed: true });
+      expect(store.get('main', 12)).toMatchObject({ members: [1, 2], version: 2, sequence: 2 });
+    });
+
+    it('fails a chat whose pending change cannot be finished without reading anything new into it', async () => {
+      // Prepare
+      const { reader, store, publisher, clock, sync } = setup();
+      store.put(snapshotOf(12, [1, 2, 3]));
+      reader.script(12, complete(12, [1, 2, 3, 4]), complete(12, [1, 2, 3, 4, 5]));
+      publisher.failNext(2);
+
+      // Act
+      await sync();
+      clock.set(T1);
+      const second = await sync();
+
+      // Assess
+      expect(chat(second, 12)).toMatchObject({
+        outcome: 'failed',
+        error: { code: 'publish_failed' },
+      });
+      expect(store.get('main', 12)?.pending).toMatchObject({ joined: [4] });
+      expect(store.get('main', 12)?.members).toEqual([1, 2, 3]);
+    });
+
+    it('finishes pending changes even when the new read fails', async () => {
+      // Prepare
+      const { reader, store, publisher, clock, sync } = setup();
+      store.put(snapshotOf(12, [1, 2, 3]));
+      reader.members(12, [1, 2, 3, 4]);
+      store.failNextSaveWith(new Error('throttled'), { of: 'commit' });
+      await sync();
+
+      // Act
+      reader.failReadsWith(new Error('portal down'));
+      clock.set(T1);
+      const report = await sync();
+
+      // Assess
+      expect(chat(report, 12)).toMatchObject({
+        outcome: 'failed',
+        resumed: true,
+        error: { code: 'read_members_failed' },
+      });
+      expect(store.get('main', 12)).toMatchObject({ members: [1, 2, 3, 4], version: 4 });
+      expect(new Set(publisher.ids()).size).toBe(1);
+    });
+  });
+
+  describe('reads', () => {
+    it('keeps a deactivated member that im.dialog.users.list no longer lists, and reports an active one as left', async () => {
+      // Prepare: 7 is deactivated (the method hides them), 8 left
+      const { reader, store, publisher, sync } = setup();
+      store.put(snapshotOf(12, [1, 2, 7, 8], { method: 'im.chat.user.list' }));
+      reader.members(12, [1, 2], 'im.dialog.users.list');
+      reader.user({ id: 7, active: false }).user({ id: 8, active: true });
+
+      // Act
+      const report = await sync();
+
+      // Assess
+      expect(publisher.published.map((e) => [e.event.type, dataOf(e).userId])).toEqual([
+        [EventTypes.left, 8],
+      ]);
+      expect(chat(report, 12)).toMatchObject({ outcome: 'changed', left: 1 });
+      expect(store.get('main', 12)).toMatchObject({
+        members: [1, 2, 7],
+        method: 'im.dialog.users.list',
+      });
+    });
+
+    it('fails, without a leave, a chat read by im.dialog.users.list when its missing members cannot be checked', async () => {
+      // Prepare
+      const { reader, store, publisher, sync } = setup();
+      store.put(snapshotOf(12, [1, 2, 7], { method: 'im.dialog.users.list' }));
+      reader.members(12, [1, 2], 'im.dialog.users.list');
+      reader.failDetailsWith(new Error('QUERY_LIMIT_EXCEEDED'));
+
+      // Act
+      const report = await sync();
+
+      // Assess
+      expect(publisher.published).toEqual([]);
+      expect(chat(report, 12)).toMatchObject({
+        outcome: 'failed',
+        error: { code: 'leaves_unverified', retryable: true },
+      });
+      expect(store.get('main', 12)?.members).toEqual([1, 2, 7]);
+    });
+
+    it('fails a chat with a permanent read error without asking for a retry of the item', async () => {
+      // Prepare
+      const { reader, store, sync } = setup();
+      store.put(snapshotOf(12, [1, 2]));
+      reader.script(12, failedRead(12, 'CHAT_ID_EMPTY', false));
+
+      // Act
+      const report = await sync();
+
+      // Assess
+      expect(chat(report, 12)).toMatchObject({
+        outcome: 'failed',
+        error: { code: 'CHAT_ID_EMPTY', retryable: false },
+      });
+      expect(report.retryable).toBe(false);
+    });
+
+    it('does not apply a read older than the one already committed by an overlapping run', async () => {
+      // Prepare
+      const { reader, store, publisher, sync } = setup();
+      store.put(snapshotOf(12, [1, 2, 3], { observedAt: T1 }));
+      reader.members(12, [1, 2]);
+
+      // Act
+      const report = await sync();
+
+      // Assess
+      expect(publisher.published).toEqual([]);
+      expect(chat(report, 12)).toMatchObject({
+        outcome: 'conflict',
+        error: { code: 'stale_read', retryable: false },
+      });
     });
   });
 
   describe('optimistic concurrency', () => {
-    it('lets the loser of two overlapping runs report a conflict; IDs equal, history single', async () => {
+    it('lets the loser of two overlapping runs report a conflict before publishing; history single', async () => {
       // Prepare: both runs load version 3 before either saves
       const { reader, store, sync } = setup();
       store.put(snapshotOf(12, [1, 2, 3]));
@@ -606,6 +909,7 @@ describe('syncWorkItem', () => {
           return loaded;
         },
         save: (snapshot, expected) => store.save(snapshot, expected),
+        recordPublished: (...args) => store.recordPublished(...args),
         list: (portalId) => store.list(portalId),
       };
       const a = new RecordingPublisher();
@@ -620,8 +924,9 @@ describe('syncWorkItem', () => {
 
       // Assess
       expect(reports.map((r) => chat(r, 12).outcome).sort()).toEqual(['changed', 'conflict']);
-      expect(a.ids()).toEqual(b.ids());
-      expect(store.saves.map((s) => s.outcome).sort()).toEqual(['conflict', 'written']);
+      // Only the run that recorded the change publishes it.
+      expect([a.ids().length, b.ids().length].sort()).toEqual([0, 2]);
+      expect(store.saves.map((s) => s.outcome).sort()).toEqual(['conflict', 'written', 'written']);
       expect(store.get('main', 12)).toMatchObject({ members: [1, 3, 4], version: 4 });
       expect(reports.every((r) => !r.retryable)).toBe(true);
     });
@@ -776,7 +1081,7 @@ describe('syncWorkItem guards', () => {
       ['changed', undefined, undefined],
     ]);
     expect(publisher.published.map((e) => e.event.subject)).toEqual(['chat/13/user/5']);
-    expect(store.saves.map((s) => s.snapshot.chatId)).toEqual([13]);
+    expect(store.saves.map((s) => s.snapshot.chatId)).toEqual([13, 13]);
   });
 
   it('refuses a work item of another portal', async () => {

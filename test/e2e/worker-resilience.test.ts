@@ -90,7 +90,7 @@ describe('worker Lambda: breaker, crashes and overlapping runs', () => {
       tableName: deployment.tableName,
     });
     if (!heldSnapshot) throw new Error('no snapshot');
-    await store.save(releaseHeldChange(heldSnapshot), heldSnapshot.version);
+    await store.save(releaseHeldChange(heldSnapshot), { version: heldSnapshot.version });
     const applied = await run(deployment, [chatId]);
     const appliedEvents = await deployment.events();
 

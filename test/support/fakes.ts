@@ -20,6 +20,7 @@ import {
   SnapshotConflictError,
   type SnapshotStore,
   SnapshotUnreadableError,
+  type StoredState,
 } from '../../functions/core/ports.js';
 
 export function complete(
@@ -34,8 +35,12 @@ export function noAccess(chatId: ChatId, code = 'ACCESS_ERROR'): ChatRead {
   return { kind: 'no_access', chatId, code, message: 'no permission to read the chat' };
 }
 
-export function failedRead(chatId: ChatId, code = 'QUERY_LIMIT_EXCEEDED'): ChatRead {
-  return { kind: 'failed', chatId, code, message: 'read failed' };
+export function failedRead(
+  chatId: ChatId,
+  code = 'QUERY_LIMIT_EXCEEDED',
+  retryable = true,
+): ChatRead {
+  return { kind: 'failed', chatId, code, message: 'read failed', retryable };
 }
 
 /** IDs `from..to` inclusive. */
@@ -118,22 +123,29 @@ export class FakeMemberReader implements MemberReader {
 
 export interface SaveCall {
   readonly snapshot: Snapshot;
-  readonly expectedVersion: number | undefined;
+  readonly expected: StoredState;
   readonly outcome: 'written' | 'unchanged' | 'conflict' | 'error';
 }
 
 /**
- * The conditional-save contract: a save succeeds only when the stored version equals
- * `expectedVersion` (`undefined`: nothing stored yet), else {@link SnapshotConflictError}; a
- * save that changes neither members, hold nor access flag writes nothing. Stored snapshots are
- * copies, so callers cannot mutate them afterwards. Also rejects snapshots that break the model
- * (unsorted members, wrong hash, version not `expectedVersion + 1`): those are caller bugs.
+ * The conditional-save contract: a save succeeds only when the stored version and pending
+ * change ID equal `expected` (`version: undefined`: nothing committed yet), else
+ * {@link SnapshotConflictError}; a save that changes neither members, method, hold, access flag
+ * nor pending change writes nothing. Stored snapshots are copies, so callers cannot mutate them
+ * afterwards. Also rejects snapshots that break the model (unsorted members, wrong hash, a
+ * version that neither keeps the expected one with a pending change nor commits the next):
+ * those are caller bugs. Failures can be injected before a write or after it (a lost answer).
  */
 export class InMemorySnapshotStore implements SnapshotStore {
   readonly saves: SaveCall[] = [];
   readonly loads: ChatId[][] = [];
+  readonly cursors: { chatId: ChatId; pendingId: string; published: number }[] = [];
   private readonly rows = new Map<string, Snapshot>();
-  private readonly pendingFailures: Error[] = [];
+  private readonly pendingFailures: {
+    error: Error;
+    afterWrite: boolean;
+    of: 'any' | 'record' | 'commit';
+  }[] = [];
   private readonly corrupted = new Map<string, string>();
 
   /** Stores a snapshot directly (test setup), bypassing the version check. */
@@ -153,9 +165,20 @@ export class InMemorySnapshotStore implements SnapshotStore {
     return this;
   }
 
-  /** The next save throws `error` before writing (e.g. a crash or a DynamoDB outage). */
-  failNextSaveWith(error: Error): this {
-    this.pendingFailures.push(error);
+  /**
+   * The next save (`of: 'record'`: the next that records a pending change; `'commit'`: the next
+   * without one) throws `error`: before writing (a crash, an outage), or with `afterWrite` after
+   * the write took effect (the answer was lost).
+   */
+  failNextSaveWith(
+    error: Error,
+    options: { afterWrite?: boolean; of?: 'any' | 'record' | 'commit' } = {},
+  ): this {
+    this.pendingFailures.push({
+      error,
+      afterWrite: options.afterWrite === true,
+      of: options.of ?? 'any',
+    });
     return this;
   }
 
@@ -178,28 +201,49 @@ export class InMemorySnapshotStore implements SnapshotStore {
     return found;
   }
 
-  async save(snapshot: Snapshot, expectedVersion: number | undefined): Promise<void> {
+  async save(snapshot: Snapshot, expected: StoredState): Promise<void> {
     const record = (outcome: SaveCall['outcome']): void => {
-      this.saves.push({ snapshot: structuredClone(snapshot), expectedVersion, outcome });
+      this.saves.push({ snapshot: structuredClone(snapshot), expected, outcome });
     };
-    const failure = this.pendingFailures.shift();
-    if (failure !== undefined) {
+    const kind = snapshot.pending ? 'record' : 'commit';
+    const at = this.pendingFailures.findIndex((f) => f.of === 'any' || f.of === kind);
+    const failure = at < 0 ? undefined : this.pendingFailures.splice(at, 1)[0];
+    if (failure !== undefined && !failure.afterWrite) {
       record('error');
-      throw failure;
+      throw failure.error;
     }
-    checkModel(snapshot, expectedVersion);
+    checkModel(snapshot, expected);
     const k = key(snapshot.portalId, snapshot.chatId);
     const current = this.rows.get(k);
-    if (current?.version !== expectedVersion) {
+    if (!matches(current, expected)) {
       record('conflict');
-      throw new SnapshotConflictError(snapshot.portalId, snapshot.chatId, expectedVersion);
+      throw new SnapshotConflictError(snapshot.portalId, snapshot.chatId, expected.version);
     }
     if (current !== undefined && sameState(current, snapshot)) {
       record('unchanged');
-      return;
+    } else {
+      this.rows.set(k, structuredClone(snapshot));
+      record('written');
     }
-    this.rows.set(k, structuredClone(snapshot));
-    record('written');
+    if (failure !== undefined) throw failure.error;
+  }
+
+  async recordPublished(
+    portalId: string,
+    chatId: ChatId,
+    pendingId: string,
+    published: number,
+  ): Promise<void> {
+    const k = key(portalId, chatId);
+    const current = this.rows.get(k);
+    if (current?.pending?.id !== pendingId) {
+      throw new SnapshotConflictError(portalId, chatId, current?.version);
+    }
+    if (!(published > current.pending.published && published <= current.pending.eventCount)) {
+      throw new Error(`cursor ${published} after ${current.pending.published}`);
+    }
+    this.rows.set(k, { ...current, pending: { ...current.pending, published } });
+    this.cursors.push({ chatId, pendingId, published });
   }
 
   async *list(portalId: string): AsyncIterable<Snapshot> {
@@ -213,20 +257,29 @@ function key(portalId: string, chatId: ChatId): string {
   return `${portalId}#${chatId}`;
 }
 
-function checkModel(snapshot: Snapshot, expectedVersion: number | undefined): void {
+function matches(current: Snapshot | undefined, expected: StoredState): boolean {
+  if (current === undefined)
+    return expected.version === undefined && expected.pendingId === undefined;
+  return current.version === (expected.version ?? 0) && current.pending?.id === expected.pendingId;
+}
+
+function checkModel(snapshot: Snapshot, expected: StoredState): void {
   if (!isSortedUnique(snapshot.members)) throw new Error('snapshot members are not canonical');
   if (snapshot.contentHash !== contentHash(snapshot.members)) {
     throw new Error('snapshot contentHash does not match its members');
   }
-  if (snapshot.version !== (expectedVersion ?? 0) + 1) {
-    throw new Error(`snapshot version ${snapshot.version} after ${expectedVersion ?? 'none'}`);
+  const version = (expected.version ?? 0) + (snapshot.pending ? 0 : 1);
+  if (snapshot.version !== version) {
+    throw new Error(`snapshot version ${snapshot.version} after ${expected.version ?? 'none'}`);
   }
 }
 
 function sameState(a: Snapshot, b: Snapshot): boolean {
   return (
     a.contentHash === b.contentHash &&
+    a.method === b.method &&
     a.accessLostAt === b.accessLostAt &&
+    a.pending?.id === b.pending?.id &&
     JSON.stringify(a.held) === JSON.stringify(b.held)
   );
 }

@@ -1,0 +1,146 @@
+import { createHash } from 'node:crypto';
+import {
+  buildAccessLostEvent,
+  buildBaselineEvents,
+  buildMassChangeHeldEvent,
+  buildMemberEvents,
+  type ChatEventContext,
+} from './build-events.js';
+import type { OutgoingEvent } from './cloud-event.js';
+import { contentHash } from './member-set.js';
+import type { PendingChange, PortalRef, Snapshot, UserDetails, UserId } from './model.js';
+
+/**
+ * The outbox (docs/design.md, guarantee 1). A change is recorded on the chat's snapshot before
+ * any of its events is published; the events and the snapshot that commits them are functions of
+ * the committed snapshot and the pending change alone. So whoever finds a pending change (a
+ * retry, the next tick, an overlapping run) rebuilds byte-identical events (same IDs, same
+ * sequences), publishes those not yet acknowledged and commits, before it diffs anything new.
+ */
+
+/** A pending change without its `id`, `eventCount` and `published` cursor, which are derived. */
+export type PendingChangeInput = WithoutDerived<PendingChange>;
+type WithoutDerived<T> = T extends unknown ? Omit<T, 'id' | 'eventCount' | 'published'> : never;
+
+/** The recorded form of a change: its events counted, its identity hashed, nothing published. */
+export function recordPending(
+  portal: PortalRef,
+  snapshot: Snapshot,
+  input: PendingChangeInput,
+): PendingChange {
+  const draft = { ...input, id: '', eventCount: 0, published: 0 } as PendingChange;
+  const eventCount = eventsOfPending(portal, snapshot, draft).length;
+  const id = createHash('sha256')
+    .update(JSON.stringify([snapshot.version, snapshot.sequence, input]))
+    .digest('hex')
+    .slice(0, 32);
+  return { ...draft, id, eventCount };
+}
+
+/** The chat's events of `pending`, in sequence order. Deterministic. */
+export function eventsOfPending(
+  portal: PortalRef,
+  snapshot: Snapshot,
+  pending: PendingChange,
+): OutgoingEvent[] {
+  const ctx: ChatEventContext = {
+    portal,
+    chatId: snapshot.chatId,
+    baseVersion: snapshot.version,
+    previousSequence: snapshot.sequence,
+    previousObservedAt: snapshot.version === 0 ? null : snapshot.observedAt,
+    observedAt: pending.observedAt,
+  };
+  const diff = { joined: [...pending.joined], left: [...pending.left] };
+  switch (pending.kind) {
+    case 'baseline':
+      return buildBaselineEvents(ctx, pending.joined, pending.method);
+    case 'apply':
+      return buildMemberEvents(ctx, diff, {
+        method: pending.method,
+        details: detailsMap(pending.details),
+        ...(pending.heldSince === undefined ? {} : { heldSince: pending.heldSince }),
+      });
+    case 'hold':
+      return [
+        buildMassChangeHeldEvent(
+          ctx,
+          diff,
+          { previousCount: snapshot.members.length, observedCount: pending.observedCount },
+          pending.breaker,
+        ),
+      ];
+    case 'access_lost':
+      return [buildAccessLostEvent(ctx, pending.code, snapshot.members.length)];
+  }
+}
+
+/** The committed snapshot once every event of `snapshot.pending` is acknowledged. */
+export function commitPending(snapshot: Snapshot & { pending: PendingChange }): Snapshot {
+  const { pending, ...committed } = snapshot;
+  const version = committed.version + 1;
+  const sequence = committed.sequence + pending.eventCount;
+  switch (pending.kind) {
+    case 'baseline':
+    case 'apply': {
+      const { held: _held, accessLostAt: _lost, ...kept } = committed;
+      const members =
+        pending.kind === 'baseline'
+          ? [...pending.joined]
+          : applyDiff(committed.members, pending.joined, pending.left);
+      return {
+        ...kept,
+        members,
+        contentHash: contentHash(members),
+        version,
+        sequence,
+        observedAt: pending.observedAt,
+        method: pending.method,
+      };
+    }
+    case 'hold': {
+      const { accessLostAt: _lost, ...kept } = committed;
+      return {
+        ...kept,
+        version,
+        sequence,
+        held: {
+          baseVersion: committed.version,
+          detectedAt: pending.observedAt,
+          joined: pending.joined,
+          left: pending.left,
+          observedCount: pending.observedCount,
+          released: false,
+        },
+      };
+    }
+    case 'access_lost':
+      // Members and observedAt stay: they describe the last complete read.
+      return { ...committed, version, sequence, accessLostAt: pending.observedAt };
+  }
+}
+
+/** `members − left ∪ joined`, ascending. All three lists ascending and unique. */
+export function applyDiff(
+  members: readonly UserId[],
+  joined: readonly UserId[],
+  left: readonly UserId[],
+): UserId[] {
+  const gone = new Set(left);
+  const out: UserId[] = [];
+  let j = 0;
+  for (const id of members) {
+    if (gone.has(id)) continue;
+    while (j < joined.length && (joined[j] as UserId) < id) out.push(joined[j++] as UserId);
+    if (joined[j] === id) j++;
+    out.push(id);
+  }
+  while (j < joined.length) out.push(joined[j++] as UserId);
+  return out;
+}
+
+function detailsMap(
+  details: readonly UserDetails[] | undefined,
+): ReadonlyMap<UserId, UserDetails> | undefined {
+  return details === undefined ? undefined : new Map(details.map((d) => [d.id, d]));
+}
