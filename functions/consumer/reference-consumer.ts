@@ -71,24 +71,31 @@ export interface ChatState {
   readonly buffered: number;
 }
 
-export type TimelineEntry =
-  | {
-      readonly kind: 'baseline' | 'seed';
-      readonly sequence: number;
-      readonly time: string;
-      readonly window: EventWindow;
-      readonly members: readonly UserId[];
-    }
-  | {
-      readonly kind: 'joined' | 'left';
-      readonly sequence: number;
-      readonly time: string;
-      readonly window: EventWindow;
-      readonly userId: UserId;
-      readonly eventId: string;
-      /** The event's `data` (user details, leave reason, heldSince…). */
-      readonly data: Readonly<Record<string, unknown>>;
-    };
+/** A complete member list: the baseline, or the export line the chat was seeded from. */
+export interface MemberListEntry {
+  readonly kind: 'baseline' | 'seed';
+  readonly sequence: number;
+  readonly time: string;
+  readonly window: EventWindow;
+  readonly members: readonly UserId[];
+}
+
+export interface MemberChangeEntry {
+  readonly kind: 'joined' | 'left';
+  readonly sequence: number;
+  readonly time: string;
+  readonly window: EventWindow;
+  readonly userId: UserId;
+  readonly eventId: string;
+  /** The event's `data` (user details, leave reason, heldSince…). */
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
+export type TimelineEntry = MemberListEntry | MemberChangeEntry;
+
+export function isMemberChange(entry: TimelineEntry): entry is MemberChangeEntry {
+  return entry.kind === 'joined' || entry.kind === 'left';
+}
 
 export type AnomalyKind =
   /** Two distinct events (different `id`) of one chat carry the same sequence. */
@@ -422,7 +429,7 @@ export function createReferenceConsumer(): ReferenceConsumer {
       const at = timestampOf(time);
       return (find(source, chatId)?.timeline ?? []).filter(
         (e) =>
-          (e.kind === 'joined' || e.kind === 'left') &&
+          isMemberChange(e) &&
           Date.parse(e.window.to) > at &&
           (e.window.from === null || Date.parse(e.window.from) < at),
       );
