@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { type AppLogger, silentLogger } from '../../functions/app/observability.js';
+import { sourceOf } from '../../functions/core/cloud-event.js';
 import type { Snapshot } from '../../functions/core/model.js';
 import { SnapshotConflictError } from '../../functions/core/ports.js';
 import {
@@ -121,7 +122,7 @@ export async function watchCommand(flags: SyncFlags & { every: number }): Promis
   }
 }
 
-async function withStore<T>(
+export async function withStore<T>(
   flags: StateFlags,
   body: (env: Awaited<ReturnType<typeof openLocalEnvironment>>) => Promise<T>,
 ): Promise<T> {
@@ -137,12 +138,29 @@ async function withStore<T>(
   }
 }
 
-/** Which portals `status`/`release` look at; needs no credentials. */
-async function portalIdsOf(flags: RunConfigFlags & { portal?: string }): Promise<string[]> {
-  if (flags.portal) return [flags.portal];
-  if (flags.webhook) return [portalIdOf(parseWebhookUrl(flags.webhook, '--webhook'))];
-  if (flags.config) return (await readConfigFile(flags.config)).portals.map((p) => p.id);
+/**
+ * Which portals `status`/`release`/`export` look at; needs no credentials. The CloudEvents
+ * `source` is known unless the portal is named by `--portal` alone.
+ */
+export async function portalsOf(
+  flags: RunConfigFlags & { portal?: string },
+): Promise<{ portalId: string; source?: string }[]> {
+  if (flags.portal) return [{ portalId: flags.portal }];
+  if (flags.webhook) {
+    const url = parseWebhookUrl(flags.webhook, '--webhook');
+    return [{ portalId: portalIdOf(url), source: sourceOf(url.href) }];
+  }
+  if (flags.config) {
+    return (await readConfigFile(flags.config)).portals.map((p) => ({
+      portalId: p.id,
+      source: sourceOf(p.url),
+    }));
+  }
   throw new UsageError('name the portal: --portal ID, --config FILE or --webhook URL');
+}
+
+async function portalIdsOf(flags: RunConfigFlags & { portal?: string }): Promise<string[]> {
+  return (await portalsOf(flags)).map((p) => p.portalId);
 }
 
 export async function statusCommand(

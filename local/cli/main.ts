@@ -1,5 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from '../../functions/config/config-schema.js';
+import { EventArchiveError } from '../adapters/event-archive.js';
 import { DEFAULT_STATE_DIR, LocalSetupError } from '../runtime/local-environment.js';
 import {
   releaseCommand,
@@ -9,6 +10,9 @@ import {
   watchCommand,
 } from './commands.js';
 import { demoCommand } from './demo.js';
+import { exportCommand } from './export-command.js';
+import { historyCommand } from './history-command.js';
+import { replayCommand } from './replay-command.js';
 import { parseChatId, UsageError } from './resolve-run-config.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -85,6 +89,66 @@ stateOptions(
     process.exitCode = await releaseCommand({ ...flags, releaseChat: chat });
   });
 
+stateOptions(
+  program
+    .command('export')
+    .description(
+      'the current membership of every chat of a portal, one line per chat: load it, then apply only events with a higher data.sequence',
+    ),
+)
+  .option('--portal <id>', 'portal id (default: from --config or --webhook)')
+  .option('--config <file>', 'config file naming the portal(s)')
+  .option('--webhook <url>', 'incoming-webhook URL naming the portal')
+  .addOption(
+    new Option('--format <format>', 'output format').choices(['jsonl', 'csv']).default('jsonl'),
+  )
+  .action(async (flags) => {
+    process.exitCode = await exportCommand(flags);
+  });
+
+const archiveOptions = (command: Command) =>
+  command
+    .requiredOption(
+      '--from <file|s3://bucket/prefix>',
+      'events: a JSON-lines file (sync --events) or the S3 archive prefix',
+    )
+    .option('--s3-endpoint <url>', 'S3 endpoint (an emulator) for an s3:// --from');
+
+archiveOptions(
+  program
+    .command('history')
+    .description("a chat's members at a time, since when, and its joins and leaves")
+    .requiredOption('--chat <id>', 'the chat', positiveInt('--chat')),
+)
+  .option('--at <time>', 'ISO 8601 time (default: now)')
+  .option('--portal <url|id>', 'the portal, when the archive has the chat ID on several')
+  .option('--json', 'one JSON object')
+  .action(async (flags) => {
+    process.exitCode = await historyCommand(flags);
+  });
+
+archiveOptions(
+  program
+    .command('replay')
+    .description('re-publish archived events unchanged (same IDs) to an SNS topic')
+    .requiredOption('--sns-topic-arn <arn>', 'the topic to publish to'),
+)
+  .option('--sns-endpoint <url>', 'SNS endpoint (an emulator)')
+  .option('--since <time>', 'only events observed at or after this ISO 8601 time')
+  .option('--chat <id>', 'only this chat', positiveInt('--chat'))
+  .addOption(
+    new Option('--rate <n>', 'events per second').argParser(positiveInt('--rate')).default(100),
+  )
+  .addOption(
+    new Option('--topic-kind <kind>', 'the topic kind you mean (default: from the ARN)').choices([
+      'standard',
+      'fifo',
+    ]),
+  )
+  .action(async (flags) => {
+    process.exitCode = await replayCommand(flags);
+  });
+
 program
   .command('simulator')
   .description('start the Bitrix24 portal simulator with the demo portal and print its webhook URL')
@@ -115,7 +179,8 @@ try {
   if (
     error instanceof UsageError ||
     error instanceof ConfigError ||
-    error instanceof LocalSetupError
+    error instanceof LocalSetupError ||
+    error instanceof EventArchiveError
   ) {
     process.stderr.write(`membership-sync: ${error.message}\n`);
     process.exitCode = 2;

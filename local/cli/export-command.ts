@@ -1,0 +1,90 @@
+import { once } from 'node:events';
+import type { ExportLine } from '../../functions/consumer/reference-consumer.js';
+import type { Snapshot } from '../../functions/core/model.js';
+import { portalsOf, type StateFlags, withStore } from './commands.js';
+import { type RunConfigFlags, UsageError } from './resolve-run-config.js';
+
+export type ExportFormat = 'jsonl' | 'csv';
+
+export interface ExportFlags extends StateFlags, RunConfigFlags {
+  readonly portal?: string;
+  readonly format: string;
+}
+
+/** A line of the export: the committed snapshot of one chat, all fields from that one snapshot. */
+export interface ExportRecord extends ExportLine {
+  readonly memberCount: number;
+  /** Set while the chat is unreadable; `members` are the last complete read. */
+  readonly accessLostAt?: string;
+  /** Set while a mass change is held; `members` do not include it yet. */
+  readonly heldSince?: string;
+}
+
+const CSV_COLUMNS = [
+  'portalId',
+  'source',
+  'chatId',
+  'version',
+  'sequence',
+  'observedAt',
+  'memberCount',
+  'members',
+  'accessLostAt',
+  'heldSince',
+] as const;
+
+/**
+ * `membership-sync export`: the current membership of every chat of the named portal(s), one line
+ * per chat, read through the snapshot store's `list`. A consumer loads it, then applies only the
+ * events whose `data.sequence` is higher than the line's `sequence` (docs/events.md).
+ */
+export async function exportCommand(flags: ExportFlags): Promise<number> {
+  const format = flags.format;
+  if (format !== 'jsonl' && format !== 'csv') {
+    throw new UsageError(`--format: "${format}" is not jsonl or csv`);
+  }
+  const portals = await portalsOf(flags);
+  const records = await withStore(flags, async ({ store }) => {
+    const out: ExportRecord[] = [];
+    for (const { portalId, source } of portals) {
+      const chats: Snapshot[] = [];
+      for await (const snapshot of store.list(portalId)) chats.push(snapshot);
+      chats.sort((a, b) => a.chatId - b.chatId);
+      out.push(...chats.map((s) => exportRecordOf(s, source)));
+    }
+    return out;
+  });
+  if (format === 'csv') await writeLine(CSV_COLUMNS.join(','));
+  for (const record of records) {
+    await writeLine(format === 'csv' ? csvLineOf(record) : JSON.stringify(record));
+  }
+  return 0;
+}
+
+export function exportRecordOf(snapshot: Snapshot, source: string | undefined): ExportRecord {
+  return {
+    portalId: snapshot.portalId,
+    ...(source === undefined ? {} : { source }),
+    chatId: snapshot.chatId,
+    members: snapshot.members,
+    memberCount: snapshot.members.length,
+    version: snapshot.version,
+    sequence: snapshot.sequence,
+    observedAt: snapshot.observedAt,
+    ...(snapshot.accessLostAt === undefined ? {} : { accessLostAt: snapshot.accessLostAt }),
+    ...(snapshot.held === undefined ? {} : { heldSince: snapshot.held.detectedAt }),
+  };
+}
+
+/** RFC 4180; `members` is one field of space-separated ascending IDs. */
+function csvLineOf(record: ExportRecord): string {
+  return CSV_COLUMNS.map((column) => {
+    const value = record[column];
+    const text = Array.isArray(value) ? value.join(' ') : value === undefined ? '' : String(value);
+    return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  }).join(',');
+}
+
+async function writeLine(line: string): Promise<void> {
+  if (!process.stdout.write(`${line}\n`)) await once(process.stdout, 'drain');
+}
