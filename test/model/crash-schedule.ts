@@ -1,0 +1,448 @@
+/**
+ * The crash-schedule model of the outbox (docs/design.md, guarantee 1). One schedule is a seeded
+ * run of the real worker app (Bitrix24 client over HTTP to a fresh simulator, the DynamoDB store
+ * on DynamoDB Local, the SNS publisher on the SNS/SQS emulator) through random membership
+ * changes, holds and releases, access loss and return, with one injected fault per sync at a
+ * random step boundary: a Bitrix24 request, a snapshot read, a shard write, the write that
+ * records a change, a publish batch, a cursor write, the commit. A fault is a failed call, a
+ * lost answer (the call took effect, its caller sees an error), or a crash (that call and every
+ * later one of the process fail), before or after the call took effect.
+ *
+ * The oracle, after final clean syncs, folds what subscribers received through the reference
+ * consumer and compares it with the portal's truth.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PublishBatchCommand, UnsubscribeCommand } from '@aws-sdk/client-sns';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createDynamoDbSnapshotStore } from '../../functions/adapters/dynamodb-snapshot-store.js';
+import { createSnsEventPublisher } from '../../functions/adapters/sns-event-publisher.js';
+import { createPortalConnector, createWorkerApp } from '../../functions/app/worker-app.js';
+import { configSchema } from '../../functions/config/config-schema.js';
+import { createReferenceConsumer } from '../../functions/consumer/reference-consumer.js';
+import type { CloudEvent } from '../../functions/core/cloud-event.js';
+import { EventTypes } from '../../functions/core/cloud-event.js';
+import type { ChatId, UserId } from '../../functions/core/model.js';
+import { releaseHeldChange } from '../../functions/core/release-held-change.js';
+import type { SyncReport } from '../../functions/core/sync-work-item.js';
+import { createStaticCredentialStore } from '../../local/adapters/static-credential-store.js';
+import { startSimulator } from '../../local/simulator/start-simulator.js';
+import type { RunningSimulator } from '../../local/simulator/types.js';
+import { emulatorClientConfig } from '../support/aws.js';
+import type { FauxqsEndpoint } from '../support/fauxqs-server.js';
+
+export interface ModelEnvironment {
+  readonly dynamoEndpoint: string;
+  readonly tableName: string;
+  readonly fauxqs: FauxqsEndpoint;
+  readonly topicArn: string;
+}
+
+export type FaultKind = 'fail' | 'lost' | 'crash' | 'crash-after';
+
+export interface ScheduleResult {
+  readonly seed: number;
+  /** What the oracle found wrong; empty when the schedule kept every guarantee. */
+  readonly divergences: readonly string[];
+  /** `<boundary>:<fault kind>` of every fault that hit a call. */
+  readonly faults: readonly string[];
+  readonly syncs: number;
+  readonly events: number;
+}
+
+const INTEGRATION_USER = 1;
+const STEP_MS = 15 * 60_000;
+const T0 = Date.parse('2026-03-01T00:00:00.000Z');
+
+/** Runs one schedule; never throws for a divergence (it is returned). */
+export async function runSchedule(seed: number, env: ModelEnvironment): Promise<ScheduleResult> {
+  const random = mulberry32(seed);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+  const sim = await startSimulator({
+    seed: 'empty',
+    tls: false,
+    rateLimit: false,
+    operatingLimit: false,
+  });
+  // This schedule's subscriber: only its portal's events (schedules may run side by side).
+  const queue = await env.fauxqs.subscribeQueue(env.topicArn, `model-${seed}-${Date.now()}`, {
+    filterPolicy: { portal: [new URL(sim.baseUrl).origin] },
+  });
+  try {
+    return await schedule(seed, env, sim, queue.queueUrl, random, pick);
+  } finally {
+    await env.fauxqs.sns.send(new UnsubscribeCommand({ SubscriptionArn: queue.subscriptionArn }));
+    await sim.close();
+  }
+}
+
+async function schedule(
+  seed: number,
+  env: ModelEnvironment,
+  sim: RunningSimulator,
+  queueUrl: string,
+  random: () => number,
+  pick: <T>(items: readonly T[]) => T,
+): Promise<ScheduleResult> {
+  const admin = sim.admin;
+  const users = admin.addUsers(16);
+  const general = admin.generalChatId;
+  admin.addMembers(general, users);
+  const groups = [0, 1, 2].map(
+    (n) =>
+      admin.createChat({
+        title: `group ${n}`,
+        ownerId: INTEGRATION_USER,
+        memberIds: [INTEGRATION_USER, ...users.filter(() => random() < 0.5)],
+      }).id,
+  );
+  const chats = [general, ...groups];
+  const portalId = `model-${seed}`;
+  const config = configSchema.parse({
+    portals: [{ id: portalId, url: sim.baseUrl, secret: { name: 'unused' }, chats }],
+  });
+  const faults: string[] = [];
+  /** Truth at each sync's read: time → chat → members (every account) and active accounts. */
+  const truths = new Map<string, { members: Map<ChatId, Set<UserId>>; active: Set<UserId> }>();
+  const delivered: CloudEvent[] = [];
+  let syncs = 0;
+
+  const truthNow = () => ({
+    members: new Map(chats.map((id) => [id, new Set(admin.chat(id)?.memberIds ?? [])])),
+    active: new Set(admin.userIds().filter((id) => admin.user(id)?.active === true)),
+  });
+
+  /** One worker process: fresh clients (no cache survives a crash), one fault at most. */
+  const worker = (fault: { at: number; kind: FaultKind } | undefined) => {
+    const injector = new FaultInjector(fault, faults);
+    const documentClient = DynamoDBDocumentClient.from(
+      new DynamoDBClient(emulatorClientConfig(env.dynamoEndpoint)),
+      { marshallOptions: { removeUndefinedValues: true } },
+    );
+    const sns = env.fauxqs.sns;
+    const store = createDynamoDbSnapshotStore({
+      client: injector.wrap(documentClient, (command) => dynamoBoundary(command)),
+      tableName: env.tableName,
+      // Tiny bodies force shards, so shard writes are step boundaries too.
+      inlineBodyBytes: 24,
+      shardBytes: 64,
+      compression: 'none',
+      // Replaced shards stay (no TTL marks): not a step the outbox depends on, and 10× the calls.
+      retiredShardTtlSeconds: 0,
+      retry: { baseDelayMs: 1, maxDelayMs: 2 },
+    });
+    const publisher = createSnsEventPublisher({
+      client: injector.wrap(
+        sns,
+        () => 'sns:PublishBatch',
+        (command, output) => {
+          recordDelivered(command, output, delivered);
+        },
+      ),
+      topicArn: env.topicArn,
+      retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2 },
+    });
+    const connector = createPortalConnector({
+      credentialsFor: () =>
+        createStaticCredentialStore({ kind: 'webhook', webhookUrl: sim.webhookUrl }),
+      fetch: injector.fetch(globalThis.fetch),
+      client: { timeoutMs: 2_000, retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2 } },
+    });
+    return {
+      store,
+      app: (at: number) =>
+        createWorkerApp({
+          config,
+          connector,
+          store,
+          publisher,
+          clock: { now: () => new Date(at) },
+        }),
+    };
+  };
+
+  const sync = async (fault?: { at: number; kind: FaultKind }): Promise<SyncReport | undefined> => {
+    const at = T0 + syncs * STEP_MS;
+    syncs += 1;
+    truths.set(new Date(at).toISOString(), truthNow());
+    const { app } = worker(fault);
+    try {
+      const report = await app(at)({
+        portalId,
+        chatIds: chats,
+        scheduledAt: new Date(at).toISOString(),
+      });
+      debug(seed, `sync ${syncs} fault ${JSON.stringify(fault)}: ${JSON.stringify(report.chats)}`);
+      return report;
+    } catch (error) {
+      debug(seed, `sync ${syncs} fault ${JSON.stringify(fault)} threw: ${String(error)}`);
+      return undefined;
+    }
+  };
+
+  const releaseHolds = async (share: number): Promise<void> => {
+    const { store } = worker(undefined);
+    const loaded = await store.loadMany(portalId, chats);
+    for (const snapshot of loaded.values()) {
+      if (!snapshot.held || snapshot.pending || random() >= share) continue;
+      await store.save(releaseHeldChange(snapshot), { version: snapshot.version });
+    }
+  };
+
+  // Random operations, each followed by a sync with one fault at a random step boundary.
+  const steps = 3 + Math.floor(random() * 5);
+  for (let step = 0; step < steps; step++) {
+    for (let n = Math.floor(random() * 4); n > 0; n--) mutate(admin, chats, users, random, pick);
+    const fault =
+      random() < 0.85
+        ? {
+            at: Math.floor(random() * 14),
+            kind: pick<FaultKind>(['fail', 'lost', 'crash', 'crash-after']),
+          }
+        : undefined;
+    await sync(fault);
+    if (random() < 0.5) await releaseHolds(0.7);
+  }
+
+  // Access returns everywhere; clean syncs (releasing holds) until nothing is left to do.
+  for (const chatId of groups) {
+    if (!admin.chat(chatId)?.memberIds.includes(INTEGRATION_USER)) {
+      admin.addMembers(chatId, [INTEGRATION_USER]);
+    }
+  }
+  for (let round = 0; round < 4; round++) {
+    const report = await sync();
+    await releaseHolds(1);
+    const settled =
+      report?.chats.every((c) => c.outcome !== 'failed' && c.outcome !== 'held') === true;
+    if (settled && round > 0) break;
+  }
+
+  const divergences = await judge(
+    env,
+    queueUrl,
+    new URL(sim.baseUrl).origin,
+    portalId,
+    chats,
+    general,
+    truths,
+    truthNow(),
+    delivered,
+    worker(undefined).store,
+  );
+  return { seed, divergences, faults, syncs, events: delivered.length };
+}
+
+/** Random membership operations on the simulated portal. */
+function mutate(
+  admin: RunningSimulator['admin'],
+  chats: readonly ChatId[],
+  users: readonly UserId[],
+  random: () => number,
+  pick: <T>(items: readonly T[]) => T,
+): void {
+  const [general] = chats;
+  const chatId = pick(chats);
+  const members = admin.chat(chatId)?.memberIds ?? [];
+  const outsiders = users.filter((u) => !members.includes(u));
+  const roll = random();
+  const isActive = (u: UserId) => admin.user(u)?.active === true;
+  if (roll < 0.3 && outsiders.length > 0) {
+    // im.dialog.users.list cannot see a deactivated account join the general chat.
+    const candidates = chatId === general ? outsiders.filter(isActive) : outsiders;
+    if (candidates.length > 0) admin.addMembers(chatId, [pick(candidates)]);
+  } else if (roll < 0.55) {
+    // Nor leave it: the general chat's deactivated members stay as they are.
+    const candidates = members.filter(
+      (u) => u !== INTEGRATION_USER && (chatId !== general || isActive(u)),
+    );
+    if (candidates.length > 0) admin.removeMembers(chatId, [pick(candidates)]);
+  } else if (roll < 0.7) {
+    const user = pick(users);
+    admin.setUserActive(user, !isActive(user));
+  } else if (roll < 0.8 && chatId !== general) {
+    // A mass leave the breaker holds (more than half, more than 5).
+    const leaving = members.filter((u) => u !== INTEGRATION_USER && random() < 0.9);
+    if (leaving.length > 0) admin.removeMembers(chatId, leaving);
+  } else if (roll < 0.9 && chatId !== general) {
+    // Access lost (the integration user removed) or back.
+    if (members.includes(INTEGRATION_USER)) admin.removeMembers(chatId, [INTEGRATION_USER]);
+    else admin.addMembers(chatId, [INTEGRATION_USER]);
+  } else if (outsiders.length > 0) {
+    admin.addMembers(
+      chatId,
+      outsiders.filter(() => random() < 0.5),
+    );
+  }
+}
+
+async function judge(
+  env: ModelEnvironment,
+  queueUrl: string,
+  source: string,
+  portalId: string,
+  chats: readonly ChatId[],
+  general: ChatId,
+  truths: ReadonlyMap<string, { members: Map<ChatId, Set<UserId>>; active: Set<UserId> }>,
+  final: { members: Map<ChatId, Set<UserId>>; active: Set<UserId> },
+  delivered: readonly CloudEvent[],
+  store: ReturnType<typeof createDynamoDbSnapshotStore>,
+): Promise<string[]> {
+  const problems: string[] = [];
+  const received = (
+    await env.fauxqs.drain(queueUrl, { expected: delivered.length, idleMs: 2_000 })
+  ).map((d) => JSON.parse(d.message) as CloudEvent);
+  const ours = received;
+  if (ours.length !== delivered.length) {
+    problems.push(`subscribers received ${ours.length} events, SNS accepted ${delivered.length}`);
+  }
+  const consumer = createReferenceConsumer();
+  for (const event of ours) consumer.apply(event);
+  for (const anomaly of consumer.anomalies())
+    problems.push(`consumer anomaly: ${JSON.stringify(anomaly)}`);
+
+  const ids = new Map<string, string>();
+  for (const event of ours) {
+    const data = event.data as { chatId: ChatId; sequence: number; userId?: UserId };
+    const key = `${data.chatId}#${data.sequence}`;
+    const seen = ids.get(key);
+    if (seen !== undefined && seen !== event.id)
+      problems.push(`chat ${data.chatId}: two events with sequence ${data.sequence}`);
+    ids.set(key, event.id);
+    const truth = truths.get(event.time);
+    if (truth === undefined || data.userId === undefined) continue;
+    const member = truth.members.get(data.chatId)?.has(data.userId) === true;
+    if (event.type === EventTypes.left && member) {
+      problems.push(
+        `chat ${data.chatId}: user ${data.userId} reported left at ${event.time} while a member`,
+      );
+    }
+    if (event.type === EventTypes.joined && !member) {
+      problems.push(
+        `chat ${data.chatId}: user ${data.userId} reported joined at ${event.time} while not a member`,
+      );
+    }
+  }
+
+  const stored = await store.loadMany(portalId, chats);
+  for (const chatId of chats) {
+    const truth = final.members.get(chatId) ?? new Set<UserId>();
+    const seen = consumer.members(source, chatId);
+    if (seen === undefined) {
+      problems.push(`chat ${chatId}: subscribers never got a complete baseline`);
+      continue;
+    }
+    // im.dialog.users.list (the general chat's only method) cannot list deactivated accounts:
+    // there, subscribers hold every active member and no account that is not a member.
+    const comparable = (ids: Iterable<UserId>) =>
+      [...ids].filter((id) => chatId !== general || final.active.has(id)).sort((a, b) => a - b);
+    const expected = comparable(truth);
+    const actual = comparable(seen);
+    if (JSON.stringify(expected) !== JSON.stringify(actual)) {
+      problems.push(`chat ${chatId}: subscribers hold [${actual}], the portal has [${expected}]`);
+    }
+    for (const id of seen) {
+      if (!truth.has(id)) problems.push(`chat ${chatId}: subscribers hold ${id}, not a member`);
+    }
+    if (stored.get(chatId)?.pending) problems.push(`chat ${chatId}: a change is still pending`);
+  }
+  return problems;
+}
+
+/** Events SNS accepted in a PublishBatch answer (lost answers included: they were delivered). */
+function recordDelivered(command: unknown, output: unknown, into: CloudEvent[]): void {
+  if (!(command instanceof PublishBatchCommand)) return;
+  const ok = new Set(
+    ((output as { Successful?: { Id?: string }[] }).Successful ?? []).map((s) => s.Id),
+  );
+  for (const entry of command.input.PublishBatchRequestEntries ?? []) {
+    if (ok.has(entry.Id)) into.push(JSON.parse(entry.Message ?? '{}') as CloudEvent);
+  }
+}
+
+function dynamoBoundary(command: { constructor: { name: string }; input?: unknown }): string {
+  const name = command.constructor.name.replace(/Command$/, '');
+  const input = command.input as { Item?: { pendingId?: unknown } } | undefined;
+  if (name === 'Put') return input?.Item?.pendingId === undefined ? 'ddb:commit' : 'ddb:record';
+  if (name === 'BatchWrite') return 'ddb:shard-write';
+  if (name === 'Update') return 'ddb:cursor';
+  return `ddb:${name}`;
+}
+
+/**
+ * Counts the calls of one worker process across its I/O (Bitrix24 fetch, DynamoDB, SNS) and
+ * injects at most one fault at call number `at`.
+ */
+class FaultInjector {
+  private calls = 0;
+  private crashed = false;
+
+  constructor(
+    private readonly fault: { at: number; kind: FaultKind } | undefined,
+    private readonly log: string[],
+  ) {}
+
+  wrap<C extends { send: (...args: never[]) => Promise<unknown> }>(
+    client: C,
+    boundary: (command: never) => string,
+    observe?: (command: unknown, output: unknown) => void,
+  ): C {
+    const send = client.send.bind(client) as (command: unknown) => Promise<unknown>;
+    const wrapped = Object.create(client) as C;
+    Object.assign(wrapped, {
+      send: (command: unknown) =>
+        this.around(boundary(command as never), async () => {
+          const output = await send(command);
+          observe?.(command, output);
+          return output;
+        }),
+    });
+    return wrapped;
+  }
+
+  fetch(fetch: typeof globalThis.fetch): typeof globalThis.fetch {
+    return (input, init) => this.around('bitrix24:request', () => fetch(input, init));
+  }
+
+  private async around<T>(boundary: string, call: () => Promise<T>): Promise<T> {
+    const n = this.calls++;
+    if (this.crashed) throw injected('process crashed');
+    if (this.fault === undefined || n !== this.fault.at) return call();
+    this.log.push(`${boundary}:${this.fault.kind}`);
+    switch (this.fault.kind) {
+      case 'fail':
+        throw injected('call failed');
+      case 'crash':
+        this.crashed = true;
+        throw injected('process crashed');
+      case 'lost':
+        await call();
+        throw injected('answer lost');
+      case 'crash-after':
+        await call();
+        this.crashed = true;
+        throw injected('process crashed after the call');
+    }
+  }
+}
+
+/** A transient-looking error (retryable for the SNS publisher, like a real timeout). */
+function injected(message: string): Error {
+  return Object.assign(new Error(`injected: ${message}`), { name: 'TimeoutError' });
+}
+
+/** `MODEL_DEBUG=1` prints every sync's report (replaying one seed). */
+function debug(seed: number, line: string): void {
+  if (globalThis.process.env.MODEL_DEBUG) console.info(`[seed ${seed}] ${line}`);
+}
+
+/** Small seeded PRNG (mulberry32): the same seed replays the same schedule. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
