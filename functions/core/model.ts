@@ -59,6 +59,8 @@ export type ChatRead =
       readonly chatId: ChatId;
       readonly code: string;
       readonly message: string;
+      /** Whether reading again may succeed; false when the same read would fail the same way. */
+      readonly retryable: boolean;
     };
 
 /** A mass change the breaker refused to apply; kept on the snapshot until released. */

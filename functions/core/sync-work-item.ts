@@ -266,7 +266,7 @@ function planChat(
     );
   }
   if (read.kind === 'failed') {
-    return done(failedResult(chatId, chatError(read.code, read.message, true)));
+    return done(failedResult(chatId, chatError(read.code, read.message, read.retryable)));
   }
 
   let members: UserId[] = [];

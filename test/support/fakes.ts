@@ -34,8 +34,12 @@ export function noAccess(chatId: ChatId, code = 'ACCESS_ERROR'): ChatRead {
   return { kind: 'no_access', chatId, code, message: 'no permission to read the chat' };
 }
 
-export function failedRead(chatId: ChatId, code = 'QUERY_LIMIT_EXCEEDED'): ChatRead {
-  return { kind: 'failed', chatId, code, message: 'read failed' };
+export function failedRead(
+  chatId: ChatId,
+  code = 'QUERY_LIMIT_EXCEEDED',
+  retryable = true,
+): ChatRead {
+  return { kind: 'failed', chatId, code, message: 'read failed', retryable };
 }
 
 /** IDs `from..to` inclusive. */
