@@ -226,6 +226,7 @@ export async function simulatorCommand(flags: {
   http?: boolean;
   stateDir: string;
   rateLimit: boolean;
+  competingLoad?: number;
 }): Promise<number> {
   const sim = await startSimulator({
     seed: 'demo',
@@ -233,6 +234,7 @@ export async function simulatorCommand(flags: {
     keepProcessAlive: true,
     ...(flags.port ? { port: flags.port } : {}),
     ...(flags.rateLimit ? {} : { rateLimit: false }),
+    ...(flags.competingLoad ? { competingLoad: flags.competingLoad } : {}),
   });
   const lines = [
     `Bitrix24 portal simulator (demo portal) at ${sim.baseUrl}`,
