@@ -331,6 +331,7 @@ export class SyncMonitoring extends Construct {
     this.facade.addWidget(
       graph('Bitrix24 requests and chat sync duration (p90)', [
         search(WORKER_METRICS.bitrix24Requests, 'Sum', 'requests'),
+        search(WORKER_METRICS.rateLimited, 'Sum', 'rate-limited (503)'),
         search(WORKER_METRICS.chatSyncDuration, 'p90', 'duration p90'),
       ]),
     );

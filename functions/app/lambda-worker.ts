@@ -4,7 +4,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { createDynamoDbSnapshotStore } from '../adapters/dynamodb-snapshot-store.js';
 import { createSnsEventPublisher } from '../adapters/sns-event-publisher.js';
 import type { SyncReport } from '../core/sync-work-item.js';
@@ -36,13 +36,22 @@ export interface LambdaWorkerOverrides {
 const WORKER_CLIENT_SETTINGS: PortalClientSettings = { retry: { maxOperationWaitMs: 120_000 } };
 
 /**
+ * Time kept back from the invocation's remaining time: every Bitrix24 wait and request ends
+ * this long before Lambda would stop the function, leaving it for saving and replying to SQS.
+ */
+export const DEADLINE_MARGIN_MS = 20_000;
+
+/** The part of the Lambda context the worker reads. Tests may leave it out: no deadline then. */
+export type WorkerContext = Pick<Context, 'getRemainingTimeInMillis'>;
+
+/**
  * The worker's cold start: environment and config validated, clients and adapters made once.
  * Returns the SQS batch handler with partial batch responses.
  */
 export function createLambdaWorker(
   env: NodeJS.ProcessEnv,
   overrides: LambdaWorkerOverrides = {},
-): (event: SQSEvent) => Promise<SQSBatchResponse> {
+): (event: SQSEvent, context?: WorkerContext) => Promise<SQSBatchResponse> {
   const environment = workerEnvironmentSchema.parse(env);
   const config = loadConfigFile(environment.CONFIG_PATH);
   const logger = overrides.logger ?? createLogger(SERVICE_NAME);
@@ -50,15 +59,21 @@ export function createLambdaWorker(
   const aws = overrides.awsClientConfig ?? {};
   const sqs = new SQSClient(aws);
   const backoff = overrides.retryBackoff ?? retryBackoffSeconds;
+  // One container serves many invocations, each with its own deadline; the clients ask for it.
+  let deadline: number | undefined;
+  const deadlineAt = () => deadline;
+  const connector = createSecretsPortalConnector({
+    secretArns: environment.SECRET_ARNS,
+    client: new SecretsManagerClient(aws),
+    logger,
+    ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
+    bitrix24: overrides.bitrix24 ?? WORKER_CLIENT_SETTINGS,
+    deadlineAt,
+  });
   const run = createWorkerApp({
     config,
-    connector: createSecretsPortalConnector({
-      secretArns: environment.SECRET_ARNS,
-      client: new SecretsManagerClient(aws),
-      logger,
-      ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
-      bitrix24: overrides.bitrix24 ?? WORKER_CLIENT_SETTINGS,
-    }),
+    connector,
+    deadlineAt,
     store: createDynamoDbSnapshotStore({
       client: DynamoDBDocumentClient.from(new DynamoDBClient(aws), {
         marshallOptions: { removeUndefinedValues: true },
@@ -91,7 +106,11 @@ export function createLambdaWorker(
     }
   };
 
-  return async (event) => {
+  return async (event, context) => {
+    deadline =
+      context === undefined
+        ? undefined
+        : Date.now() + context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS;
     const failed: SQSRecord[] = [];
     const blocked: SQSRecord[] = [];
     // FIFO: once a message of a group fails, later messages of that group must not be processed
@@ -99,15 +118,19 @@ export function createLambdaWorker(
     const blockedGroups = new Set<string>();
     for (const record of event.Records) {
       const group = record.attributes.MessageGroupId ?? '';
-      if (blockedGroups.has(group)) {
+      // Past the deadline nothing more can be read: later records go back to the queue unread.
+      if (blockedGroups.has(group) || (deadline !== undefined && Date.now() >= deadline)) {
         blocked.push(record);
         continue;
       }
       const started = Date.now();
       try {
-        const report = await run(parseWorkItem(record.body));
-        recordMetrics(metrics, report, Date.now() - started);
-        logReport(logger, report);
+        const item = parseWorkItem(record.body);
+        const limitedBefore = connector.rateLimitedCount(item.portalId);
+        const report = await run(item);
+        const rateLimited = connector.rateLimitedCount(item.portalId) - limitedBefore;
+        recordMetrics(metrics, report, Date.now() - started, rateLimited);
+        logReport(logger, report, rateLimited);
         if (report.retryable) throw new Error('work item had retryable chat failures');
       } catch (error) {
         logger.error('work item failed; returned to the queue', {
@@ -138,7 +161,12 @@ export function retryBackoffSeconds(receiveCount: number): number {
   return Math.min(900, 30 * 2 ** (attempt - 1));
 }
 
-function recordMetrics(metrics: Metrics, report: SyncReport, durationMs: number): void {
+function recordMetrics(
+  metrics: Metrics,
+  report: SyncReport,
+  durationMs: number,
+  rateLimited: number,
+): void {
   const synced = report.chats.filter((c) => c.outcome !== 'failed' && c.outcome !== 'conflict');
   metrics.addDimension('portal', report.portalId);
   metrics.addMetric(WORKER_METRICS.chatsSynced, MetricUnit.Count, synced.length);
@@ -148,18 +176,20 @@ function recordMetrics(metrics: Metrics, report: SyncReport, durationMs: number)
   metrics.addMetric(WORKER_METRICS.changesHeld, MetricUnit.Count, report.totals.held);
   metrics.addMetric(WORKER_METRICS.chatsFailed, MetricUnit.Count, report.totals.failed);
   metrics.addMetric(WORKER_METRICS.bitrix24Requests, MetricUnit.Count, report.bitrix24Requests);
+  metrics.addMetric(WORKER_METRICS.rateLimited, MetricUnit.Count, rateLimited);
   metrics.addMetric(WORKER_METRICS.chatSyncDuration, MetricUnit.Milliseconds, durationMs);
   // One EMF blob per work item: each carries its own portal dimension.
   metrics.publishStoredMetrics();
 }
 
-function logReport(logger: AppLogger, report: SyncReport): void {
+function logReport(logger: AppLogger, report: SyncReport, rateLimited: number): void {
   const problems = report.chats.filter((c) => c.error);
   logger.info('work item synced', {
     portalId: report.portalId,
     scheduledAt: report.scheduledAt,
     totals: report.totals,
     bitrix24Requests: report.bitrix24Requests,
+    rateLimited,
     problems: problems.map((c) => ({ chatId: c.chatId, outcome: c.outcome, ...c.error })),
   });
 }

@@ -14,5 +14,10 @@ export const WORKER_METRICS = {
   changesHeld: 'ChangesHeld',
   chatsFailed: 'ChatsFailed',
   bitrix24Requests: 'Bitrix24Requests',
+  /**
+   * Of those, the ones the portal refused with 503 QUERY_LIMIT_EXCEEDED: the portal's rate limit
+   * is shared with other integrations (docs/bitrix24-rate-limits.md).
+   */
+  rateLimited: 'RateLimited',
   chatSyncDuration: 'ChatSyncDuration',
 } as const;

@@ -14,6 +14,7 @@ export interface SecretsPortalConnectorOptions {
   readonly logger?: AppLogger;
   readonly fetch?: typeof globalThis.fetch;
   readonly bitrix24?: PortalClientSettings;
+  readonly deadlineAt?: () => number | undefined;
 }
 
 /** The Lambdas' portal connector: each portal's credentials live in its own secret. */
@@ -29,5 +30,6 @@ export function createSecretsPortalConnector(
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.bitrix24 ? { client: options.bitrix24 } : {}),
+    ...(options.deadlineAt ? { deadlineAt: options.deadlineAt } : {}),
   });
 }

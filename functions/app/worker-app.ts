@@ -19,6 +19,8 @@ export interface PortalClients {
 export interface PortalConnector {
   /** The Bitrix24 client and reader of a portal, made once and kept (its limiter must persist). */
   clientsFor(portal: PortalConfig): PortalClients;
+  /** 503 `QUERY_LIMIT_EXCEEDED` answers the portal's client has had so far (0 before it exists). */
+  rateLimitedCount(portalId: string): number;
 }
 
 export interface PortalConnectorOptions {
@@ -28,6 +30,8 @@ export interface PortalConnectorOptions {
   readonly fetch?: typeof globalThis.fetch;
   /** Per-request timeout and retry settings (tests shorten them; defaults: 60 s, 5 attempts). */
   readonly client?: PortalClientSettings;
+  /** The current invocation's deadline (epoch ms), asked by every client before each wait. */
+  readonly deadlineAt?: () => number | undefined;
 }
 
 /** The Bitrix24 client settings a composition root may override. */
@@ -47,6 +51,7 @@ export function createPortalConnector(options: PortalConnectorOptions): PortalCo
           credentials: options.credentialsFor(portal.id),
           rateLimit: rateLimitOf(portal),
           ...options.client,
+          ...(options.deadlineAt ? { deadlineAt: options.deadlineAt } : {}),
           ...(options.fetch ? { fetch: options.fetch } : {}),
           ...(options.logger ? { logger: options.logger } : {}),
         });
@@ -58,6 +63,7 @@ export function createPortalConnector(options: PortalConnectorOptions): PortalCo
       }
       return entry;
     },
+    rateLimitedCount: (portalId) => clients.get(portalId)?.client.rateLimitedCount() ?? 0,
   };
 }
 
@@ -68,6 +74,11 @@ export interface WorkerAppDeps {
   readonly publisher: EventPublisher;
   readonly clock?: Clock;
   readonly logger?: AppLogger;
+  /**
+   * The current invocation's deadline (epoch ms; undefined: none), the same function the
+   * connector's clients ask: the sync stops cleanly before it.
+   */
+  readonly deadlineAt?: () => number | undefined;
 }
 
 export class UnknownPortalError extends Error {

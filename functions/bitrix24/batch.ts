@@ -28,7 +28,15 @@ export interface BatchOptions {
 
 export type BatchCommandResult =
   | { readonly ok: true; readonly result: unknown; readonly total?: number; readonly next?: number }
-  | { readonly ok: false; readonly error: Bitrix24Error };
+  | {
+      readonly ok: false;
+      readonly error: Bitrix24Error;
+      /**
+       * The whole `batch` request failed (after the client's retries), not this command: the
+       * error says nothing about this command's own answer (e.g. a top-level ACCESS_ERROR).
+       */
+      readonly wholeRequest?: true;
+    };
 
 type CallFn = <T>(
   method: string,
@@ -65,7 +73,9 @@ export async function runBatch(
       }
     } catch (error) {
       if (isPortalFatal(error) || !(error instanceof Bitrix24Error)) throw error;
-      for (const command of chunk) results.set(command.key, { ok: false, error });
+      for (const command of chunk) {
+        results.set(command.key, { ok: false, error, wholeRequest: true });
+      }
     }
   }
   return results;

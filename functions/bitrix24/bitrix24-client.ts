@@ -11,6 +11,7 @@ import { DEFAULT_OAUTH_TOKEN_ENDPOINT } from './credentials.js';
 import {
   Bitrix24AuthError,
   Bitrix24ConfigurationError,
+  Bitrix24DeadlineError,
   Bitrix24Error,
   Bitrix24InvalidRequestError,
   Bitrix24MalformedResponseError,
@@ -36,8 +37,14 @@ export interface Bitrix24Logger {
 }
 
 export interface RetrySettings {
-  /** Attempts per call, the first included. Default 5. */
+  /** Attempts per call, the first included, for failures other than 503 QUERY_LIMIT_EXCEEDED. Default 5. */
   readonly maxAttempts?: number;
+  /**
+   * How long one call keeps retrying 503 `QUERY_LIMIT_EXCEEDED` when no deadline is set (the
+   * deadline bounds it otherwise); such answers are paced by the bucket, not counted as
+   * attempts. Default 600 000.
+   */
+  readonly maxRateLimitedMs?: number;
   /** Full-jitter backoff: a random delay in [0, min(maxDelayMs, baseDelayMs·2^(n-1))]. Default 500. */
   readonly baseDelayMs?: number;
   /** Default 30 000. */
@@ -61,8 +68,15 @@ export interface RequestEvent {
 
 export interface Bitrix24ClientOptions {
   readonly credentials: CredentialStore;
-  /** Client-side leaky bucket; default 50 burst / 2 per s. */
+  /** Client-side leaky bucket; default 50 burst / 2 per s, all of it (`share` 1). */
   readonly rateLimit?: RateLimit;
+  /**
+   * Epoch ms by which every call must have returned, asked before each wait and request (one
+   * client outlives many Lambda invocations, each with its own deadline). No wait ends after
+   * it and each request's timeout is cut to it; a wait or request that cannot end in time fails
+   * the call at once with `DEADLINE_EXCEEDED` (retryable). Undefined: no deadline.
+   */
+  readonly deadlineAt?: () => number | undefined;
   /** Transport for ky (tests: a TLS-trusting fetch). Default: global fetch. */
   readonly fetch?: typeof globalThis.fetch;
   /** Per HTTP attempt, including reading the body. Default 60 000 (the portal's own limit). */
@@ -73,7 +87,7 @@ export interface Bitrix24ClientOptions {
   /** Test seams. */
   readonly sleep?: (ms: number) => Promise<void>;
   readonly random?: () => number;
-  /** Wall clock in ms, compared with `operating_reset_at`. */
+  /** Wall clock in ms, compared with `operating_reset_at` and the deadline. */
   readonly now?: () => number;
 }
 
@@ -99,16 +113,24 @@ export interface Bitrix24Client {
   ): Promise<Map<string, BatchCommandResult>>;
   /** HTTP requests sent to the portal so far, retries included, OAuth refreshes excluded. */
   requestCount(): number;
+  /** Of those, the ones the portal refused with 503 `QUERY_LIMIT_EXCEEDED`. */
+  rateLimitedCount(): number;
 }
 
 type OAuthCredentials = Extract<Bitrix24Credentials, { kind: 'oauth' }>;
 
 const TOKEN_EXPIRY_CODES = new Set(['EXPIRED_TOKEN', 'INVALID_TOKEN']);
+/**
+ * The least time a request is given before a deadline: a wait that would leave less fails the
+ * call at once rather than send a request bound to be cut off.
+ */
+export const MIN_REQUEST_MS = 1_000;
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Client {
   const timeoutMs = options.timeoutMs ?? 60_000;
   const maxAttempts = options.retry?.maxAttempts ?? 5;
+  const maxRateLimitedMs = options.retry?.maxRateLimitedMs ?? 600_000;
   const baseDelayMs = options.retry?.baseDelayMs ?? 500;
   const maxDelayMs = options.retry?.maxDelayMs ?? 30_000;
   const maxOperationWaitMs = options.retry?.maxOperationWaitMs ?? 600_000;
@@ -117,14 +139,10 @@ export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Cl
   const random = options.random ?? Math.random;
   const now = options.now ?? Date.now;
   const logger = options.logger;
-  const rateLimit = options.rateLimit ?? DEFAULT_RATE_LIMIT;
-  const bucket = createLeakyBucket({
-    burst: Math.max(1, rateLimit.burst - headroom(rateLimit)),
-    drainPerSecond: rateLimit.drainPerSecond,
-    ...(options.sleep ? { sleep: options.sleep } : {}),
-  });
+  const bucket = createLeakyBucket(bucketLimit(options.rateLimit ?? DEFAULT_RATE_LIMIT));
 
   let requests = 0;
+  let rateLimited = 0;
   let credentials: Promise<Bitrix24Credentials> | undefined;
   let refreshing: Promise<void> | undefined;
   /** Last known `operating_reset_at` (ms) per method, from successes and 429s (reference §7). */
@@ -176,13 +194,41 @@ export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Cl
     for (const secret of secretsOf(creds)) secrets.add(secret);
   }
 
+  /** Ms left until the deadline, or undefined without one. */
+  function timeLeft(): number | undefined {
+    const deadline = options.deadlineAt?.();
+    return deadline === undefined ? undefined : deadline - now();
+  }
+
+  function deadlineExceeded(method: string, what: string): Bitrix24DeadlineError {
+    return new Bitrix24DeadlineError({
+      code: 'DEADLINE_EXCEEDED',
+      method,
+      description: `${what} would not end by the deadline`,
+    });
+  }
+
+  /** Sleeps `ms`, or fails at once when that would leave no time for a request before the deadline. */
+  async function wait(ms: number, method: string, what: string): Promise<void> {
+    const left = timeLeft();
+    if (left !== undefined && ms > left - MIN_REQUEST_MS) throw deadlineExceeded(method, what);
+    if (ms > 0) await sleep(ms);
+  }
+
   async function send(
     method: string,
     params: RequestParams,
     creds: Bitrix24Credentials,
     attempt: number,
   ): Promise<z.infer<typeof envelopeSchema>> {
-    await bucket.acquire();
+    const before = timeLeft();
+    const slot = bucket.reserve(before === undefined ? undefined : before - MIN_REQUEST_MS);
+    if (!slot) throw deadlineExceeded(method, 'the wait for the rate limit');
+    if (slot.waitMs > 0) await sleep(slot.waitMs);
+    const left = timeLeft();
+    if (left !== undefined && left < MIN_REQUEST_MS) throw deadlineExceeded(method, 'the request');
+    // The deadline, when nearer than the timeout, cuts the request short.
+    const limitMs = left === undefined ? timeoutMs : Math.min(timeoutMs, left);
     const base = creds.kind === 'webhook' ? creds.webhookUrl : creds.clientEndpoint;
     const json = creds.kind === 'webhook' ? params : { ...params, auth: creds.accessToken };
     const controller = new AbortController();
@@ -190,7 +236,7 @@ export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Cl
     const timer = setTimeout(() => {
       timedOut = true;
       controller.abort();
-    }, timeoutMs);
+    }, limitMs);
     const started = performance.now();
     let status: number | undefined;
     let code: string | undefined;
@@ -206,6 +252,10 @@ export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Cl
         location = response.headers.get('location');
         text = await response.text();
       } catch (error) {
+        if (timedOut && limitMs < timeoutMs) {
+          code = 'DEADLINE_EXCEEDED';
+          throw deadlineExceeded(method, 'the request');
+        }
         code = timedOut ? 'TIMEOUT' : 'NETWORK_ERROR';
         throw new Bitrix24TransportError({
           code,
@@ -268,6 +318,12 @@ export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Cl
       return envelope.data;
     } finally {
       clearTimeout(timer);
+      if (code === RATE_LIMIT_CODE) {
+        rateLimited += 1;
+        bucket.rateLimited(slot);
+      } else if (status !== undefined) {
+        bucket.admitted();
+      }
       const event = { method, attempt, status, code, durationMs: performance.now() - started };
       logger?.debug('Bitrix24 request', { ...event, durationMs: Math.round(event.durationMs) });
       options.onRequest?.(event);
@@ -359,20 +415,16 @@ export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Cl
   async function waitIfBlocked(method: string): Promise<void> {
     const until = blockedUntil.get(method);
     if (until === undefined) return;
-    const wait = until - now();
-    if (wait <= 0) {
+    const ms = until - now();
+    if (ms <= 0) {
       blockedUntil.delete(method);
       return;
     }
-    await sleep(Math.min(wait, maxOperationWaitMs));
+    await wait(Math.min(ms, maxOperationWaitMs), method, 'the wait for the operating limit');
   }
 
   function retryDelay(failure: Bitrix24Error, attempt: number): number {
     const backoff = random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
-    if (failure instanceof Bitrix24RateLimitError) {
-      bucket.drain();
-      return backoff;
-    }
     if (failure instanceof Bitrix24OperationLimitError) {
       const resetAt = failure.resetAt?.getTime();
       const ahead = resetAt === undefined ? undefined : resetAt - now();
@@ -392,12 +444,16 @@ export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Cl
     params: RequestParams,
     schema: z.ZodType<T>,
   ): Promise<CallResult<T>> {
+    const startedAt = now();
     let refreshed = false;
-    for (let attempt = 1; ; attempt += 1) {
+    // `attempt` counts failures other than 503 QUERY_LIMIT_EXCEEDED, which the bucket paces
+    // and the deadline (or maxRateLimitedMs) bounds; `sent` counts HTTP requests.
+    let attempt = 1;
+    for (let sent = 1; ; sent += 1) {
       await waitIfBlocked(method);
       const creds = await loadCredentials();
       try {
-        const envelope = await send(method, params, creds, attempt);
+        const envelope = await send(method, params, creds, sent);
         const resetAt = resetAtOf(envelope);
         if (resetAt !== undefined) resetAtByMethod.set(method, resetAt);
         const parsed = schema.safeParse(envelope.result);
@@ -425,8 +481,16 @@ export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Cl
         ) {
           // Reference §1: refresh only after a 401 expired_token (JS SDK also on invalid_token), once.
           refreshed = true;
-          attempt -= 1;
           await refresh(creds);
+          continue;
+        }
+        if (failure instanceof Bitrix24DeadlineError) throw failure;
+        if (failure instanceof Bitrix24RateLimitError) {
+          // The bucket now models the portal as full and slowed down: its wait is the back-off.
+          if (options.deadlineAt?.() === undefined && now() - startedAt >= maxRateLimitedMs) {
+            throw failure;
+          }
+          logger?.debug('Bitrix24 call rate-limited; retrying', { method, sent });
           continue;
         }
         if (!failure.retryable || attempt >= maxAttempts) throw failure;
@@ -438,7 +502,8 @@ export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Cl
           attempt,
           delayMs: Math.round(delayMs),
         });
-        await sleep(delayMs);
+        await wait(delayMs, method, `the back-off after ${failure.code}`);
+        attempt += 1;
       }
     }
   }
@@ -447,7 +512,24 @@ export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Cl
     call,
     batch: (commands, batchOptions) => runBatch(call, commands, batchOptions, scrub),
     requestCount: () => requests,
+    rateLimitedCount: () => rateLimited,
   };
+}
+
+const RATE_LIMIT_CODE = 'QUERY_LIMIT_EXCEEDED';
+
+/**
+ * The bucket this client models: its `share` of the portal's, less {@link headroom}.
+ * share 1: 49 of 50 at 2/s; share 0.5: 24 of 25 at 1/s.
+ */
+export function bucketLimit(limit: RateLimit): { burst: number; drainPerSecond: number } {
+  const share = limit.share ?? 1;
+  if (!(share > 0 && share <= 1)) throw new RangeError('rate limit share must be in (0, 1]');
+  const ours = {
+    burst: Math.floor(limit.burst * share),
+    drainPerSecond: limit.drainPerSecond * share,
+  };
+  return { burst: Math.max(1, ours.burst - headroom(ours)), drainPerSecond: ours.drainPerSecond };
 }
 
 /**

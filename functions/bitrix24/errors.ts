@@ -82,6 +82,15 @@ export class Bitrix24MalformedResponseError extends Bitrix24Error {
   readonly retryable = false;
 }
 
+/**
+ * `DEADLINE_EXCEEDED`: the next wait or request could not end by the caller's deadline, so the
+ * call gave up at once without sending. Retryable: the work comes back in a later invocation.
+ */
+export class Bitrix24DeadlineError extends Bitrix24Error {
+  override readonly name = 'Bitrix24DeadlineError';
+  readonly retryable = true;
+}
+
 /** The client was configured in a way that would leak secrets or cannot work (e.g. plain HTTP). */
 export class Bitrix24ConfigurationError extends Bitrix24Error {
   override readonly name = 'Bitrix24ConfigurationError';

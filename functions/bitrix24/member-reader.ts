@@ -2,7 +2,7 @@ import type { ChatId, ChatRead, UserDetails, UserId } from '../core/model.js';
 import type { MemberReader } from '../core/ports.js';
 import { type BatchCommand, MAX_BATCH_COMMANDS } from './batch.js';
 import type { Bitrix24Client, Bitrix24Logger } from './bitrix24-client.js';
-import { Bitrix24MalformedResponseError, isPortalFatal } from './errors.js';
+import { type Bitrix24Error, Bitrix24MalformedResponseError, isPortalFatal } from './errors.js';
 import { type ReadDialogMembersOptions, readDialogMembers } from './read-dialog-members.js';
 import { chatUserListSchema, imUserListSchema } from './schemas.js';
 
@@ -39,20 +39,22 @@ export function createBitrix24MemberReader(
       for (const chatId of chunk) {
         const outcome = results.get(`c${chatId}`);
         if (!outcome) {
-          reads.set(chatId, { kind: 'failed', chatId, code: 'MISSING', message: 'no result' });
+          reads.set(chatId, {
+            kind: 'failed',
+            chatId,
+            code: 'MISSING',
+            message: 'no result',
+            retryable: true,
+          });
         } else if (outcome.ok) {
           reads.set(chatId, chatUserListRead(chatId, outcome.result));
         } else if (isPortalFatal(outcome.error)) {
           throw outcome.error;
-        } else if (outcome.error.code === 'ACCESS_ERROR') {
+        } else if (outcome.error.code === 'ACCESS_ERROR' && !outcome.wholeRequest) {
+          // Only this chat refused im.chat.user.list (the general chat does, §4).
           fallback.push(chatId);
         } else {
-          reads.set(chatId, {
-            kind: 'failed',
-            chatId,
-            code: outcome.error.code,
-            message: outcome.error.message,
-          });
+          reads.set(chatId, failedRead(chatId, outcome.error));
         }
       }
     }
@@ -108,15 +110,28 @@ export function createBitrix24MemberReader(
   return { readMembers, readUserDetails, requestCount: () => client.requestCount() };
 }
 
+/** A read failed with a Bitrix24 error; whether to try again follows the error's class. */
+export function failedRead(chatId: ChatId, error: Bitrix24Error): ChatRead {
+  return {
+    kind: 'failed',
+    chatId,
+    code: error.code,
+    message: error.message,
+    retryable: error.retryable,
+  };
+}
+
 function chatUserListRead(chatId: ChatId, result: unknown): ChatRead {
   const parsed = chatUserListSchema.safeParse(result);
   if (!parsed.success) {
-    return {
-      kind: 'failed',
+    return failedRead(
       chatId,
-      code: 'MALFORMED_RESPONSE',
-      message: `im.chat.user.list of chat ${chatId} is not a list of positive user IDs`,
-    };
+      new Bitrix24MalformedResponseError({
+        code: 'MALFORMED_RESPONSE',
+        method: 'im.chat.user.list',
+        description: `result of chat ${chatId} is not a list of positive user IDs`,
+      }),
+    );
   }
   if (parsed.data.length === 0) return emptyList(chatId, 'im.chat.user.list');
   // The source de-duplicates relation rows, but tolerate a repeat rather than fail the chat.

@@ -49,17 +49,27 @@ export async function readDialogMembers(
       users = response.result;
     } catch (error) {
       if (isPortalFatal(error) || !(error instanceof Bitrix24Error)) throw error;
-      const kind = error.code === 'ACCESS_ERROR' ? 'no_access' : 'failed';
-      return { kind, chatId, code: error.code, message: error.message };
+      if (error.code === 'ACCESS_ERROR') {
+        return { kind: 'no_access', chatId, code: error.code, message: error.message };
+      }
+      return {
+        kind: 'failed',
+        chatId,
+        code: error.code,
+        message: error.message,
+        retryable: error.retryable,
+      };
     }
     if (users.length === 0) {
       return { kind: 'complete', chatId, memberIds, method: 'im.dialog.users.list' };
     }
     if (shortPageSeen) {
+      // A truncated answer (a proxy, a timeout mid-body) need not repeat: retryable.
       return failed(
         chatId,
         'SHORT_PAGE',
         `page after a short page still had ${users.length} members`,
+        true,
       );
     }
     for (const user of users) {
@@ -68,6 +78,7 @@ export async function readDialogMembers(
           chatId,
           'NON_MONOTONIC_PAGE',
           `user ${user.id} arrived after ${lastId}; keyset pages must rise strictly`,
+          false,
         );
       }
       memberIds.push(user.id);
@@ -78,18 +89,21 @@ export async function readDialogMembers(
         chatId,
         'OVERSIZED_PAGE',
         `page had ${users.length} > ${DIALOG_PAGE_SIZE} members`,
+        false,
       );
     }
     shortPageSeen = users.length < DIALOG_PAGE_SIZE;
   }
-  return failed(chatId, 'TOO_MANY_PAGES', `no empty page within ${maxPages} pages`);
+  return failed(chatId, 'TOO_MANY_PAGES', `no empty page within ${maxPages} pages`, false);
 }
 
-function failed(chatId: ChatId, code: string, detail: string): ChatRead {
+/** A read the pages themselves broke; `retryable` when the same pages need not come again. */
+function failed(chatId: ChatId, code: string, detail: string, retryable: boolean): ChatRead {
   return {
     kind: 'failed',
     chatId,
     code,
     message: `im.dialog.users.list read of chat ${chatId} is partial: ${detail}`,
+    retryable,
   };
 }

@@ -37,11 +37,17 @@ const timeZone = z.string().refine(
   { message: 'must be an IANA time zone such as UTC or Europe/Berlin' },
 );
 
+/** Each field overrides the plan's (`PLAN_RATE_LIMITS`); see docs/bitrix24-rate-limits.md. */
 export const rateLimitSchema = z.strictObject({
   /** Leaky-bucket capacity X. Bitrix24: 50 on most plans, 250 on Enterprise. */
-  burst: positiveInt,
+  burst: positiveInt.optional(),
   /** Leaky-bucket drain Y per second. Bitrix24: 2 on most plans, 5 on Enterprise. */
-  drainPerSecond: z.number().positive(),
+  drainPerSecond: z.number().positive().optional(),
+  /**
+   * Share of the portal's bucket (burst and drain) this job may use, leaving the rest to the
+   * portal's other integrations. Default 1.
+   */
+  share: z.number().gt(0, 'must be more than 0').lte(1, 'must be at most 1').optional(),
 });
 
 export const PLAN_RATE_LIMITS = {
@@ -129,7 +135,11 @@ export const configSchema = z.strictObject({
 export type Config = z.output<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
 export type PortalConfig = z.output<typeof portalSchema>;
-export type RateLimit = z.output<typeof rateLimitSchema>;
+export interface RateLimit {
+  readonly burst: number;
+  readonly drainPerSecond: number;
+  readonly share: number;
+}
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -174,6 +184,12 @@ function depth(issues: readonly Issue[]): number {
   return Math.max(0, ...issues.map((i) => i.path.length));
 }
 
+/** The portal's bucket: the plan's, with the fields `rateLimit` sets. */
 export function rateLimitOf(portal: PortalConfig): RateLimit {
-  return portal.rateLimit ?? PLAN_RATE_LIMITS[portal.plan];
+  const plan = PLAN_RATE_LIMITS[portal.plan];
+  return {
+    burst: portal.rateLimit?.burst ?? plan.burst,
+    drainPerSecond: portal.rateLimit?.drainPerSecond ?? plan.drainPerSecond,
+    share: portal.rateLimit?.share ?? 1,
+  };
 }

@@ -59,8 +59,8 @@ export type ChatRead =
       readonly chatId: ChatId;
       readonly code: string;
       readonly message: string;
-      /** False when a retry would read the same (a permanent answer): the chat fails alone. */
-      readonly retryable?: boolean;
+      /** Whether reading again may succeed; false when the same read would fail the same way. */
+      readonly retryable: boolean;
     };
 
 /** A mass change the breaker refused to apply; kept on the snapshot until released. */

@@ -334,7 +334,7 @@ function planChat(
     );
   }
   if (read.kind === 'failed') {
-    return done(failedResult(chatId, chatError(read.code, read.message, read.retryable ?? true)));
+    return done(failedResult(chatId, chatError(read.code, read.message, read.retryable)));
   }
 
   let members: UserId[] = [];

@@ -83,11 +83,20 @@ function stderrLogger(): AppLogger {
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
-/** One line per chat that did not sync; the exit code says whether every chat synced. */
+/**
+ * One line per chat that did not sync, and one per portal that answered 503 QUERY_LIMIT_EXCEEDED;
+ * the exit code says whether every chat synced.
+ */
 function reportProblems(result: LocalRunResult): number {
   for (const p of result.problems) {
     process.stderr.write(
       `${p.portalId} ${p.chatId === undefined ? '' : `chat ${p.chatId} `}${p.outcome}: ${p.reason}\n`,
+    );
+  }
+  for (const [portalId, count] of result.rateLimited) {
+    if (count === 0) continue;
+    process.stderr.write(
+      `${portalId}: ${count} Bitrix24 requests answered 503 QUERY_LIMIT_EXCEEDED and were retried (the portal's rate limit is shared: docs/bitrix24-rate-limits.md)\n`,
     );
   }
   return result.problems.length === 0 ? 0 : 1;
@@ -110,7 +119,7 @@ export async function watchCommand(flags: SyncFlags & { every: number }): Promis
         const result = await runOnce();
         exitCode = reportProblems(result);
         process.stderr.write(
-          `${new Date().toISOString()} run: ${result.chats} chats, ${result.events} events, ${result.bitrix24Requests} Bitrix24 requests, ${Date.now() - started} ms\n`,
+          `${new Date().toISOString()} run: ${result.chats} chats, ${result.events} events, ${result.bitrix24Requests} Bitrix24 requests (${sum(result.rateLimited.values())} rate-limited), ${Date.now() - started} ms\n`,
         );
         await delay(flags.every * 1000, undefined, { signal: stop.signal }).catch(() => undefined);
       }
@@ -241,6 +250,7 @@ export async function simulatorCommand(flags: {
   http?: boolean;
   stateDir: string;
   rateLimit: boolean;
+  competingLoad?: number;
 }): Promise<number> {
   const sim = await startSimulator({
     seed: 'demo',
@@ -248,6 +258,7 @@ export async function simulatorCommand(flags: {
     keepProcessAlive: true,
     ...(flags.port ? { port: flags.port } : {}),
     ...(flags.rateLimit ? {} : { rateLimit: false }),
+    ...(flags.competingLoad ? { competingLoad: flags.competingLoad } : {}),
   });
   const lines = [
     `Bitrix24 portal simulator (demo portal) at ${sim.baseUrl}`,
@@ -285,4 +296,10 @@ export async function simulatorCommand(flags: {
   });
   await sim.close();
   return 0;
+}
+
+function sum(values: Iterable<number>): number {
+  let total = 0;
+  for (const value of values) total += value;
+  return total;
 }

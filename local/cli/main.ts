@@ -155,6 +155,17 @@ program
   .option('--port <port>', 'listen on this port', positiveInt('--port'))
   .option('--http', 'plain HTTP instead of HTTPS')
   .option('--no-rate-limit', 'switch the leaky bucket off')
+  .option(
+    '--competing-load <perSecond>',
+    "other integrations' requests per second in the same bucket (default 0)",
+    (value: string) => {
+      const n = Number(value);
+      if (!(n >= 0) || !Number.isFinite(n)) {
+        throw new InvalidArgumentError('--competing-load must be a number >= 0');
+      }
+      return n;
+    },
+  )
   .option('--state-dir <dir>', 'where the certificate is written', DEFAULT_STATE_DIR)
   .action(async (flags) => {
     process.exitCode = await simulatorCommand(flags);

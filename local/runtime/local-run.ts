@@ -25,6 +25,8 @@ export interface LocalRunResult {
   readonly chats: number;
   readonly events: number;
   readonly bitrix24Requests: number;
+  /** Of those, the ones refused with 503 QUERY_LIMIT_EXCEEDED (and retried), by portal. */
+  readonly rateLimited: ReadonlyMap<string, number>;
 }
 
 export interface RunProgress {
@@ -101,9 +103,13 @@ export function createLocalRunner(
 
       progress.start(planned.reduce((n, p) => n + p.item.chatIds.length, 0));
       const reports: SyncReport[] = [];
+      const rateLimited = new Map<string, number>();
       try {
         for (const { item } of planned) {
+          const limitedBefore = connector.rateLimitedCount(item.portalId);
           const report = await sync(item);
+          const limited = connector.rateLimitedCount(item.portalId) - limitedBefore;
+          rateLimited.set(item.portalId, (rateLimited.get(item.portalId) ?? 0) + limited);
           reports.push(report);
           progress.advance(item.chatIds.length, report);
           for (const chat of report.chats) {
@@ -129,6 +135,7 @@ export function createLocalRunner(
         chats: reports.reduce((n, r) => n + r.totals.chats, 0),
         events: reports.reduce((n, r) => n + r.totals.events, 0),
         bitrix24Requests: reports.reduce((n, r) => n + r.bitrix24Requests, 0),
+        rateLimited,
       };
     },
   };

@@ -2,13 +2,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FaultQueue } from './faults.js';
 import { sendJson } from './http-answers.js';
 import type { PortalState } from './portal-state.js';
-import type { StatsCounter } from './stats.js';
-import type { Fault, NewChat, NewUser } from './types.js';
+import type { Fault, NewChat, NewUser, SimulatorStats } from './types.js';
 
 export interface AdminSurfaceDependencies {
   readonly state: PortalState;
   readonly faults: FaultQueue;
-  readonly stats: StatsCounter;
+  readonly stats: () => SimulatorStats;
+  readonly setCompetingLoad: (requestsPerSecond: number) => void;
 }
 
 function isLoopback(address: string | undefined): boolean {
@@ -34,6 +34,7 @@ function chatJson(state: PortalState, id: number) {
  * - `POST /_admin/chats` NewChat → SimChat; `GET /_admin/chats/{id}`; `DELETE /_admin/chats/{id}`
  * - `POST /_admin/chats/{id}/members` `{add?: number[], remove?: number[]}` → SimChat
  * - `POST /_admin/faults` Fault; `DELETE /_admin/faults`; `GET /_admin/stats`
+ * - `POST /_admin/load` `{requestsPerSecond}`: other integrations' load on the bucket
  */
 export function handleAdmin(
   deps: AdminSurfaceDependencies,
@@ -92,6 +93,13 @@ function route(deps: AdminSurfaceDependencies, route: string, body: unknown): [n
     deps.faults.clear();
     return [200, { pending: 0 }];
   }
-  if (route === 'GET /_admin/stats') return [200, deps.stats.snapshot()];
+  if (route === 'GET /_admin/stats') return [200, deps.stats()];
+  if (route === 'POST /_admin/load') {
+    if (typeof input.requestsPerSecond !== 'number') {
+      throw new Error('expected { "requestsPerSecond": number }');
+    }
+    deps.setCompetingLoad(input.requestsPerSecond);
+    return [200, { requestsPerSecond: input.requestsPerSecond }];
+  }
   return [404, { error: `no admin route ${route}` }];
 }

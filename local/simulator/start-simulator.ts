@@ -47,9 +47,24 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   });
   const webhookCode = auth.addWebhook(webhookUserId);
 
-  const makeBucket = (limit: Exclude<SimulatorOptions['rateLimit'], undefined>) =>
-    limit === false ? undefined : new LeakyBucket(limit.burst, limit.drainPerSecond, clock);
+  let competingLoad = options.competingLoad ?? 0;
+  const makeBucket = (limit: Exclude<SimulatorOptions['rateLimit'], undefined>) => {
+    if (limit === false) return undefined;
+    const made = new LeakyBucket(limit.burst, limit.drainPerSecond, clock, () =>
+      stats.competingRequest(),
+    );
+    made.setCompetingLoad(competingLoad);
+    return made;
+  };
   let bucket = makeBucket(options.rateLimit ?? DEFAULT_RATE_LIMIT);
+  const snapshot = () => {
+    bucket?.settle();
+    return stats.snapshot();
+  };
+  const setCompetingLoad = (perSecond: number) => {
+    bucket?.setCompetingLoad(perSecond);
+    competingLoad = perSecond;
+  };
   const operating = options.operatingLimit
     ? new OperatingLimiter(options.operatingLimit, clock)
     : undefined;
@@ -82,7 +97,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
           sendJson(res, 400, { error: 'malformed JSON' });
           return;
         }
-        handleAdmin({ state, faults, stats }, req, res, pathname, input);
+        handleAdmin(
+          { state, faults, stats: snapshot, setCompetingLoad },
+          req,
+          res,
+          pathname,
+          input,
+        );
         return;
       }
       const params = parseRequestParams(url.search.slice(1), req.headers['content-type'], body);
@@ -144,7 +165,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     admin: state,
     faults,
     oauth: oauthApp,
-    stats: () => stats.snapshot(),
+    stats: snapshot,
     resetStats: () => stats.reset(),
     createWebhook: (userId, webhookOptions) => {
       if (!state.user(userId)) throw new Error(`unknown user ${userId}`);
@@ -153,6 +174,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     setRateLimit: (limit) => {
       bucket = makeBucket(limit);
     },
+    setCompetingLoad,
     close: () => {
       closed ??= new Promise<void>((resolve) => {
         server.close(() => resolve());

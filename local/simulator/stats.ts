@@ -6,6 +6,7 @@ export class StatsCounter {
   private byMethod = new Map<string, number>();
   private rateLimited = 0;
   private operationLimited = 0;
+  private competing = 0;
 
   request(method: string): void {
     this.requests++;
@@ -24,12 +25,17 @@ export class StatsCounter {
     this.operationLimited++;
   }
 
+  competingRequest(): void {
+    this.competing++;
+  }
+
   snapshot(): SimulatorStats {
     return {
       requests: this.requests,
       byMethod: Object.fromEntries(this.byMethod),
       rateLimited: this.rateLimited,
       operationLimited: this.operationLimited,
+      competingRequests: this.competing,
     };
   }
 
@@ -38,5 +44,6 @@ export class StatsCounter {
     this.byMethod = new Map();
     this.rateLimited = 0;
     this.operationLimited = 0;
+    this.competing = 0;
   }
 }

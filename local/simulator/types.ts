@@ -115,6 +115,8 @@ export interface SimulatorStats {
   readonly rateLimited: number;
   /** Requests answered 429 OPERATION_TIME_LIMIT. */
   readonly operationLimited: number;
+  /** Other integrations' requests counted in the bucket (`competingLoad`); not in `requests`. */
+  readonly competingRequests: number;
 }
 
 export interface OAuthApp {
@@ -131,6 +133,11 @@ export interface SimulatorOptions {
   readonly seed?: 'demo' | 'empty' | GeneratedSeed;
   /** Leaky bucket; `false` switches it off. Default 50 burst / 2 per s. */
   readonly rateLimit?: { readonly burst: number; readonly drainPerSecond: number } | false;
+  /**
+   * Other integrations' requests per portal second in the same bucket, evenly spaced; they always
+   * get in, rising past the burst while they outrun the drain (see `leaky-bucket.ts`). Default 0.
+   */
+  readonly competingLoad?: number;
   /** Per-method operating budget; default off. */
   readonly operatingLimit?:
     | {
@@ -195,5 +202,7 @@ export interface RunningSimulator {
   createWebhook(userId: number, options?: { readonly scopes?: readonly string[] }): string;
   /** Switches the leaky bucket at run time (the benchmark turns it off for CPU profiling). */
   setRateLimit(limit: { readonly burst: number; readonly drainPerSecond: number } | false): void;
+  /** Sets `competingLoad` at run time, starting now (0 stops it). */
+  setCompetingLoad(requestsPerSecond: number): void;
   close(): Promise<void>;
 }

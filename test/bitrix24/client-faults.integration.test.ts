@@ -32,18 +32,6 @@ describe('client against the simulator: errors and faults', () => {
   type ErrorClass = new (...args: never[]) => Bitrix24Error;
   const persistent: [string, Fault, ErrorClass, string][] = [
     [
-      'QUERY_LIMIT_EXCEEDED',
-      {
-        kind: 'status',
-        status: 503,
-        error: 'QUERY_LIMIT_EXCEEDED',
-        description: 'Too many requests',
-        times: 10,
-      },
-      Bitrix24RateLimitError,
-      'QUERY_LIMIT_EXCEEDED',
-    ],
-    [
       'OPERATION_TIME_LIMIT',
       { kind: 'status', status: 429, error: 'OPERATION_TIME_LIMIT', times: 10 },
       Bitrix24OperationLimitError,
@@ -138,6 +126,41 @@ describe('client against the simulator: errors and faults', () => {
     const attempts = (error as Bitrix24Error).retryable ? 3 : 1;
     expect(events).toHaveLength(attempts);
     expect(client.requestCount()).toBe(attempts);
+  });
+
+  it('retries 503 QUERY_LIMIT_EXCEEDED past the attempt limit, and counts the answers', async () => {
+    sim.faults.inject({
+      method: 'im.chat.user.list',
+      kind: 'status',
+      status: 503,
+      error: 'QUERY_LIMIT_EXCEEDED',
+      description: 'Too many requests',
+      times: 6,
+    });
+    const client = webhookClient(sim, { retry: { maxAttempts: 2 } });
+    const { result } = await client.call('im.chat.user.list', listMembers, chatUserListSchema);
+    expect(result).toContain(20);
+    expect(client.requestCount()).toBe(7);
+    expect(client.rateLimitedCount()).toBe(6);
+  });
+
+  it('gives up on QUERY_LIMIT_EXCEEDED after maxRateLimitedMs when no deadline is set', async () => {
+    sim.faults.inject({
+      method: 'im.chat.user.list',
+      kind: 'status',
+      status: 503,
+      error: 'QUERY_LIMIT_EXCEEDED',
+      times: 1_000,
+    });
+    const client = webhookClient(sim, {
+      rateLimit: { burst: 5, drainPerSecond: 100 },
+      retry: { maxAttempts: 2, maxRateLimitedMs: 300 },
+    });
+    const error = await caught(client.call('im.chat.user.list', listMembers, chatUserListSchema));
+    expect(error).toBeInstanceOf(Bitrix24RateLimitError);
+    expect(error).toMatchObject({ code: 'QUERY_LIMIT_EXCEEDED', retryable: true });
+    expect(client.requestCount()).toBeGreaterThan(2);
+    expect(client.rateLimitedCount()).toBe(client.requestCount());
   });
 
   it('classifies real portal answers by code', async () => {

@@ -67,7 +67,7 @@ describe('keyset reads of im.dialog.users.list', () => {
     const chat = sim.admin.createChat({ memberIds: [1, ...pool.slice(0, 449)] });
     sim.faults.inject({ method: 'im.dialog.users.list', kind: 'short-page', drop: 3 });
     const read = await readDialogMembers(webhookClient(sim), chat.id);
-    expect(read).toMatchObject({ kind: 'failed', code: 'SHORT_PAGE' });
+    expect(read).toMatchObject({ kind: 'failed', code: 'SHORT_PAGE', retryable: true });
   });
 
   it('detects a short last page followed by stragglers as failed', async () => {
@@ -85,7 +85,7 @@ describe('keyset reads of im.dialog.users.list', () => {
       result: { id: 1 },
     });
     const read = await readDialogMembers(webhookClient(sim), chat.id);
-    expect(read).toMatchObject({ kind: 'failed', code: 'MALFORMED_RESPONSE' });
+    expect(read).toMatchObject({ kind: 'failed', code: 'MALFORMED_RESPONSE', retryable: false });
   });
 
   it('reports a chat the user cannot see as no access', async () => {

@@ -18,6 +18,7 @@ function recentListClient(pages: Page[]): Bitrix24Client & { offsets: number[] }
     },
     batch: async () => new Map(),
     requestCount: () => offsets.length,
+    rateLimitedCount: () => 0,
   } as Bitrix24Client & { offsets: number[] };
 }
 

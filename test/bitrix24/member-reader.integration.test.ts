@@ -81,7 +81,12 @@ describe('member reader against the simulator', () => {
     });
     const reader = createBitrix24MemberReader(webhookClient(sim));
     const reads = await reader.readMembers([2, 4]);
-    expect(reads.get(2)).toMatchObject({ kind: 'failed', chatId: 2, code: 'CHAT_ID_EMPTY' });
+    expect(reads.get(2)).toMatchObject({
+      kind: 'failed',
+      chatId: 2,
+      code: 'CHAT_ID_EMPTY',
+      retryable: false,
+    });
     expect(reads.get(4)).toMatchObject({ kind: 'failed', chatId: 4, code: 'CHAT_ID_EMPTY' });
     expect(sim.stats().requests).toBe(1);
     const again = await reader.readMembers([2, 4]);
@@ -112,12 +117,53 @@ describe('member reader against the simulator', () => {
     expect(reads.get(2)).toMatchObject({ kind: 'failed', code: 'MALFORMED_RESPONSE' });
   });
 
+  it('fails the chats of a batch refused as a whole with ACCESS_ERROR, without the keyset fallback', async () => {
+    // Only a per-command ACCESS_ERROR (the general chat refusing im.chat.user.list) means "read
+    // this chat another way"; the whole request refused says nothing about any one chat.
+    sim.faults.inject({
+      method: 'batch',
+      kind: 'status',
+      status: 403,
+      error: 'ACCESS_ERROR',
+      description: 'Access denied',
+    });
+    const reads = await createBitrix24MemberReader(webhookClient(sim)).readMembers([1, 2, 3]);
+    for (const chatId of [1, 2, 3]) {
+      expect(reads.get(chatId)).toMatchObject({
+        kind: 'failed',
+        chatId,
+        code: 'ACCESS_ERROR',
+        retryable: false,
+      });
+    }
+    expect(sim.stats().byMethod['im.dialog.users.list']).toBeUndefined();
+    expect(sim.stats().requests).toBe(1);
+  });
+
+  it('marks a failed read retryable or not by the error class of its code', async () => {
+    sim.faults.inject({
+      method: 'im.chat.user.list',
+      kind: 'status',
+      status: 500,
+      error: 'INTERNAL_SERVER_ERROR',
+    });
+    const transient = await createBitrix24MemberReader(webhookClient(sim)).readMembers([2]);
+    expect(transient.get(2)).toMatchObject({
+      kind: 'failed',
+      code: 'INTERNAL_SERVER_ERROR',
+      retryable: true,
+    });
+    sim.faults.inject({ method: 'im.chat.user.list', kind: 'malformed-result', result: ['x'] });
+    const malformed = await createBitrix24MemberReader(webhookClient(sim)).readMembers([2]);
+    expect(malformed.get(2)).toMatchObject({ code: 'MALFORMED_RESPONSE', retryable: false });
+  });
+
   it('fails every chat of a request that keeps failing', async () => {
     sim.faults.inject({ method: 'batch', kind: 'html', status: 502, times: 10 });
     const reader = createBitrix24MemberReader(webhookClient(sim));
     const reads = await reader.readMembers([2, 3, 4]);
     expect([...reads.values()].map((read) => read.kind)).toEqual(['failed', 'failed', 'failed']);
-    expect(reads.get(2)).toMatchObject({ code: 'NON_JSON_BODY' });
+    expect(reads.get(2)).toMatchObject({ code: 'NON_JSON_BODY', retryable: true });
   });
 
   it('throws when the portal rejects the credentials', async () => {

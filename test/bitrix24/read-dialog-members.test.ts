@@ -14,6 +14,7 @@ function cannedClient(pages: unknown[]) {
     },
     batch: async () => new Map(),
     requestCount: () => params.length,
+    rateLimitedCount: () => 0,
   };
   return { client, params };
 }

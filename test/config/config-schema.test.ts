@@ -37,7 +37,7 @@ describe('parseConfig', () => {
     expect(config.breaker).toEqual({ maxRemovedShare: 0.5, minRemoved: 5 });
     expect(config.topic.kind).toBe('standard');
     expect(config.archive.enabled).toBe(false);
-    expect(rateLimitOf(portalAt(config))).toEqual({ burst: 50, drainPerSecond: 2 });
+    expect(rateLimitOf(portalAt(config))).toEqual({ burst: 50, drainPerSecond: 2, share: 1 });
   });
 
   it('uses the Enterprise bucket for enterprise portals unless overridden', () => {
@@ -47,8 +47,20 @@ describe('parseConfig', () => {
         { ...portal, id: 'other', plan: 'enterprise', rateLimit: { burst: 10, drainPerSecond: 1 } },
       ],
     });
-    expect(rateLimitOf(portalAt(config))).toEqual({ burst: 250, drainPerSecond: 5 });
-    expect(rateLimitOf(portalAt(config, 1))).toEqual({ burst: 10, drainPerSecond: 1 });
+    expect(rateLimitOf(portalAt(config))).toEqual({ burst: 250, drainPerSecond: 5, share: 1 });
+    expect(rateLimitOf(portalAt(config, 1))).toEqual({ burst: 10, drainPerSecond: 1, share: 1 });
+  });
+
+  it("takes a share of the plan's bucket, and names a share outside (0, 1]", () => {
+    const config = parseConfig({
+      portals: [{ ...portal, plan: 'enterprise', rateLimit: { share: 0.5 } }],
+    });
+    expect(rateLimitOf(portalAt(config))).toEqual({ burst: 250, drainPerSecond: 5, share: 0.5 });
+    for (const share of [0, 1.5]) {
+      expect(issuesOf({ portals: [{ ...portal, rateLimit: { share } }] })).toEqual([
+        expect.objectContaining({ path: 'portals.0.rateLimit.share' }),
+      ]);
+    }
   });
 
   it('names a missing secret reference', () => {

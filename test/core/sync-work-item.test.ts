@@ -311,6 +311,23 @@ describe('syncWorkItem', () => {
       expect(report.retryable).toBe(true);
     });
 
+    it('fails a chat whose read failed for good without asking for a retry', async () => {
+      // Prepare
+      const { reader, store, sync } = setup();
+      store.put(snapshotOf(12, [1, 2, 3]));
+      reader.script(12, failedRead(12, 'ACCESS_ERROR', false));
+
+      // Act
+      const report = await sync();
+
+      // Assess
+      expect(chat(report, 12)).toMatchObject({
+        outcome: 'failed',
+        error: { code: 'ACCESS_ERROR', retryable: false },
+      });
+      expect(report.retryable).toBe(false);
+    });
+
     it('fails a chat whose list is malformed and keeps its snapshot', async () => {
       // Prepare
       const { reader, store, publisher, sync } = setup();

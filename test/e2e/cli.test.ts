@@ -153,3 +153,37 @@ describe.concurrent('membership-sync CLI', () => {
     expect(result.stderr).not.toContain(webhookCode(sim.webhookUrl));
   });
 });
+
+describe('membership-sync CLI on a busy portal', () => {
+  it('syncs through 503 QUERY_LIMIT_EXCEEDED answers and says how many there were', async () => {
+    // Prepare: another integration has filled the portal's bucket for our next two requests
+    const busy = await startSimulator({ seed: 'demo', tls: false, rateLimit: false });
+    const dir = mkdtempSync(join(tmpdir(), 'e2e-cli-'));
+    busy.faults.inject({
+      method: 'batch',
+      kind: 'status',
+      status: 503,
+      error: 'QUERY_LIMIT_EXCEEDED',
+      description: 'Too many requests',
+      times: 2,
+    });
+
+    // Act
+    const result = await cli(
+      'sync',
+      '--webhook',
+      busy.webhookUrl,
+      '--chat',
+      '2',
+      '--state-dir',
+      dir,
+    );
+    await busy.close();
+    rmSync(dir, { recursive: true, force: true });
+
+    // Assess
+    expect(result.code).toBe(0);
+    expect(eventsOf(result.stdout).map((e) => short(e.type))).toEqual(['chat.baseline.v1']);
+    expect(result.stderr).toMatch(/: 2 Bitrix24 requests answered 503 QUERY_LIMIT_EXCEEDED/);
+  });
+});

@@ -118,3 +118,41 @@ describe('worker metrics when the work item itself fails', () => {
     expect(blobs.map((b) => [b.portal, b.ChatsFailed])).toEqual([['gamma', 1]]);
   });
 });
+
+describe('worker metrics of a shared rate limit', () => {
+  it('counts the answers of 503 QUERY_LIMIT_EXCEEDED per work item, under its portal', async () => {
+    // Prepare: another integration has filled the portal's bucket for the next two requests
+    const chatId = world.sim.admin.createChat({ title: 'Busy portal', memberIds: [1, 2] }).id;
+    const deployment = await world.deploy({ portals: [{ id: 'delta', chats: [chatId] }] });
+    const queueArn = deployment.workQueueArn;
+    const { metrics, lines } = captureMetrics();
+    const worker = deployment.worker({ metrics });
+    world.sim.faults.inject({
+      method: 'batch',
+      kind: 'status',
+      status: 503,
+      error: 'QUERY_LIMIT_EXCEEDED',
+      description: 'Too many requests',
+      times: 2,
+    });
+
+    // Act
+    const first = await worker(
+      sqsEvent([sqsRecord(workItem('delta', [chatId]), { queueArn, messageId: 'd-1' })]),
+    );
+    await worker(
+      sqsEvent([sqsRecord(workItem('delta', [chatId], 2), { queueArn, messageId: 'd-2' })]),
+    );
+
+    // Assess: the item synced all the same; the second item's count starts from zero
+    const blobs = lines
+      .flatMap((l) => l.split('\n'))
+      .filter((l) => l.includes('"_aws"'))
+      .map((l) => JSON.parse(l) as EmfBlob);
+    expect(first.batchItemFailures).toEqual([]);
+    expect(blobs.map((b) => [b.portal, b.ChatsSynced, b.RateLimited])).toEqual([
+      ['delta', 1, 2],
+      ['delta', 1, 0],
+    ]);
+  });
+});

@@ -645,6 +645,7 @@ describe('alarms', () => {
       'ChangesHeld',
       'ChatsFailed',
       'Bitrix24Requests',
+      'RateLimited',
       'ChatSyncDuration',
       'ApproximateNumberOfMessagesVisible',
       'Duration',

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSimulator } from '../../local/simulator/start-simulator.js';
 import type { RunningSimulator, SimulatorOptions } from '../../local/simulator/types.js';
-import { call } from './rest-call.js';
+import { call, postJson } from './rest-call.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -65,6 +65,48 @@ describe('simulator limits', () => {
     portal.setRateLimit({ burst: 1, drainPerSecond: 0.001 });
     expect((await call(portal, 'im.chat.user.list', { CHAT_ID: 2 })).status).toBe(200);
     expect((await call(portal, 'im.chat.user.list', { CHAT_ID: 2 })).status).toBe(503);
+  });
+
+  it("fills the bucket with other integrations' load, which outruns the drain and then refuses us", async () => {
+    // 10 burst, draining 2 per portal second, another integration sending 6: the counter gains 4
+    // per portal second and passes the burst within 2.5 s (0.25 s real at 10×).
+    const portal = await start({
+      rateLimit: { burst: 10, drainPerSecond: 2 },
+      competingLoad: 6,
+      timeScale: 10,
+    });
+    expect((await call(portal, 'im.chat.user.list', { CHAT_ID: 2 })).status).toBe(200);
+    await sleep(400);
+    expect((await call(portal, 'im.chat.user.list', { CHAT_ID: 2 })).status).toBe(503);
+    const stats = portal.stats();
+    expect(stats.competingRequests).toBeGreaterThanOrEqual(24);
+    expect(stats).toMatchObject({ requests: 2, rateLimited: 1 });
+  });
+
+  it("leaves the rest of the drain to us while others' load stays below it", async () => {
+    // 3 burst, drain 2, others 1 per portal second: one request per portal second is ours.
+    const portal = await start({ rateLimit: { burst: 3, drainPerSecond: 2 }, timeScale: 10 });
+    portal.setCompetingLoad(1);
+    const statuses = [];
+    for (let i = 0; i < 8; i++) {
+      statuses.push((await call(portal, 'im.chat.user.list', { CHAT_ID: 2 })).status);
+      await sleep(110);
+    }
+    expect(statuses.every((status) => status === 200)).toBe(true);
+    portal.setCompetingLoad(0);
+    const before = portal.stats().competingRequests;
+    await sleep(300);
+    expect(portal.stats().competingRequests).toBe(before);
+  });
+
+  it('takes the competing load over the admin endpoint', async () => {
+    const portal = await start({ rateLimit: { burst: 2, drainPerSecond: 0.001 } });
+    const set = await postJson(`${portal.baseUrl}/_admin/load`, { requestsPerSecond: 1_000 });
+    expect(set.status).toBe(200);
+    await sleep(50);
+    expect((await call(portal, 'im.chat.user.list', { CHAT_ID: 2 })).status).toBe(503);
+    const bad = await postJson(`${portal.baseUrl}/_admin/load`, { requestsPerSecond: -1 });
+    expect(bad.status).toBe(400);
   });
 
   it('leaves operating keys out of time while the operating limit is off', async () => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { CreateQueueCommand, GetQueueAttributesCommand, type Message } from '@aws-sdk/client-sqs';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { inject } from 'vitest';
 import { createDynamoDbSnapshotStore } from '../../../functions/adapters/dynamodb-snapshot-store.js';
 import {
@@ -114,7 +114,7 @@ export interface Deployment {
   readonly secretValues: string[];
   readonly secretArns: Record<string, string>;
   /** A worker Lambda container (cold start). */
-  worker(overrides?: LambdaWorkerOverrides): (event: SQSEvent) => Promise<SQSBatchResponse>;
+  worker(overrides?: LambdaWorkerOverrides): ReturnType<typeof createLambdaWorker>;
   planner(
     overrides?: LambdaPlannerOverrides,
   ): (event: ScheduledInvocation | undefined) => Promise<PlanReport>;
