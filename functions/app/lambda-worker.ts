@@ -2,7 +2,7 @@ import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { createDynamoDbSnapshotStore } from '../adapters/dynamodb-snapshot-store.js';
@@ -106,6 +106,19 @@ export function createLambdaWorker(
     }
   };
 
+  const continueLater = async (record: SQSRecord) => {
+    const group = record.attributes.MessageGroupId;
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: environment.WORK_QUEUE_URL,
+        MessageBody: record.body,
+        ...(group === undefined
+          ? {}
+          : { MessageGroupId: group, MessageDeduplicationId: `${record.messageId}.continued` }),
+      }),
+    );
+  };
+
   return async (event, context) => {
     deadline =
       context === undefined
@@ -131,7 +144,13 @@ export function createLambdaWorker(
         const rateLimited = connector.rateLimitedCount(item.portalId) - limitedBefore;
         recordMetrics(metrics, report, Date.now() - started, rateLimited);
         logReport(logger, report, rateLimited);
-        if (report.retryable) throw new Error('work item had retryable chat failures');
+        if (madeProgressBeforeDeadline(report)) {
+          // Progress is recorded: a fresh message goes on from it, so a change too big for one
+          // invocation never spends the item's receives (and never reaches the DLQ for it).
+          await continueLater(record);
+        } else if (report.retryable) {
+          throw new Error('work item had retryable chat failures');
+        }
       } catch (error) {
         logger.error('work item failed; returned to the queue', {
           messageId: record.messageId,
@@ -153,6 +172,19 @@ export function createLambdaWorker(
       batchItemFailures: [...failed, ...blocked].map((r) => ({ itemIdentifier: r.messageId })),
     };
   };
+}
+
+/**
+ * Whether the item stopped only because the invocation ran out of time, after publishing
+ * something: every retryable failure is `deadline_exceeded`, and events went out.
+ */
+export function madeProgressBeforeDeadline(report: SyncReport): boolean {
+  const retryable = report.chats.filter((c) => c.error?.retryable === true);
+  return (
+    retryable.length > 0 &&
+    retryable.every((c) => c.error?.code === 'deadline_exceeded') &&
+    report.totals.events > 0
+  );
 }
 
 /** 30 s, 60 s, 120 s, … per receive, at most 15 min: five attempts span about 15 minutes. */

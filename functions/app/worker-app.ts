@@ -105,6 +105,7 @@ export function createWorkerApp(deps: WorkerAppDeps): (item: WorkItem) => Promis
         portal: { portalId: portal.id, baseUrl: portal.url },
         breaker: { ...deps.config.breaker, ...portal.breaker },
         ...(deps.logger ? { logger: deps.logger } : {}),
+        ...(deps.deadlineAt ? { deadlineAt: deps.deadlineAt } : {}),
       },
       item,
     );

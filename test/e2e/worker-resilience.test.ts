@@ -1,6 +1,7 @@
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoDbSnapshotStore } from '../../functions/adapters/dynamodb-snapshot-store.js';
+import { DEADLINE_MARGIN_MS } from '../../functions/app/lambda-worker.js';
 import { EventTypes } from '../../functions/core/cloud-event.js';
 import { releaseHeldChange } from '../../functions/core/release-held-change.js';
 import { DYNAMODB_WRITES } from './support/aws-edge.js';
@@ -202,6 +203,58 @@ describe('worker Lambda: breaker, crashes and overlapping runs', () => {
     expect(next.map((e) => e.event.data)).toEqual([
       expect.objectContaining({ userId: 7, baseVersion: 2, version: 3, sequence: 4 }),
     ]);
+  });
+
+  it('stops publishing a huge change at the deadline, records its progress and continues it in a fresh message', async () => {
+    // Prepare: 2,500 members join; the invocation's deadline passes while the first 1,000 events
+    // are being published (the first PublishBatch waits past it)
+    const chatId = world.sim.admin.createChat({ title: 'Huge', memberIds: [1] }).id;
+    const deployment = await world.deploy({ portals: [{ id: 'acme', chats: [chatId] }] });
+    await run(deployment, [chatId]);
+    await deployment.events();
+    world.sim.admin.addUsers(2_500);
+    world.sim.admin.addMembers(chatId, world.sim.admin.userIds().slice(-2_500));
+    let publishes = 0;
+    world.edge.before = async ({ service, operation }) => {
+      if (service === 'sns' && operation === 'PublishBatch' && ++publishes === 1) {
+        await new Promise((resolve) => setTimeout(resolve, 3_000));
+      }
+    };
+    const context = { getRemainingTimeInMillis: () => DEADLINE_MARGIN_MS + 2_000 };
+    const messageId = 'msg-huge';
+    const record = sqsRecord(workItem('acme', [chatId], ++tick), {
+      queueArn: deployment.workQueueArn,
+      messageId,
+    });
+
+    // Act: the first invocation runs out of time
+    const first = await deployment.worker()(sqsEvent([record]), context);
+    world.edge.before = undefined;
+    const stopped = await deployment.snapshot('acme', chatId);
+    const { Messages = [] } = await world.aws.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: deployment.workQueueUrl, MaxNumberOfMessages: 10 }),
+    );
+
+    // Assess: acknowledged (no receive spent), progress recorded, a continuation queued
+    expect(first.batchItemFailures).toEqual([]);
+    expect(stopped?.pending).toMatchObject({ eventCount: 2_500, published: 1_000 });
+    expect(Messages).toHaveLength(1);
+    expect(JSON.parse(Messages[0]?.Body ?? '{}')).toMatchObject({ chatIds: [chatId] });
+
+    // Act: the continuation
+    const second = await deployment.worker()(
+      sqsEventFromMessages(Messages, deployment.workQueueArn),
+    );
+    const delivered = await deployment.events({ expected: 2_500 });
+
+    // Assess: every join once or more, each ID with one sequence, the change committed
+    expect(second.batchItemFailures).toEqual([]);
+    expect(new Set(ids(delivered)).size).toBe(2_500);
+    expect(await deployment.snapshot('acme', chatId)).toMatchObject({
+      version: 2,
+      sequence: 2_501,
+    });
+    expect((await deployment.snapshot('acme', chatId))?.pending).toBeUndefined();
   });
 
   it('blocks the later items of a failing FIFO group in the batch while another group proceeds', async () => {
