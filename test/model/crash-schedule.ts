@@ -2,8 +2,8 @@
  * The crash-schedule model of the outbox (docs/design.md, guarantee 1). One schedule is a seeded
  * run of the real worker app (Bitrix24 client over HTTP to a fresh simulator, the DynamoDB store
  * on DynamoDB Local, the SNS publisher on the SNS/SQS emulator) through random membership
- * changes, holds and releases, access loss and return, with one injected fault per sync at a
- * random step boundary: a Bitrix24 request, a snapshot read, a shard write, the write that
+ * changes, holds and releases, access loss and return, with one or two injected faults per sync
+ * at random step boundaries: a Bitrix24 request, a snapshot read, a shard write, the write that
  * records a change, a publish batch, a cursor write, the commit. A fault is a failed call, a
  * lost answer (the call took effect, its caller sees an error), or a crash (that call and every
  * later one of the process fail), before or after the call took effect.
@@ -12,7 +12,8 @@
  * consumer and compares it with the portal's truth.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { PublishBatchCommand, UnsubscribeCommand } from '@aws-sdk/client-sns';
+import { DeleteTopicCommand, PublishBatchCommand } from '@aws-sdk/client-sns';
+import { DeleteQueueCommand } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDynamoDbSnapshotStore } from '../../functions/adapters/dynamodb-snapshot-store.js';
 import { createSnsEventPublisher } from '../../functions/adapters/sns-event-publisher.js';
@@ -34,10 +35,27 @@ export interface ModelEnvironment {
   readonly dynamoEndpoint: string;
   readonly tableName: string;
   readonly fauxqs: FauxqsEndpoint;
-  readonly topicArn: string;
 }
 
-export type FaultKind = 'fail' | 'lost' | 'crash' | 'crash-after';
+const FAULT_KINDS = ['fail', 'lost', 'crash', 'crash-after'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+const BOUNDARIES = [
+  'bitrix24:request',
+  'ddb:BatchGet',
+  'ddb:shard-write',
+  'ddb:record',
+  'sns:PublishBatch',
+  'ddb:cursor',
+  'ddb:commit',
+] as const;
+
+/** At the `nth` call (from 0) of a sync to one kind of step boundary. */
+interface Fault {
+  readonly boundary: (typeof BOUNDARIES)[number];
+  readonly nth: number;
+  readonly kind: FaultKind;
+}
 
 export interface ScheduleResult {
   readonly seed: number;
@@ -45,6 +63,8 @@ export interface ScheduleResult {
   readonly divergences: readonly string[];
   /** `<boundary>:<fault kind>` of every fault that hit a call. */
   readonly faults: readonly string[];
+  /** Calls made per boundary, faulted or not. */
+  readonly calls: ReadonlyMap<string, number>;
   readonly syncs: number;
   readonly events: number;
 }
@@ -63,14 +83,14 @@ export async function runSchedule(seed: number, env: ModelEnvironment): Promise<
     rateLimit: false,
     operatingLimit: false,
   });
-  // This schedule's subscriber: only its portal's events (schedules may run side by side).
-  const queue = await env.fauxqs.subscribeQueue(env.topicArn, `model-${seed}-${Date.now()}`, {
-    filterPolicy: { portal: [new URL(sim.baseUrl).origin] },
-  });
+  // This schedule's own topic and subscriber queue: schedules run side by side.
+  const topicArn = await env.fauxqs.createTopic(`model-${seed}`);
+  const queue = await env.fauxqs.subscribeQueue(topicArn, `model-${seed}`);
   try {
-    return await schedule(seed, env, sim, queue.queueUrl, random, pick);
+    return await schedule(seed, env, sim, topicArn, queue.queueUrl, random, pick);
   } finally {
-    await env.fauxqs.sns.send(new UnsubscribeCommand({ SubscriptionArn: queue.subscriptionArn }));
+    await env.fauxqs.sns.send(new DeleteTopicCommand({ TopicArn: topicArn }));
+    await env.fauxqs.sqs.send(new DeleteQueueCommand({ QueueUrl: queue.queueUrl }));
     await sim.close();
   }
 }
@@ -79,12 +99,13 @@ async function schedule(
   seed: number,
   env: ModelEnvironment,
   sim: RunningSimulator,
+  topicArn: string,
   queueUrl: string,
   random: () => number,
   pick: <T>(items: readonly T[]) => T,
 ): Promise<ScheduleResult> {
   const admin = sim.admin;
-  const users = admin.addUsers(16);
+  const users = admin.addUsers(40);
   const general = admin.generalChatId;
   admin.addMembers(general, users);
   const groups = [0, 1, 2].map(
@@ -92,7 +113,7 @@ async function schedule(
       admin.createChat({
         title: `group ${n}`,
         ownerId: INTEGRATION_USER,
-        memberIds: [INTEGRATION_USER, ...users.filter(() => random() < 0.5)],
+        memberIds: [INTEGRATION_USER, ...users.filter(() => random() < 0.3)],
       }).id,
   );
   const chats = [general, ...groups];
@@ -101,6 +122,7 @@ async function schedule(
     portals: [{ id: portalId, url: sim.baseUrl, secret: { name: 'unused' }, chats }],
   });
   const faults: string[] = [];
+  const calls = new Map<string, number>();
   /** Truth at each sync's read: time → chat → members (every account) and active accounts. */
   const truths = new Map<string, { members: Map<ChatId, Set<UserId>>; active: Set<UserId> }>();
   const delivered: CloudEvent[] = [];
@@ -112,8 +134,8 @@ async function schedule(
   });
 
   /** One worker process: fresh clients (no cache survives a crash), one fault at most. */
-  const worker = (fault: { at: number; kind: FaultKind } | undefined) => {
-    const injector = new FaultInjector(fault, faults);
+  const worker = (fault: readonly Fault[]) => {
+    const injector = new FaultInjector(fault, faults, calls);
     const documentClient = DynamoDBDocumentClient.from(
       new DynamoDBClient(emulatorClientConfig(env.dynamoEndpoint)),
       { marshallOptions: { removeUndefinedValues: true } },
@@ -138,8 +160,9 @@ async function schedule(
           recordDelivered(command, output, delivered);
         },
       ),
-      topicArn: env.topicArn,
-      retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2 },
+      topicArn,
+      // No retry inside the publisher: a failed PublishBatch stops its chats midway.
+      retry: { maxAttempts: 1 },
     });
     const connector = createPortalConnector({
       credentialsFor: () =>
@@ -160,7 +183,7 @@ async function schedule(
     };
   };
 
-  const sync = async (fault?: { at: number; kind: FaultKind }): Promise<SyncReport | undefined> => {
+  const sync = async (fault: readonly Fault[] = []): Promise<SyncReport | undefined> => {
     const at = T0 + syncs * STEP_MS;
     syncs += 1;
     truths.set(new Date(at).toISOString(), truthNow());
@@ -180,7 +203,7 @@ async function schedule(
   };
 
   const releaseHolds = async (share: number): Promise<void> => {
-    const { store } = worker(undefined);
+    const { store } = worker([]);
     const loaded = await store.loadMany(portalId, chats);
     for (const snapshot of loaded.values()) {
       if (!snapshot.held || snapshot.pending || random() >= share) continue;
@@ -188,18 +211,24 @@ async function schedule(
     }
   };
 
-  // Random operations, each followed by a sync with one fault at a random step boundary.
+  // Random operations, each followed by a sync with faults at random step boundaries.
   const steps = 3 + Math.floor(random() * 5);
   for (let step = 0; step < steps; step++) {
     for (let n = Math.floor(random() * 4); n > 0; n--) mutate(admin, chats, users, random, pick);
-    const fault =
-      random() < 0.85
-        ? {
-            at: Math.floor(random() * 14),
-            kind: pick<FaultKind>(['fail', 'lost', 'crash', 'crash-after']),
-          }
-        : undefined;
-    await sync(fault);
+    // Usually one fault; sometimes a publish that stops midway and then a fault at the cursor
+    // write that records how far it got (a cursor is written only after a partial publish).
+    const roll = random();
+    const nth = () => Math.floor(random() * 3);
+    const faults: Fault[] =
+      roll < 0.15
+        ? []
+        : roll < 0.85
+          ? [{ boundary: pick(BOUNDARIES), nth: nth(), kind: pick(FAULT_KINDS) }]
+          : [
+              { boundary: 'sns:PublishBatch', nth: 1, kind: 'fail' },
+              { boundary: 'ddb:cursor', nth: 0, kind: pick(FAULT_KINDS) },
+            ];
+    await sync(faults);
     if (random() < 0.5) await releaseHolds(0.7);
   }
 
@@ -227,9 +256,9 @@ async function schedule(
     truths,
     truthNow(),
     delivered,
-    worker(undefined).store,
+    worker([]).store,
   );
-  return { seed, divergences, faults, syncs, events: delivered.length };
+  return { seed, divergences, faults, calls, syncs, events: delivered.length };
 }
 
 /** Random membership operations on the simulated portal. */
@@ -289,7 +318,7 @@ async function judge(
 ): Promise<string[]> {
   const problems: string[] = [];
   const received = (
-    await env.fauxqs.drain(queueUrl, { expected: delivered.length, idleMs: 2_000 })
+    await env.fauxqs.drain(queueUrl, { expected: delivered.length, idleMs: 10_000 })
   ).map((d) => JSON.parse(d.message) as CloudEvent);
   // A port (so a portal URL) may be reused by a later schedule: keep this schedule's portal only.
   const ours = received.filter((e) => (e.data as { portalId?: string }).portalId === portalId);
@@ -371,15 +400,16 @@ function dynamoBoundary(command: { constructor: { name: string }; input?: unknow
 
 /**
  * Counts the calls of one worker process across its I/O (Bitrix24 fetch, DynamoDB, SNS) and
- * injects at most one fault at call number `at`.
+ * injects each fault at its call number.
  */
 class FaultInjector {
-  private calls = 0;
+  private readonly seen = new Map<string, number>();
   private crashed = false;
 
   constructor(
-    private readonly fault: { at: number; kind: FaultKind } | undefined,
+    private readonly faults: readonly Fault[],
     private readonly log: string[],
+    private readonly counts: Map<string, number>,
   ) {}
 
   wrap<C extends { send: (...args: never[]) => Promise<unknown> }>(
@@ -405,11 +435,14 @@ class FaultInjector {
   }
 
   private async around<T>(boundary: string, call: () => Promise<T>): Promise<T> {
-    const n = this.calls++;
     if (this.crashed) throw injected('process crashed');
-    if (this.fault === undefined || n !== this.fault.at) return call();
-    this.log.push(`${boundary}:${this.fault.kind}`);
-    switch (this.fault.kind) {
+    const n = this.seen.get(boundary) ?? 0;
+    this.seen.set(boundary, n + 1);
+    this.counts.set(boundary, (this.counts.get(boundary) ?? 0) + 1);
+    const fault = this.faults.find((f) => f.boundary === boundary && f.nth === n);
+    if (fault === undefined) return call();
+    this.log.push(`${boundary}:${fault.kind}`);
+    switch (fault.kind) {
       case 'fail':
         throw injected('call failed');
       case 'crash':

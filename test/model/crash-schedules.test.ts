@@ -22,7 +22,6 @@ describe('crash-schedule model of the outbox', () => {
       dynamoEndpoint: inject('dynamoDbLocalEndpoint'),
       tableName: await dynamo.createSnapshotTable(),
       fauxqs,
-      topicArn: await fauxqs.createTopic('model-events'),
     };
   });
   afterAll(async () => {

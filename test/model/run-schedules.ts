@@ -46,6 +46,8 @@ export async function runSchedules(
       boundaries.set(boundary, (boundaries.get(boundary) ?? 0) + 1);
     }
   }
+  const calls = new Map<string, number>();
+  for (const r of results) for (const [k, v] of r.calls) calls.set(k, (calls.get(k) ?? 0) + v);
   const syncs = results.reduce((n, r) => n + r.syncs, 0);
   const events = results.reduce((n, r) => n + r.events, 0);
   const lines = failures.map(
@@ -53,10 +55,8 @@ export async function runSchedules(
   );
   lines.push(
     `schedules: ${results.length}, divergences: ${failures.length}, syncs: ${syncs}, events: ${events}`,
-    `faults by boundary: ${[...faults]
-      .sort()
-      .map(([k, v]) => `${k}=${v}`)
-      .join(' ')}`,
+    `calls by boundary: ${tally(calls)}`,
+    `faults by boundary: ${tally(faults)}`,
   );
   return {
     schedules: results.length,
@@ -67,4 +67,11 @@ export async function runSchedules(
     events,
     report: lines.join('\n'),
   };
+}
+
+function tally(counts: ReadonlyMap<string, number>): string {
+  return [...counts]
+    .sort()
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
 }
