@@ -405,7 +405,7 @@ export function createReferenceConsumer(): ReferenceConsumer {
     const at = timestampOf(time);
     let members: Set<UserId> | undefined;
     for (const entry of find(source, chatId)?.timeline ?? []) {
-      if (Date.parse(entry.window.to) > at) break;
+      if (Date.parse(entry.window.to) > at) continue;
       switch (entry.kind) {
         case 'baseline':
         case 'seed':

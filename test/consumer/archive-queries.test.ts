@@ -85,7 +85,7 @@ async function rows(sql: string): Promise<Record<string, unknown>[]> {
 function expectedSince(timeline: readonly TimelineEntry[], at: string) {
   const since = new Map<number, { from: string | null; to: string }>();
   for (const entry of timeline) {
-    if (entry.window.to > at) break;
+    if (entry.window.to > at) continue;
     if (!isMemberChange(entry)) {
       since.clear();
       for (const id of entry.members) since.set(id, entry.window);
