@@ -175,8 +175,15 @@ async function* linesOf(body: Readable): AsyncGenerator<string> {
   const head = first.value;
   const all = Readable.from(
     (async function* () {
-      yield head;
-      for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
+      try {
+        yield head;
+        for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
+          yield next.value;
+        }
+      } finally {
+        // Stopped early (a bad line, broken gzip): release the file or connection.
+        await chunks.return?.();
+      }
     })(),
   );
   let text: AsyncIterable<Buffer> = all;
