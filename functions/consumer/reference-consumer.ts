@@ -126,8 +126,8 @@ export interface ExportLine {
   /** The portal's CloudEvents `source`, when the export knew the portal's URL. */
   readonly source?: string;
   readonly chatId: ChatId;
-  /** Ascending. */
-  readonly members: readonly UserId[];
+  /** Ascending; null while nothing is committed (the chat's baseline is still being published). */
+  readonly members: readonly UserId[] | null;
   readonly version: number;
   /** Last event sequence the members reflect. */
   readonly sequence: number;
@@ -381,6 +381,8 @@ export function createReferenceConsumer(): ReferenceConsumer {
         `chat ${line.chatId} of ${source} already has state; seed before applying its events`,
       );
     }
+    // Nothing committed yet: the chat starts from its baseline events, as if not in the export.
+    if (line.members === null) return;
     const chat = chatOf(source, line.chatId);
     const members = normalizeMemberIds(line.members);
     chat.members = new Set(members);
@@ -403,7 +405,7 @@ export function createReferenceConsumer(): ReferenceConsumer {
     const at = timestampOf(time);
     let members: Set<UserId> | undefined;
     for (const entry of find(source, chatId)?.timeline ?? []) {
-      if (Date.parse(entry.window.to) > at) break;
+      if (Date.parse(entry.window.to) > at) continue;
       switch (entry.kind) {
         case 'baseline':
         case 'seed':

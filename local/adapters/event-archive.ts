@@ -1,10 +1,9 @@
-import { readFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
-import { gunzip as gunzipCallback } from 'node:zlib';
+import { createReadStream } from 'node:fs';
+import { pipeline, Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import { createGunzip } from 'node:zlib';
 import { GetObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { type CloudEvent, EVENT_TYPE_PREFIX } from '../../functions/core/cloud-event.js';
-
-const gunzip = promisify(gunzipCallback);
 
 /**
  * Where archived events come from: a JSON-lines file as `sync --events` writes it (gzip allowed),
@@ -63,14 +62,9 @@ export async function readArchive(
 ): Promise<ArchiveContents> {
   const keep = options.keep ?? (() => true);
   if (archive.kind === 'file') {
-    let bytes: Buffer;
     try {
-      bytes = await readFile(archive.path);
-    } catch (error) {
-      throw new EventArchiveError(`--from ${archive.path}: ${messageOf(error)}`);
-    }
-    try {
-      return { events: await eventsOf(bytes, keep), unreadable: [], objects: 1 };
+      const events = await eventsOf(createReadStream(archive.path), keep);
+      return { events, unreadable: [], objects: 1 };
     } catch (error) {
       const at = error instanceof BadLineError ? `:${error.line}` : '';
       throw new EventArchiveError(`--from ${archive.path}${at}: ${messageOf(error)}`);
@@ -111,8 +105,8 @@ async function readS3Archive(
       const object = `s3://${archive.bucket}/${key}`;
       try {
         const out = await s3.send(new GetObjectCommand({ Bucket: archive.bucket, Key: key }));
-        if (out.Body === undefined) throw new Error('no body');
-        events.push(...(await eventsOf(Buffer.from(await out.Body.transformToByteArray()), keep)));
+        if (!(out.Body instanceof Readable)) throw new Error('no body');
+        events.push(...(await eventsOf(out.Body, keep)));
       } catch (error) {
         const at = error instanceof BadLineError ? `line ${error.line}: ` : '';
         unreadable.push({ object, reason: `${at}${messageOf(error)}` });
@@ -135,8 +129,6 @@ function deliveredBefore(key: string, since: Date): boolean {
   return `${year}-${month}-${day}` < since.toISOString().slice(0, 10);
 }
 
-const GZIP_MAGIC = [0x1f, 0x8b];
-
 class BadLineError extends Error {
   constructor(
     readonly line: number,
@@ -146,37 +138,75 @@ class BadLineError extends Error {
   }
 }
 
-/** Every line of a JSON-lines body (gzip or not) as a checked event; throws naming the first bad line. */
+/**
+ * Every line of a JSON-lines body (gzip or not) as a checked event, streamed (a local file may be
+ * large); throws naming the first bad line.
+ */
 async function eventsOf(
-  bytes: Buffer,
+  body: Readable,
   keep: (event: CloudEvent) => boolean,
 ): Promise<CloudEvent[]> {
-  const text =
-    bytes[0] === GZIP_MAGIC[0] && bytes[1] === GZIP_MAGIC[1]
-      ? (
-          await gunzip(bytes).catch((error: unknown) => {
-            throw new Error(`not readable gzip (${messageOf(error)})`);
-          })
-        ).toString('utf8')
-      : bytes.toString('utf8');
   const events: CloudEvent[] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = (lines[i] as string).trim();
+  let number = 0;
+  for await (const raw of linesOf(body)) {
+    number++;
+    const line = raw.trim();
     if (line === '') continue;
     let value: unknown;
     try {
       value = JSON.parse(line);
     } catch {
-      throw new BadLineError(i + 1, 'not JSON, so not a membership event');
+      throw new BadLineError(number, 'not JSON, so not a membership event');
     }
     const problem = eventProblem(value);
     if (problem !== undefined) {
-      throw new BadLineError(i + 1, `not a membership event (${problem})`);
+      throw new BadLineError(number, `not a membership event (${problem})`);
     }
     if (keep(value as CloudEvent)) events.push(value as CloudEvent);
   }
   return events;
+}
+
+/** The body's lines; gunzipped first when it starts with the gzip magic bytes. */
+async function* linesOf(body: Readable): AsyncGenerator<string> {
+  const chunks = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const first = await chunks.next();
+  if (first.done) return;
+  const head = first.value;
+  const all = Readable.from(
+    (async function* () {
+      try {
+        yield head;
+        for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
+          yield next.value;
+        }
+      } finally {
+        // Stopped early (a bad line, broken gzip): release the file or connection.
+        await chunks.return?.();
+      }
+    })(),
+  );
+  let text: AsyncIterable<Buffer> = all;
+  if (head[0] === 0x1f && head[1] === 0x8b) {
+    const gunzip = createGunzip();
+    // Errors of either side end the iteration below with that error.
+    pipeline(all, gunzip, () => {});
+    text = gunzip;
+  }
+  const decoder = new StringDecoder('utf8');
+  let carry = '';
+  try {
+    for await (const chunk of text) {
+      const parts = (carry + decoder.write(chunk)).split('\n');
+      carry = parts.pop() ?? '';
+      yield* parts;
+    }
+  } catch (error) {
+    const zlib = String((error as { code?: unknown }).code).startsWith('Z_');
+    throw zlib ? new Error(`not readable gzip (${messageOf(error)})`) : error;
+  }
+  carry += decoder.end();
+  if (carry !== '') yield carry;
 }
 
 /** What keeps a value from being an event of this contract; undefined when it is one. */

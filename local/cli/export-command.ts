@@ -13,11 +13,23 @@ export interface ExportFlags extends StateFlags, RunConfigFlags {
 
 /** A line of the export: the committed snapshot of one chat, all fields from that one snapshot. */
 export interface ExportRecord extends ExportLine {
-  readonly memberCount: number;
+  /** Null while nothing is committed (the chat's first change is in flight). */
+  readonly memberCount: number | null;
   /** Set while the chat is unreadable; `members` are the last complete read. */
   readonly accessLostAt?: string;
   /** Set while a mass change is held; `members` do not include it yet. */
   readonly heldSince?: string;
+  /**
+   * A change being published when the export was read (the sync's outbox). Its events have the
+   * sequences `fromSequence` to `toSequence`; the first `published` of them went out already,
+   * possibly before a new subscription started (docs/events.md, "Initial load").
+   */
+  readonly inFlight?: {
+    readonly fromSequence: number;
+    readonly toSequence: number;
+    readonly published: number;
+    readonly observedAt: string;
+  };
 }
 
 const CSV_COLUMNS = [
@@ -31,6 +43,9 @@ const CSV_COLUMNS = [
   'members',
   'accessLostAt',
   'heldSince',
+  'inFlightFromSequence',
+  'inFlightToSequence',
+  'inFlightPublished',
 ] as const;
 
 /**
@@ -62,25 +77,45 @@ export async function exportCommand(flags: ExportFlags): Promise<number> {
 }
 
 export function exportRecordOf(snapshot: Snapshot, source: string | undefined): ExportRecord {
+  // Version 0: only the first change (the baseline) is pending, nothing is committed.
+  const committed = snapshot.version > 0;
+  const { pending } = snapshot;
   return {
     portalId: snapshot.portalId,
     ...(source === undefined ? {} : { source }),
     chatId: snapshot.chatId,
-    members: snapshot.members,
-    memberCount: snapshot.members.length,
+    members: committed ? snapshot.members : null,
+    memberCount: committed ? snapshot.members.length : null,
     version: snapshot.version,
     sequence: snapshot.sequence,
     observedAt: snapshot.observedAt,
     ...(snapshot.accessLostAt === undefined ? {} : { accessLostAt: snapshot.accessLostAt }),
     ...(snapshot.held === undefined ? {} : { heldSince: snapshot.held.detectedAt }),
+    ...(pending === undefined
+      ? {}
+      : {
+          inFlight: {
+            fromSequence: snapshot.sequence + 1,
+            toSequence: snapshot.sequence + pending.eventCount,
+            published: pending.published,
+            observedAt: pending.observedAt,
+          },
+        }),
   };
 }
 
-/** RFC 4180; `members` is one field of space-separated ascending IDs. */
+/** RFC 4180; `members` is one field of space-separated ascending IDs (empty when null). */
 function csvLineOf(record: ExportRecord): string {
+  const { inFlight, ...rest } = record;
+  const flat: Record<string, unknown> = {
+    ...rest,
+    inFlightFromSequence: inFlight?.fromSequence,
+    inFlightToSequence: inFlight?.toSequence,
+    inFlightPublished: inFlight?.published,
+  };
   return CSV_COLUMNS.map((column) => {
-    const value = record[column];
-    const text = Array.isArray(value) ? value.join(' ') : value === undefined ? '' : String(value);
+    const value = flat[column];
+    const text = Array.isArray(value) ? value.join(' ') : value == null ? '' : String(value);
     return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
   }).join(',');
 }

@@ -112,7 +112,7 @@ function pickSource(events: readonly CloudEvent[], flags: HistoryFlags): string 
 function membersSince(timeline: readonly TimelineEntry[], at: Date): Map<number, MemberSince> {
   const since = new Map<number, MemberSince>();
   for (const entry of timeline) {
-    if (Date.parse(entry.window.to) > at.getTime()) break;
+    if (Date.parse(entry.window.to) > at.getTime()) continue;
     const { from, to } = entry.window;
     if (!isMemberChange(entry)) {
       since.clear();

@@ -41,12 +41,15 @@ export function generateHistory(
     readonly steps: number;
     readonly partSize?: number;
     readonly start?: string;
+    /** @default 1 */
+    readonly firstChatId?: number;
   },
 ): EventHistory {
   const events: CloudEvent[] = [];
   const truth = new Map<number, Observation[]>();
   const start = Date.parse(options.start ?? '2026-03-03T13:00:00.000Z');
-  for (let chatId = 1; chatId <= options.chats; chatId++) {
+  const firstChatId = options.firstChatId ?? 1;
+  for (let chatId = firstChatId; chatId < firstChatId + options.chats; chatId++) {
     let members = randomMembers(random, randomIndex(random, 12));
     let version = 0;
     let sequence = 0;
@@ -62,7 +65,7 @@ export function generateHistory(
       observedAt: time,
     });
     for (let step = 0; step <= options.steps; step++) {
-      const time = new Date(start + step * 60_000 + chatId * 1_000).toISOString();
+      const time = new Date(start + step * 60_000 + (chatId - firstChatId) * 1_000).toISOString();
       if (step === 0) {
         const baseline = buildBaselineEvents(
           context(time),

@@ -1,0 +1,189 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CloudEvent } from '../../functions/core/cloud-event.js';
+import { createRandom } from '../../local/simulator/seeded-random.js';
+import { generateHistory } from '../support/event-history.js';
+import { cli, lines } from './support.js';
+
+/** export/history/replay as a user runs them: bad input gets one line and exit 2. */
+
+let dir: string;
+let eventsFile: string;
+let events: CloudEvent[];
+let lastTime: string;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'cli-downstream-'));
+  events = generateHistory(createRandom(5), {
+    chats: 2,
+    steps: 6,
+    start: '2026-03-03T13:00:00.000Z',
+  }).events;
+  lastTime =
+    events
+      .map((e) => e.time)
+      .sort()
+      .at(-1) ?? '';
+  eventsFile = join(dir, 'events.jsonl');
+  writeFileSync(eventsFile, events.map((e) => `${JSON.stringify(e)}\n`).join(''));
+});
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const write = (name: string, items: readonly unknown[]) => {
+  const path = join(dir, name);
+  writeFileSync(path, items.map((e) => `${JSON.stringify(e)}\n`).join(''));
+  return path;
+};
+
+describe.concurrent('history, export and replay on bad input', () => {
+  it('history names an unknown chat', async () => {
+    const out = await cli('history', '--from', eventsFile, '--chat', '99');
+    expect(out.code).toBe(2);
+    expect(lines(out.stderr)).toEqual([
+      `membership-sync: --chat 99: no events of this chat in ${eventsFile}`,
+    ]);
+  });
+
+  it('history refuses a time in the future and a time that is not one', async () => {
+    const future = await cli(
+      'history',
+      '--from',
+      eventsFile,
+      '--chat',
+      '1',
+      '--at',
+      '2999-01-01T00:00:00Z',
+    );
+    expect(future.code).toBe(2);
+    expect(lines(future.stderr)).toEqual([
+      expect.stringMatching(
+        /^membership-sync: --at: 2999-01-01T00:00:00\.000Z is in the future \(now .+\)$/,
+      ),
+    ]);
+    const garbage = await cli(
+      'history',
+      '--from',
+      eventsFile,
+      '--chat',
+      '1',
+      '--at',
+      'last tuesday',
+    );
+    expect(garbage.code).toBe(2);
+    expect(lines(garbage.stderr)).toEqual([
+      'membership-sync: --at: "last tuesday" is not an ISO 8601 time, e.g. 2026-03-03T14:00:00Z',
+    ]);
+  });
+
+  it('history refuses a file that is not events, naming the line', async () => {
+    const notEvents = write('other.jsonl', [events[0], { hello: 'world' }]);
+    const out = await cli('history', '--from', notEvents, '--chat', '1');
+    expect(out.code).toBe(2);
+    expect(lines(out.stderr)).toEqual([
+      `membership-sync: --from ${notEvents}:2: not a membership event (specversion is not "1.0")`,
+    ]);
+    expect(out.stdout).toBe('');
+  });
+
+  it('history answers up to a missing event, says what is missing and exits 1', async () => {
+    // Prepare: chat 1 without its second event
+    const chat1 = events.filter((e) => (e.data as { chatId: number }).chatId === 1);
+    const missing = chat1[1];
+    const gap = write(
+      'gap.jsonl',
+      chat1.filter((e) => e !== missing),
+    );
+
+    // Act
+    const out = await cli('history', '--from', gap, '--chat', '1', '--json');
+
+    // Assess
+    expect(out.code).toBe(1);
+    expect(JSON.parse(out.stdout)).toMatchObject({ complete: false, lastSequence: 1 });
+    expect(lines(out.stderr)).toEqual([
+      expect.stringMatching(
+        /^membership-sync: chat 1: \d+ event\(s\) wait for a missing sequence 2; nothing after .+ is known$/,
+      ),
+    ]);
+  });
+
+  it('history asks which portal when the chat ID is on several', async () => {
+    const other = events.map((e) => ({
+      ...e,
+      source: 'https://other.bitrix24.com',
+      data: { ...(e.data as object), portalId: 'other', portal: 'https://other.bitrix24.com' },
+    }));
+    const both = write('two-portals.jsonl', [...events, ...other]);
+    const out = await cli('history', '--from', both, '--chat', '1');
+    expect(out.code).toBe(2);
+    expect(lines(out.stderr)).toEqual([
+      'membership-sync: chat 1 is on several portals: acme (https://acme.bitrix24.com), other (https://other.bitrix24.com); name one with --portal',
+    ]);
+    const named = await cli(
+      'history',
+      '--from',
+      both,
+      '--chat',
+      '1',
+      '--portal',
+      'other',
+      '--at',
+      lastTime,
+    );
+    expect(named.code, named.stderr).toBe(0);
+    expect(named.stdout).toMatch(
+      /^chat 1 on https:\/\/other\.bitrix24\.com \(other\) at .+: \d+ member\(s\)/,
+    );
+    expect(named.stdout).toContain('member since');
+  });
+
+  it('replay refuses a --since in the future before touching SNS', async () => {
+    const out = await cli(
+      'replay',
+      '--from',
+      eventsFile,
+      '--sns-topic-arn',
+      'arn:aws:sns:us-east-1:000000000000:t',
+      '--since',
+      '2999-01-01T00:00:00Z',
+    );
+    expect(out.code).toBe(2);
+    expect(lines(out.stderr)).toEqual([
+      expect.stringMatching(
+        /^membership-sync: --since: 2999-01-01T00:00:00\.000Z is in the future/,
+      ),
+    ]);
+  });
+
+  it('export refuses an unknown format and exports an empty store as nothing', async () => {
+    const bad = await cli(
+      'export',
+      '--portal',
+      'acme',
+      '--format',
+      'xml',
+      '--state-dir',
+      join(dir, 'state'),
+    );
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("argument 'xml' is invalid");
+    const empty = await cli(
+      'export',
+      '--portal',
+      'acme',
+      '--format',
+      'csv',
+      '--state-dir',
+      join(dir, 'state'),
+    );
+    expect(empty.code, empty.stderr).toBe(0);
+    expect(lines(empty.stdout)).toEqual([
+      'portalId,source,chatId,version,sequence,observedAt,memberCount,members,accessLostAt,heldSince,inFlightFromSequence,inFlightToSequence,inFlightPublished',
+    ]);
+  });
+});
