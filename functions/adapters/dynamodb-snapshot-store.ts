@@ -10,7 +10,14 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { isSortedUnique } from '../core/member-set.js';
-import type { ChatId, HeldChange, PendingChange, Snapshot, UserDetails } from '../core/model.js';
+import type {
+  ChatId,
+  HeldChange,
+  KeysetProgress,
+  PendingChange,
+  Snapshot,
+  UserDetails,
+} from '../core/model.js';
 import {
   SnapshotConflictError,
   type SnapshotStore,
@@ -305,8 +312,9 @@ export function createDynamoDbSnapshotStore(
   async function save(snapshot: Snapshot, expected: StoredState): Promise<void> {
     const pk = partitionKey(snapshot.portalId, snapshot.chatId);
     const expectedVersion = expected.version;
-    // Recording a change keeps the version; committing (or a plain save) moves it on by one.
-    const version = (expectedVersion ?? 0) + (snapshot.pending ? 0 : 1);
+    // Recording a change or a read's progress keeps the version; committing (or any other save)
+    // moves it on by one.
+    const version = (expectedVersion ?? 0) + (snapshot.pending || snapshot.readProgress ? 0 : 1);
     if (snapshot.version !== version) {
       throw new RangeError(
         `snapshot version ${snapshot.version} after ${expectedVersion ?? 'none'} must be ${version}`,
@@ -333,6 +341,7 @@ export function createDynamoDbSnapshotStore(
         sortedUnique(snapshot.held?.left ?? []),
         pending?.joined ?? [],
         pending?.left ?? [],
+        snapshot.readProgress?.memberIds ?? [],
       ]),
       pending?.details,
     );
@@ -355,6 +364,10 @@ export function createDynamoDbSnapshotStore(
     };
     if (snapshot.accessLostAt !== undefined) head.accessLostAt = snapshot.accessLostAt;
     if (snapshot.method !== undefined) head.method = snapshot.method;
+    if (snapshot.readProgress) {
+      head.readLastId = snapshot.readProgress.lastId;
+      head.readStartedAt = snapshot.readProgress.startedAt;
+    }
     if (pending) {
       const { joined: _j, left: _l, details, published, id, ...fields } = pending;
       head.pendingId = id;
@@ -567,7 +580,8 @@ function decodeHead(head: Item, stored: Uint8Array): Snapshot {
   } catch (error) {
     throw new SnapshotCorruptError(`${pk}: body does not decode`, { cause: error });
   }
-  const [members = [], joined = [], left = [], pendingJoined = [], pendingLeft = []] = lists;
+  const [members = [], joined = [], left = [], pendingJoined = [], pendingLeft = [], readIds = []] =
+    lists;
   if (members.length !== Number(head.memberCount)) {
     throw new SnapshotCorruptError(`${pk}: member count mismatch`);
   }
@@ -577,8 +591,9 @@ function decodeHead(head: Item, stored: Uint8Array): Snapshot {
   const version = Number(head.version);
   const sequence = Number(head.sequence);
   const pending = decodePending(pk, head, pendingJoined, pendingLeft, json);
-  // Version 0: nothing committed yet, only while the first change (a baseline) is pending.
-  if (!Number.isSafeInteger(version) || version < (pending ? 0 : 1)) {
+  const readProgress = decodeReadProgress(pk, head, readIds);
+  // Version 0: nothing committed yet (the first change is pending, or the first read goes on).
+  if (!Number.isSafeInteger(version) || version < (pending || readProgress ? 0 : 1)) {
     throw new SnapshotCorruptError(`${pk}: version is not a positive integer`);
   }
   if (!Number.isSafeInteger(sequence) || sequence < 0) {
@@ -613,7 +628,21 @@ function decodeHead(head: Item, stored: Uint8Array): Snapshot {
       ? { method: head.method }
       : {}),
     ...(pending ? { pending } : {}),
+    ...(readProgress ? { readProgress } : {}),
   };
+}
+
+function decodeReadProgress(pk: string, head: Item, memberIds: number[]): KeysetProgress | undefined {
+  if (head.readLastId === undefined) return undefined;
+  const lastId = Number(head.readLastId);
+  if (
+    !Number.isSafeInteger(lastId) ||
+    typeof head.readStartedAt !== 'string' ||
+    (memberIds.length > 0 && memberIds[memberIds.length - 1] !== lastId)
+  ) {
+    throw new SnapshotCorruptError(`${pk}: keyset read progress is malformed`);
+  }
+  return { lastId, memberIds, startedAt: head.readStartedAt };
 }
 
 const PENDING_KINDS: ReadonlySet<unknown> = new Set(['baseline', 'apply', 'hold', 'access_lost']);
@@ -659,18 +688,20 @@ function condition(expected: StoredState): {
   ConditionExpression: string;
   ExpressionAttributeValues?: Record<string, unknown>;
 } {
-  if (expected.version === undefined && expected.pendingId === undefined) {
-    return { ConditionExpression: 'attribute_not_exists(pk)' };
-  }
-  // A first change recorded on a chat never synced left version 0 (nothing committed).
+  // Version 0 (or undefined): nothing committed yet. The head may be absent, or hold only the
+  // first change in flight or the first read's progress.
   const values: Record<string, unknown> = { ':version': expected.version ?? 0 };
   let pending = 'attribute_not_exists(pendingId)';
   if (expected.pendingId !== undefined) {
     pending = 'pendingId = :pending';
     values[':pending'] = expected.pendingId;
   }
+  const stored = `version = :version AND ${pending}`;
   return {
-    ConditionExpression: `version = :version AND ${pending}`,
+    ConditionExpression:
+      (expected.version ?? 0) === 0 && expected.pendingId === undefined
+        ? `attribute_not_exists(pk) OR (${stored})`
+        : stored,
     ExpressionAttributeValues: values,
   };
 }
@@ -684,6 +715,7 @@ function stateKey(snapshot: Snapshot): string {
       snapshot.method ?? null,
       snapshot.accessLostAt ?? null,
       snapshot.pending?.id ?? null,
+      snapshot.readProgress?.lastId ?? null,
       heldKey(snapshot.held),
     ]),
   );

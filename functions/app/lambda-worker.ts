@@ -175,15 +175,16 @@ export function createLambdaWorker(
 }
 
 /**
- * Whether the item stopped only because the invocation ran out of time, after publishing
- * something: every retryable failure is `deadline_exceeded`, and events went out.
+ * Whether the item stopped only because the invocation ran out of time, after making progress:
+ * every retryable failure is `deadline_exceeded`, and something was published or recorded (a
+ * change, a publish cursor, a keyset read's progress).
  */
 export function madeProgressBeforeDeadline(report: SyncReport): boolean {
   const retryable = report.chats.filter((c) => c.error?.retryable === true);
   return (
     retryable.length > 0 &&
     retryable.every((c) => c.error?.code === 'deadline_exceeded') &&
-    report.totals.events > 0
+    report.chats.some((c) => c.events > 0 || c.saved)
   );
 }
 

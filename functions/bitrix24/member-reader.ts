@@ -1,5 +1,5 @@
 import type { ChatId, ChatRead, UserDetails, UserId } from '../core/model.js';
-import type { MemberReader } from '../core/ports.js';
+import type { MemberReader, ReadMembersOptions } from '../core/ports.js';
 import { type BatchCommand, MAX_BATCH_COMMANDS } from './batch.js';
 import type { Bitrix24Client, Bitrix24Logger } from './bitrix24-client.js';
 import { type Bitrix24Error, Bitrix24MalformedResponseError, isPortalFatal } from './errors.js';
@@ -24,12 +24,17 @@ export function createBitrix24MemberReader(
 ): MemberReader {
   const userIdsPerCommand = options.userIdsPerCommand ?? 50;
 
-  async function readMembers(chatIds: readonly ChatId[]): Promise<Map<ChatId, ChatRead>> {
+  async function readMembers(
+    chatIds: readonly ChatId[],
+    readOptions: ReadMembersOptions = {},
+  ): Promise<Map<ChatId, ChatRead>> {
     const unique = [...new Set(chatIds)];
     const reads = new Map<ChatId, ChatRead>();
-    const fallback: ChatId[] = [];
-    for (let start = 0; start < unique.length; start += MAX_BATCH_COMMANDS) {
-      const chunk = unique.slice(start, start + MAX_BATCH_COMMANDS);
+    // A keyset read in progress goes on where it stopped; its chat skips im.chat.user.list.
+    const fallback: ChatId[] = unique.filter((id) => readOptions.resume?.has(id));
+    const batched = unique.filter((id) => !readOptions.resume?.has(id));
+    for (let start = 0; start < batched.length; start += MAX_BATCH_COMMANDS) {
+      const chunk = batched.slice(start, start + MAX_BATCH_COMMANDS);
       const commands: BatchCommand[] = chunk.map((chatId) => ({
         key: `c${chatId}`,
         method: 'im.chat.user.list',
@@ -59,7 +64,12 @@ export function createBitrix24MemberReader(
       }
     }
     for (const chatId of fallback) {
-      const read = await readDialogMembers(client, chatId, options.dialog);
+      const resume = readOptions.resume?.get(chatId);
+      const read = await readDialogMembers(client, chatId, {
+        ...options.dialog,
+        ...(resume === undefined ? {} : { resume }),
+        ...(readOptions.keysetStopAt === undefined ? {} : { stopAt: readOptions.keysetStopAt }),
+      });
       reads.set(chatId, read.kind === 'complete' ? nonEmpty(read) : read);
     }
     // Every unique ID got exactly one outcome above; keep the caller's order.

@@ -1,4 +1,4 @@
-import type { ChatId, ChatRead, UserId } from '../core/model.js';
+import type { ChatId, ChatRead, KeysetProgress, UserId } from '../core/model.js';
 import type { Bitrix24Client } from './bitrix24-client.js';
 import { Bitrix24Error, isPortalFatal } from './errors.js';
 import { dialogUsersListSchema } from './schemas.js';
@@ -9,6 +9,13 @@ export const DIALOG_PAGE_SIZE = 200;
 export interface ReadDialogMembersOptions {
   /** Safety stop: 200 000 members need 1 001 pages. Default 10 000 pages (2 M members). */
   readonly maxPages?: number;
+}
+
+export interface KeysetReadOptions {
+  /** Where an earlier attempt stopped: the read goes on after `lastId`. */
+  readonly resume?: KeysetProgress;
+  /** Epoch ms after which no further page starts: the read comes back `partial`. */
+  readonly stopAt?: number;
 }
 
 /**
@@ -32,13 +39,24 @@ export interface ReadDialogMembersOptions {
 export async function readDialogMembers(
   client: Bitrix24Client,
   chatId: ChatId,
-  options: ReadDialogMembersOptions = {},
+  options: ReadDialogMembersOptions & KeysetReadOptions = {},
 ): Promise<ChatRead> {
   const maxPages = options.maxPages ?? 10_000;
-  const memberIds: UserId[] = [];
-  let lastId = 0;
+  const memberIds: UserId[] = [...(options.resume?.memberIds ?? [])];
+  let lastId = options.resume?.lastId ?? 0;
+  const startedAt = options.resume?.startedAt ?? new Date().toISOString();
+  const partial = (): ChatRead => ({
+    kind: 'partial',
+    chatId,
+    progress: { lastId, memberIds, startedAt },
+  });
   let shortPageSeen = false;
   for (let page = 0; page < maxPages; page += 1) {
+    // Out of time: stop between pages (after a short page only its confirming empty page is
+    // left, so that one is still read).
+    if (!shortPageSeen && options.stopAt !== undefined && Date.now() >= options.stopAt) {
+      return partial();
+    }
     let users: readonly { id: number }[];
     try {
       const response = await client.call(
@@ -49,6 +67,7 @@ export async function readDialogMembers(
       users = response.result;
     } catch (error) {
       if (isPortalFatal(error) || !(error instanceof Bitrix24Error)) throw error;
+      if (error.code === 'DEADLINE_EXCEEDED' && !shortPageSeen) return partial();
       if (error.code === 'ACCESS_ERROR') {
         return { kind: 'no_access', chatId, code: error.code, message: error.message };
       }

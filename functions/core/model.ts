@@ -53,6 +53,12 @@ export type ChatRead =
       readonly code: string;
       readonly message: string;
     }
+  /** A keyset read stopped for time: not a member list, only where to go on from. */
+  | {
+      readonly kind: 'partial';
+      readonly chatId: ChatId;
+      readonly progress: KeysetProgress;
+    }
   /** The read failed (transport, rate limit exhausted, malformed body, partial read...). */
   | {
       readonly kind: 'failed';
@@ -62,6 +68,19 @@ export type ChatRead =
       /** Whether reading again may succeed; false when the same read would fail the same way. */
       readonly retryable: boolean;
     };
+
+/**
+ * How far a keyset read of `im.dialog.users.list` got before its invocation ran out of time:
+ * the IDs read so far (ascending) and the last one, the next page's `LAST_ID`. The next attempt
+ * goes on from it instead of starting over, so a chat too big for one invocation is read across
+ * several.
+ */
+export interface KeysetProgress {
+  readonly lastId: UserId;
+  readonly memberIds: readonly UserId[];
+  /** When the read began (a read resumed from progress older than a limit starts over). */
+  readonly startedAt: string;
+}
 
 /** A mass change the breaker refused to apply; kept on the snapshot until released. */
 export interface HeldChange {
@@ -103,6 +122,8 @@ export interface Snapshot {
    * commits it before anything else happens to the chat. See `pending-change.ts`.
    */
   readonly pending?: PendingChange;
+  /** A keyset read in progress (never together with `pending`); the next read goes on from it. */
+  readonly readProgress?: KeysetProgress;
 }
 
 /**

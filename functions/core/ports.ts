@@ -1,5 +1,12 @@
 import type { OutgoingEvent } from './cloud-event.js';
-import type { ChatId, ChatRead, Snapshot, UserDetails, UserId } from './model.js';
+import type {
+  ChatId,
+  ChatRead,
+  KeysetProgress,
+  Snapshot,
+  UserDetails,
+  UserId,
+} from './model.js';
 
 /** Reads Bitrix24. Implemented by `functions/bitrix24/`. */
 export interface MemberReader {
@@ -8,11 +15,21 @@ export interface MemberReader {
    * Never throws for a single chat's failure: that chat comes back as `failed`/`no_access`.
    * Throws only when nothing could be read (e.g. auth failure for the whole portal).
    */
-  readMembers(chatIds: readonly ChatId[]): Promise<Map<ChatId, ChatRead>>;
+  readMembers(chatIds: readonly ChatId[], options?: ReadMembersOptions): Promise<Map<ChatId, ChatRead>>;
   /** Details for the given users; unknown users are absent from the map. */
   readUserDetails(userIds: readonly UserId[]): Promise<Map<UserId, UserDetails>>;
   /** HTTP requests made so far (for reports and metrics). */
   requestCount(): number;
+}
+
+export interface ReadMembersOptions {
+  /** Keyset reads to go on with instead of starting over. */
+  readonly resume?: ReadonlyMap<ChatId, KeysetProgress>;
+  /**
+   * Epoch ms after which a keyset read starts no further page and comes back `partial` (time is
+   * kept back for syncing the other chats). Undefined: read to the end.
+   */
+  readonly keysetStopAt?: number;
 }
 
 /** Persists snapshots. Implemented by `functions/adapters/dynamodb-snapshot-store.ts`. */

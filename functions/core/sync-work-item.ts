@@ -6,6 +6,7 @@ import type {
   BreakerSettings,
   ChatId,
   ChatRead,
+  KeysetProgress,
   PendingChange,
   PortalRef,
   ReadMethod,
@@ -25,6 +26,7 @@ import {
   type EventPublisher,
   type MemberReader,
   PublishError,
+  type ReadMembersOptions,
   SnapshotConflictError,
   type SnapshotStore,
   SnapshotUnreadableError,
@@ -160,7 +162,14 @@ type ChatPlan =
       readonly diff: MemberDiff;
       readonly method: ReadMethod;
     }
-  | { readonly kind: 'access_lost'; readonly snapshot: Snapshot; readonly code: string };
+  | { readonly kind: 'access_lost'; readonly snapshot: Snapshot; readonly code: string }
+  /** A keyset read stopped for time: remember how far it got. */
+  | {
+      readonly kind: 'progress';
+      /** What is stored (a version-0 progress record included). */
+      readonly stored: Snapshot | undefined;
+      readonly progress: KeysetProgress;
+    };
 
 /** A chat whose change is recorded and whose events are being published. */
 interface InFlight {
@@ -209,17 +218,6 @@ export async function syncWorkItem(deps: SyncDeps, item: WorkItem): Promise<Sync
   const finish = (observedAt: string, chats: ChatSyncResult[]): SyncReport =>
     report(deps, item, observedAt, chats, deps.reader.requestCount() - requestsBefore);
 
-  // A failed read still lets this run finish the chats' pending changes: they need no read.
-  let reads: ReadonlyMap<ChatId, ChatRead> = new Map();
-  let readFailure: ChatSyncError | undefined;
-  try {
-    reads = await deps.reader.readMembers(chatIds);
-  } catch (error) {
-    deps.logger?.error('reading member lists failed', { error: safeMessage(error) });
-    readFailure = chatError('read_members_failed', error, true);
-  }
-  const observedAt = now(deps);
-
   let loaded: ReadonlyMap<ChatId, Snapshot>;
   let unreadable: ReadonlyMap<ChatId, string> = new Map();
   try {
@@ -234,11 +232,22 @@ export async function syncWorkItem(deps: SyncDeps, item: WorkItem): Promise<Sync
       deps.logger?.error('loading snapshots failed', { error: safeMessage(error) });
       const failure = chatError('snapshot_load_failed', error, true);
       return finish(
-        observedAt,
+        now(deps),
         chatIds.map((chatId) => failedResult(chatId, failure)),
       );
     }
   }
+
+  // A failed read still lets this run finish the chats' pending changes: they need no read.
+  let reads: ReadonlyMap<ChatId, ChatRead> = new Map();
+  let readFailure: ChatSyncError | undefined;
+  try {
+    reads = await deps.reader.readMembers(chatIds, readOptions(deps, loaded));
+  } catch (error) {
+    deps.logger?.error('reading member lists failed', { error: safeMessage(error) });
+    readFailure = chatError('read_members_failed', error, true);
+  }
+  const observedAt = now(deps);
 
   // 2. Finish what earlier attempts left pending, before anything new touches those chats.
   const resumed = await flush(
@@ -261,7 +270,9 @@ export async function syncWorkItem(deps: SyncDeps, item: WorkItem): Promise<Sync
       return done(stillPending(chatId, flushed));
     }
     if (readFailure !== undefined) return done(failedResult(chatId, readFailure));
-    const snapshot = flushed?.committed ?? loaded.get(chatId);
+    const stored = flushed?.committed ?? loaded.get(chatId);
+    // Version 0 holds only a first read's progress: nothing is committed yet.
+    const snapshot = stored?.version === 0 ? undefined : stored;
     if (snapshot !== undefined && snapshot.observedAt > observedAt) {
       // An overlapping run committed a read at least as new as ours: applying ours would
       // reorder history. That run covered the chat.
@@ -269,7 +280,7 @@ export async function syncWorkItem(deps: SyncDeps, item: WorkItem): Promise<Sync
       return done({ ...result(chatId, 'conflict', {}), error: stale });
     }
     try {
-      return planChat(chatId, snapshot, reads.get(chatId));
+      return planChat(chatId, snapshot, reads.get(chatId), stored);
     } catch (error) {
       return done(failedResult(chatId, chatError('sync_error', error, false)));
     }
@@ -322,11 +333,15 @@ export async function syncWorkItem(deps: SyncDeps, item: WorkItem): Promise<Sync
   return finish(observedAt, results);
 }
 
-/** Decides what a chat's read means, from its committed snapshot and the read alone. Pure. */
+/**
+ * Decides what a chat's read means, from its committed snapshot (`stored` also counts a record
+ * that only holds a first read's progress) and the read alone. Pure.
+ */
 function planChat(
   chatId: ChatId,
   snapshot: Snapshot | undefined,
   read: ChatRead | undefined,
+  stored: Snapshot | undefined,
 ): ChatPlan {
   if (read === undefined) {
     return done(
@@ -336,6 +351,7 @@ function planChat(
   if (read.kind === 'failed') {
     return done(failedResult(chatId, chatError(read.code, read.message, read.retryable)));
   }
+  if (read.kind === 'partial') return { kind: 'progress', stored, progress: read.progress };
 
   let members: UserId[] = [];
   let lostCode: string | undefined;
@@ -390,6 +406,19 @@ function decide(
   observedAt: string,
 ): Decision {
   switch (plan.kind) {
+    case 'progress': {
+      const base = plan.stored ?? emptySnapshot(deps.portal.portalId, chatId, observedAt);
+      const stopped = failedResult(chatId, {
+        code: 'deadline_exceeded',
+        message: `the keyset read stopped for time after ${plan.progress.memberIds.length} members; it goes on from there`,
+        retryable: true,
+      });
+      if (plan.progress.memberIds.length === 0) return { result: stopped };
+      return {
+        result: stopped,
+        save: { base, next: { ...base, readProgress: plan.progress } },
+      };
+    }
     case 'baseline':
       return {
         base: emptySnapshot(deps.portal.portalId, chatId, observedAt),
@@ -403,7 +432,7 @@ function decide(
       };
     case 'access_lost':
       return {
-        base: plan.snapshot,
+        base: withoutProgress(plan.snapshot),
         input: { kind: 'access_lost', observedAt, code: plan.code, joined: [], left: [] },
       };
     case 'diff':
@@ -418,7 +447,10 @@ function decideDiff(
   details: ReadonlyMap<UserId, UserDetails> | undefined,
   observedAt: string,
 ): Decision {
-  const { snapshot, method } = plan;
+  const { method } = plan;
+  // A finished keyset read consumes its progress: every write below leaves it out.
+  const hadProgress = plan.snapshot.readProgress !== undefined;
+  const snapshot = withoutProgress(plan.snapshot);
   let diff = plan.diff;
   if (method === 'im.dialog.users.list' && diff.left.length > 0) {
     // im.dialog.users.list never lists deactivated accounts, while Bitrix24 keeps their
@@ -439,7 +471,7 @@ function decideDiff(
     };
   }
   const membersRead = plan.members.length;
-  const stale = snapshot.held !== undefined || snapshot.accessLostAt !== undefined;
+  const stale = snapshot.held !== undefined || snapshot.accessLostAt !== undefined || hadProgress;
   const decision = decideBreaker(diff, snapshot.members.length, snapshot.held, deps.breaker);
   if (decision.action === 'hold') {
     if (decision.isNew) {
@@ -456,7 +488,7 @@ function decideDiff(
       };
     }
     const held = result(chatId, 'held', { membersRead, heldLeft: diff.left.length });
-    if (snapshot.accessLostAt === undefined) return { result: held };
+    if (snapshot.accessLostAt === undefined && !hadProgress) return { result: held };
     const { accessLostAt: _cleared, ...kept } = snapshot;
     return {
       result: held,
@@ -743,6 +775,34 @@ function countsOf(
 
 function readCount(read: ChatRead | undefined): number | null {
   return read?.kind === 'complete' ? read.memberIds.length : null;
+}
+
+/** Keyset progress older than this is dropped: the read starts over. */
+export const MAX_KEYSET_PROGRESS_AGE_MS = 60 * 60_000;
+
+/** Time kept back from the deadline for syncing the other chats when a keyset read is long. */
+export const KEYSET_RESERVE_MS = 60_000;
+
+/** What the reader needs: keyset reads to go on with, and when to stop them. */
+function readOptions(deps: SyncDeps, loaded: ReadonlyMap<ChatId, Snapshot>): ReadMembersOptions {
+  const at = deps.clock.now().getTime();
+  const resume = new Map<ChatId, KeysetProgress>();
+  for (const snapshot of loaded.values()) {
+    const progress = snapshot.readProgress;
+    if (progress && at - Date.parse(progress.startedAt) <= MAX_KEYSET_PROGRESS_AGE_MS) {
+      resume.set(snapshot.chatId, progress);
+    }
+  }
+  const deadline = deps.deadlineAt?.();
+  return {
+    ...(resume.size > 0 ? { resume } : {}),
+    ...(deadline === undefined ? {} : { keysetStopAt: deadline - KEYSET_RESERVE_MS }),
+  };
+}
+
+function withoutProgress(snapshot: Snapshot): Snapshot {
+  const { readProgress: _progress, ...rest } = snapshot;
+  return rest;
 }
 
 /** The committed state of a chat never synced: what a baseline is recorded on. */

@@ -159,6 +159,47 @@ describe.each(backends)('DynamoDbSnapshotStore on %s', (_name, start) => {
       expect((await store().loadMany('ob0', [1])).get(1)).toEqual(committed);
     });
 
+    it('keeps the progress of a first keyset read at version 0, then the first change replaces it', async () => {
+      const progress = {
+        lastId: 40_000,
+        memberIds: range(1, 40_000),
+        startedAt: '2026-11-21T11:00:00.000Z',
+      };
+      const first = {
+        ...snapshot('kp', 1, [], 1),
+        version: 0,
+        sequence: 0,
+        readProgress: progress,
+      };
+      await store({ inlineBodyBytes: 1_000, shardBytes: 2_000 }).save(first, {
+        version: undefined,
+      });
+      const further = {
+        ...first,
+        readProgress: { ...progress, lastId: 41_000, memberIds: range(1, 41_000) },
+      };
+      await store().save(further, { version: 0 });
+
+      expect((await store().loadMany('kp', [1])).get(1)).toEqual(further);
+      const recorded: Snapshot = {
+        ...snapshot('kp', 1, [], 1),
+        version: 0,
+        sequence: 0,
+        pending: {
+          id: 'base-1',
+          kind: 'baseline',
+          method: 'im.dialog.users.list',
+          observedAt: '2026-11-21T11:05:00.000Z',
+          joined: range(1, 41_500),
+          left: [],
+          eventCount: 5,
+          published: 0,
+        },
+      };
+      await store().save(recorded, { version: undefined });
+      expect((await store().loadMany('kp', [1])).get(1)).toEqual(recorded);
+    });
+
     it('advances the publish cursor of the named change only', async () => {
       const base = snapshot('cur', 1, [1, 2, 3], 1);
       await store().save(base, { version: undefined });

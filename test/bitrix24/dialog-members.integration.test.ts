@@ -39,6 +39,64 @@ describe('keyset reads of im.dialog.users.list', () => {
     expect(sim.stats().byMethod['im.dialog.users.list']).toBe(requests);
   });
 
+  it('stops between pages when out of time and goes on from its progress to the same list, with no page read twice', async () => {
+    const members = [1, ...pool.slice(0, 599)];
+    const chat = sim.admin.createChat({ memberIds: members });
+    const client = webhookClient(sim);
+    let pages = 0;
+    const stopAfterTwoPages = {
+      call: ((...args: Parameters<typeof client.call>) => {
+        pages += 1;
+        return client.call(...args);
+      }) as typeof client.call,
+    };
+
+    // Act: the first attempt's time runs out after two pages; the second goes on
+    const first = await readDialogMembers({ ...client, ...stopAfterTwoPages }, chat.id, {
+      get stopAt() {
+        return pages >= 2 ? 0 : undefined;
+      },
+    });
+    const second =
+      first.kind === 'partial'
+        ? await readDialogMembers(client, chat.id, { resume: first.progress })
+        : first;
+
+    // Assess
+    expect(first).toMatchObject({
+      kind: 'partial',
+      progress: { memberIds: members.slice(0, 400) },
+    });
+    expect(first.kind === 'partial' && first.progress.lastId).toBe(members[399]);
+    expect(second).toEqual({
+      kind: 'complete',
+      chatId: chat.id,
+      memberIds: members,
+      method: 'im.dialog.users.list',
+    });
+    // 2 pages, then the third and the empty page that proves the end: 4, as in one read.
+    expect(sim.stats().byMethod['im.dialog.users.list']).toBe(4);
+  });
+
+  it('comes back partial, not failed, when the client reports its deadline', async () => {
+    const members = [1, ...pool.slice(0, 399)];
+    const chat = sim.admin.createChat({ memberIds: members });
+    let deadline: number | undefined;
+    const client = webhookClient(sim, { deadlineAt: () => deadline });
+    let pages = 0;
+    const counting = {
+      call: ((...args: Parameters<typeof client.call>) => {
+        pages += 1;
+        if (pages === 2) deadline = Date.now() - 1;
+        return client.call(...args);
+      }) as typeof client.call,
+    };
+
+    const read = await readDialogMembers({ ...client, ...counting }, chat.id);
+
+    expect(read).toMatchObject({ kind: 'partial', progress: { memberIds: members.slice(0, 200) } });
+  });
+
   it('reads an open chat with no active members as complete and empty in one request', async () => {
     const chat = sim.admin.createChat({ type: 'open', memberIds: [] });
     const read = await readDialogMembers(webhookClient(sim), chat.id);

@@ -877,6 +877,71 @@ describe('syncWorkItem', () => {
       expect(store.get('main', 12)?.members).toEqual([1, 2, 7]);
     });
 
+    it('records how far a keyset read got when time ran out, and hands it back to the next read', async () => {
+      // Prepare: chat 1 (general) has never been synced; its read stops after 400 members
+      const { reader, store, publisher, clock, sync } = setup();
+      const progress = { lastId: 400, memberIds: range(1, 400), startedAt: T0 };
+      reader.script(
+        1,
+        { kind: 'partial', chatId: 1, progress },
+        complete(1, range(1, 600), 'im.dialog.users.list'),
+      );
+
+      // Act
+      const first = await sync([1], { deadlineAt: () => Date.parse(T0) + 300_000 });
+      const stored = store.get('main', 1);
+      clock.set(T1);
+      const second = await sync([1]);
+
+      // Assess
+      expect(chat(first, 1)).toMatchObject({
+        outcome: 'failed',
+        saved: true,
+        error: { code: 'deadline_exceeded', retryable: true },
+      });
+      expect(reader.readOptions[0]?.keysetStopAt).toBe(Date.parse(T0) + 300_000 - 60_000);
+      expect(stored).toMatchObject({ version: 0, readProgress: progress });
+      expect(reader.readOptions[1]?.resume?.get(1)).toEqual(progress);
+      expect(chat(second, 1)).toMatchObject({ outcome: 'baseline', membersRead: 600 });
+      expect(types(publisher.published)).toEqual([EventTypes.baseline]);
+      expect(store.get('main', 1)).toMatchObject({ version: 1, sequence: 1 });
+      expect(store.get('main', 1)?.readProgress).toBeUndefined();
+    });
+
+    it('clears the progress of a finished keyset read that found no change', async () => {
+      // Prepare
+      const { reader, store, sync } = setup();
+      const progress = { lastId: 2, memberIds: [1, 2], startedAt: T0 };
+      store.put(snapshotOf(1, [1, 2, 3], { readProgress: progress }));
+      reader.members(1, [1, 2, 3], 'im.dialog.users.list');
+
+      // Act
+      const report = await sync([1]);
+
+      // Assess
+      expect(reader.readOptions[0]?.resume?.get(1)).toEqual(progress);
+      expect(chat(report, 1)).toMatchObject({ outcome: 'unchanged', saved: true });
+      expect(store.get('main', 1)?.readProgress).toBeUndefined();
+      expect(store.get('main', 1)?.members).toEqual([1, 2, 3]);
+    });
+
+    it('starts a keyset read over when its progress is older than an hour', async () => {
+      // Prepare
+      const { reader, store, sync } = setup();
+      store.put(
+        snapshotOf(1, [1, 2, 3], {
+          readProgress: { lastId: 2, memberIds: [1, 2], startedAt: '2026-01-05T08:00:00.000Z' },
+        }),
+      );
+      reader.members(1, [1, 2, 3], 'im.dialog.users.list');
+
+      // Act
+      await sync([1]);
+
+      // Assess
+      expect(reader.readOptions[0]?.resume).toBeUndefined();
+    });
+
     it('fails a chat with a permanent read error without asking for a retry of the item', async () => {
       // Prepare
       const { reader, store, sync } = setup();

@@ -17,6 +17,7 @@ import {
   type EventPublisher,
   type MemberReader,
   PublishError,
+  type ReadMembersOptions,
   SnapshotConflictError,
   type SnapshotStore,
   SnapshotUnreadableError,
@@ -55,6 +56,8 @@ export function range(from: number, to: number): UserId[] {
  */
 export class FakeMemberReader implements MemberReader {
   readonly readMembersCalls: ChatId[][] = [];
+  /** The options of each `readMembers` call. */
+  readonly readOptions: ReadMembersOptions[] = [];
   readonly detailsCalls: UserId[][] = [];
   /** Details served by `readUserDetails`; users absent here are unknown to the portal. */
   readonly users = new Map<UserId, UserDetails>();
@@ -90,9 +93,13 @@ export class FakeMemberReader implements MemberReader {
     return this;
   }
 
-  async readMembers(chatIds: readonly ChatId[]): Promise<Map<ChatId, ChatRead>> {
+  async readMembers(
+    chatIds: readonly ChatId[],
+    options: ReadMembersOptions = {},
+  ): Promise<Map<ChatId, ChatRead>> {
     if (chatIds.length > 50) throw new Error(`readMembers got ${chatIds.length} chats (max 50)`);
     this.readMembersCalls.push([...chatIds]);
+    this.readOptions.push(options);
     this.requests += 1;
     if (this.readError !== undefined) throw this.readError;
     const reads = new Map<ChatId, ChatRead>();
@@ -257,10 +264,12 @@ function key(portalId: string, chatId: ChatId): string {
   return `${portalId}#${chatId}`;
 }
 
+/** Version 0 (or undefined): nothing committed; the record may be absent or hold only progress. */
 function matches(current: Snapshot | undefined, expected: StoredState): boolean {
-  if (current === undefined)
-    return expected.version === undefined && expected.pendingId === undefined;
-  return current.version === (expected.version ?? 0) && current.pending?.id === expected.pendingId;
+  return (
+    (current?.version ?? 0) === (expected.version ?? 0) &&
+    current?.pending?.id === expected.pendingId
+  );
 }
 
 function checkModel(snapshot: Snapshot, expected: StoredState): void {
@@ -268,7 +277,7 @@ function checkModel(snapshot: Snapshot, expected: StoredState): void {
   if (snapshot.contentHash !== contentHash(snapshot.members)) {
     throw new Error('snapshot contentHash does not match its members');
   }
-  const version = (expected.version ?? 0) + (snapshot.pending ? 0 : 1);
+  const version = (expected.version ?? 0) + (snapshot.pending || snapshot.readProgress ? 0 : 1);
   if (snapshot.version !== version) {
     throw new Error(`snapshot version ${snapshot.version} after ${expected.version ?? 'none'}`);
   }
@@ -280,6 +289,7 @@ function sameState(a: Snapshot, b: Snapshot): boolean {
     a.method === b.method &&
     a.accessLostAt === b.accessLostAt &&
     a.pending?.id === b.pending?.id &&
+    a.readProgress?.lastId === b.readProgress?.lastId &&
     JSON.stringify(a.held) === JSON.stringify(b.held)
   );
 }
