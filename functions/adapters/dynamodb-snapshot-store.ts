@@ -632,7 +632,11 @@ function decodeHead(head: Item, stored: Uint8Array): Snapshot {
   };
 }
 
-function decodeReadProgress(pk: string, head: Item, memberIds: number[]): KeysetProgress | undefined {
+function decodeReadProgress(
+  pk: string,
+  head: Item,
+  memberIds: number[],
+): KeysetProgress | undefined {
   if (head.readLastId === undefined) return undefined;
   const lastId = Number(head.readLastId);
   if (

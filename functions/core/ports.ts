@@ -1,12 +1,5 @@
 import type { OutgoingEvent } from './cloud-event.js';
-import type {
-  ChatId,
-  ChatRead,
-  KeysetProgress,
-  Snapshot,
-  UserDetails,
-  UserId,
-} from './model.js';
+import type { ChatId, ChatRead, KeysetProgress, Snapshot, UserDetails, UserId } from './model.js';
 
 /** Reads Bitrix24. Implemented by `functions/bitrix24/`. */
 export interface MemberReader {
@@ -15,7 +8,10 @@ export interface MemberReader {
    * Never throws for a single chat's failure: that chat comes back as `failed`/`no_access`.
    * Throws only when nothing could be read (e.g. auth failure for the whole portal).
    */
-  readMembers(chatIds: readonly ChatId[], options?: ReadMembersOptions): Promise<Map<ChatId, ChatRead>>;
+  readMembers(
+    chatIds: readonly ChatId[],
+    options?: ReadMembersOptions,
+  ): Promise<Map<ChatId, ChatRead>>;
   /** Details for the given users; unknown users are absent from the map. */
   readUserDetails(userIds: readonly UserId[]): Promise<Map<UserId, UserDetails>>;
   /** HTTP requests made so far (for reports and metrics). */
