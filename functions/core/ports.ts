@@ -38,9 +38,10 @@ export interface SnapshotStore {
   loadMany(portalId: string, chatIds: readonly ChatId[]): Promise<Map<ChatId, Snapshot>>;
   /**
    * Conditional save: succeeds only if the stored version and pending change ID equal
-   * `expected` (`version: undefined` = must not exist yet; `pendingId: undefined` = no change
-   * pending). Throws {@link SnapshotConflictError} otherwise. A snapshot with a `pending` change
-   * keeps the expected version (it records the change); one without commits `version + 1`.
+   * `expected` (`version` 0 or undefined: nothing committed yet, the record absent or holding only
+   * a first read's progress; `pendingId: undefined`: no change pending), else throws
+   * {@link SnapshotConflictError}. A snapshot with a `pending` change or `readProgress` keeps the
+   * expected version; any other commits `version + 1`.
    * Saving a snapshot whose members, method, held change, access flag and pending change are
    * unchanged must write nothing.
    */

@@ -218,6 +218,7 @@ export async function syncWorkItem(deps: SyncDeps, item: WorkItem): Promise<Sync
   const finish = (observedAt: string, chats: ChatSyncResult[]): SyncReport =>
     report(deps, item, observedAt, chats, deps.reader.requestCount() - requestsBefore);
 
+  // 1. One snapshot load (it says which keyset reads to go on with), then one member read.
   let loaded: ReadonlyMap<ChatId, Snapshot>;
   let unreadable: ReadonlyMap<ChatId, string> = new Map();
   try {
@@ -300,9 +301,7 @@ export async function syncWorkItem(deps: SyncDeps, item: WorkItem): Promise<Sync
         }
         const { base } = decided;
         const recorded = { ...base, pending: recordPending(deps.portal, base, decided.input) };
-        await deps.store.save(recorded, {
-          version: base.version === 0 ? undefined : base.version,
-        });
+        await deps.store.save(recorded, { version: base.version });
         return inFlight(deps, recorded);
       } catch (error) {
         return saveFailure(deps, chatId, error, plan);
@@ -314,11 +313,11 @@ export async function syncWorkItem(deps: SyncDeps, item: WorkItem): Promise<Sync
   const flushed = await flush(deps, settled.filter(isInFlight));
 
   const results = chatIds.map((chatId, index): ChatSyncResult => {
-    const own = settled[index] as ChatSyncResult | InFlight;
-    const own_ = isInFlight(own)
-      ? changeResult(own, flushed.get(chatId) as Flushed, readCount(reads.get(chatId)))
-      : own;
-    return withResumed(own_, resumed.get(chatId), loaded.get(chatId));
+    const settledChat = settled[index] as ChatSyncResult | InFlight;
+    const own = isInFlight(settledChat)
+      ? changeResult(settledChat, flushed.get(chatId) as Flushed, readCount(reads.get(chatId)))
+      : settledChat;
+    return withResumed(own, resumed.get(chatId), loaded.get(chatId));
   });
   for (const chat of results) {
     if (chat.error !== undefined) {
@@ -662,10 +661,7 @@ async function flush(deps: SyncDeps, chats: readonly InFlight[]): Promise<Map<Ch
       }
       const committed = commitPending(snapshot);
       try {
-        await deps.store.save(committed, {
-          version: snapshot.version === 0 ? undefined : snapshot.version,
-          pendingId: pending.id,
-        });
+        await deps.store.save(committed, { version: snapshot.version, pendingId: pending.id });
         out.set(chatId, { acknowledged, committed });
       } catch (error) {
         if (error instanceof SnapshotConflictError) {
