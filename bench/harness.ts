@@ -106,8 +106,13 @@ export interface Worker {
   readonly sync: (item: WorkItem) => Promise<SyncReport>;
   readonly store: DynamoDbSnapshotStore;
   readonly publisher: SnsEventPublisher;
+  /** 503 QUERY_LIMIT_EXCEEDED answers this worker's Bitrix24 client has had. */
+  rateLimitedCount(): number;
   close(): void;
 }
+
+/** A client-side bucket opened wide: portal time is computed, not slept. */
+export const OPEN_RATE_LIMIT = { burst: 1_000_000_000, drainPerSecond: 1_000_000 } as const;
 
 const awsConfig = (endpoint: string) => ({
   endpoint,
@@ -117,12 +122,13 @@ const awsConfig = (endpoint: string) => ({
 
 /**
  * The production composition (`createWorkerApp` + DynamoDB store + SNS publisher), pointed at
- * the emulators. The client-side leaky bucket is opened wide: portal time is computed, not slept.
+ * the emulators, with a Bitrix24 client of its own whose bucket is `rateLimit` (default: open).
  */
 export async function createBenchWorker(
   endpoints: Endpoints,
   chatIds: readonly ChatId[],
   tableName: string,
+  rateLimit: { readonly burst: number; readonly drainPerSecond: number } = OPEN_RATE_LIMIT,
 ): Promise<Worker> {
   const dynamo = new DynamoDBClient(awsConfig(endpoints.dynamoEndpoint));
   await ensureTable(dynamo, snapshotCreateTableInput(tableName));
@@ -141,7 +147,7 @@ export async function createBenchWorker(
           id: PORTAL_ID,
           url: endpoints.baseUrl,
           secret: { name: 'bench-webhook' },
-          rateLimit: { burst: 1_000_000_000, drainPerSecond: 1_000_000 },
+          rateLimit,
           chats: [...chatIds],
         },
       ],
@@ -158,6 +164,7 @@ export async function createBenchWorker(
     sync,
     store,
     publisher,
+    rateLimitedCount: () => connector.rateLimitedCount(PORTAL_ID),
     close() {
       dynamo.destroy();
       sns.destroy();
