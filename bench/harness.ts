@@ -25,6 +25,7 @@ import type {
   EmulatorRequest,
   EmulatorsReady,
 } from './emulators.js';
+import type { SharedPortal } from './shared-bucket-scenarios.js';
 
 export const PORTAL_ID = 'bench';
 
@@ -91,6 +92,16 @@ export async function startEmulators(options: EmulatorOptions): Promise<Emulator
       await Promise.race([exited, new Promise((r) => setTimeout(r, 3_000))]);
       if (child.exitCode === null) child.kill();
     },
+  };
+}
+
+/** The emulator child's simulator as the shared-bucket scenarios drive it. */
+export function emulatorPortal(emulators: Emulators): SharedPortal {
+  return {
+    setRateLimit: (limit) => emulators.call({ cmd: 'rateLimit', limit }),
+    setCompetingLoad: (perSecond) => emulators.call({ cmd: 'load', perSecond }),
+    stats: () => emulators.stats(),
+    resetStats: () => emulators.call({ cmd: 'reset' }),
   };
 }
 

@@ -58,7 +58,7 @@ export const MAX_RATE_LIMITED_SHARE = 0.05;
 
 const SYNCED: ReadonlySet<ChatOutcome> = new Set(['unchanged', 'changed', 'baseline', 'released']);
 
-export const rateLimitedShare = (run: SyncRun): number =>
+export const rateLimitedShare = (run: Pick<SyncRun, 'requests' | 'rateLimited'>): number =>
   run.requests === 0 ? 0 : run.rateLimited / run.requests;
 
 /** Every chat synced in every sync, and each sync's 503 share within the bar. */

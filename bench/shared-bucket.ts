@@ -1,8 +1,15 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 import { Command, InvalidArgumentError } from 'commander';
-import type { Emulators, Endpoints } from './harness.js';
-import { createBenchWorker, PORTAL_ID, PORTAL_RATE, round, startEmulators } from './harness.js';
+import {
+  createBenchWorker,
+  type Endpoints,
+  emulatorPortal,
+  PORTAL_ID,
+  PORTAL_RATE,
+  round,
+  startEmulators,
+} from './harness.js';
 import {
   type BucketLimit,
   besideCompetitor,
@@ -12,7 +19,6 @@ import {
   prepare,
   rateLimitedShare,
   type ScenarioRun,
-  type SharedPortal,
   twoSyncs,
 } from './shared-bucket-scenarios.js';
 
@@ -67,7 +73,7 @@ async function main(): Promise<void> {
   try {
     const endpoints: Endpoints = emulators.ready;
     const chatIds = emulators.ready.chats.map((c) => c.id).sort((a, b) => a - b);
-    const portal = childPortal(emulators);
+    const portal = emulatorPortal(emulators);
     const newJob = (limit: BucketLimit) =>
       createBenchWorker(endpoints, chatIds, 'shared-bucket', limit);
     await prepare(portal, newJob, PORTAL_ID, chatIds);
@@ -122,15 +128,6 @@ async function main(): Promise<void> {
   } finally {
     await emulators.close();
   }
-}
-
-function childPortal(emulators: Emulators): SharedPortal {
-  return {
-    setRateLimit: (limit) => emulators.call({ cmd: 'rateLimit', limit }),
-    setCompetingLoad: (perSecond) => emulators.call({ cmd: 'load', perSecond }),
-    stats: () => emulators.stats(),
-    resetStats: () => emulators.call({ cmd: 'reset' }),
-  };
 }
 
 function describe(run: ScenarioRun): string {

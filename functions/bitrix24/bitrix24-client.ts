@@ -145,7 +145,7 @@ export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Cl
   let rateLimited = 0;
   let credentials: Promise<Bitrix24Credentials> | undefined;
   let refreshing: Promise<void> | undefined;
-  /** Last known `operating_reset_at` (ms) per method, from successes and 429s (reference §7). */
+  /** Last known `operating_reset_at` (ms) per method, from successes and 429s (docs/bitrix24-rate-limits.md). */
   const resetAtByMethod = new Map<string, number>();
   /** Methods blocked by a 429 until this time (ms); other calls of that method wait too. */
   const blockedUntil = new Map<string, number>();
@@ -428,7 +428,8 @@ export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Cl
     if (failure instanceof Bitrix24OperationLimitError) {
       const resetAt = failure.resetAt?.getTime();
       const ahead = resetAt === undefined ? undefined : resetAt - now();
-      // Reference §7: the first retry belongs at operating_reset_at; a small margin covers clock skew.
+      // The first retry belongs at operating_reset_at (docs/bitrix24-rate-limits.md); a small
+      // margin covers clock skew.
       // A reset time already past (from an earlier success) says nothing about when the budget
       // frees ("wait for the next basket reset"): the fallback wait, never an instant retry.
       const wait = ahead === undefined || ahead <= 0 ? operationFallbackWaitMs : ahead + 250;
