@@ -353,7 +353,7 @@ interface SharedRuns {
 function sharedSummary(run: ScenarioRun, competitor: number) {
   const sync = run.syncs[0];
   const requests = sync?.requests ?? 0;
-  const ideal = Math.round(idealMs(requests, PORTAL_RATE, competitor));
+  const ideal = Math.round(idealMs(run.syncs, PORTAL_RATE, competitor));
   return {
     requests,
     rateLimited: sync?.rateLimited ?? 0,
@@ -581,7 +581,7 @@ function buildOutput(input: OutputInput) {
     measured:
       'requests.ours.*, requests.naiveSample.*, wallMs, cpuMs, peakRssMb, dynamodb.*, sns.*, large.* (simulator/adapter counters, process.cpuUsage, RSS sampled every 5 ms; large.workerPeakRssMb = child maxRSS)',
     computed:
-      'requests.naive (sum over every chat of the steady-state portal of max(1, ceil(active members / 50))), requests.naiveAfterChurn (the same after churn; the sample, read after churn, matches it), ratio, portalSeconds.* = max(0, (N − 50) / 2), sharedBucket.*.idealMs = max(0, N − 50) / (2 − competitor) s and ratio = wallMs / idealMs',
+      'requests.naive (sum over every chat of the steady-state portal of max(1, ceil(active members / 50))), requests.naiveAfterChurn (the same after churn; the sample, read after churn, matches it), ratio, portalSeconds.* = max(0, (N − 50) / 2), sharedBucket.*.idealMs = max(0, N − 50) / (2 − competitor) s for the N requests admitted (not answered 503) and ratio = wallMs / idealMs',
     environment: {
       node: process.version,
       loadavg1m: round(loadavg()[0] ?? 0, 2),

@@ -67,12 +67,17 @@ export function passed(run: ScenarioRun): boolean {
 }
 
 /**
- * Fastest possible time (ms) for `requests` through a bucket starting empty whose drain others
- * use `competitor` of: the burst at once, the rest at the drain they leave.
+ * Fastest possible time (ms) for the requests `syncs` got through (503s do not fill the bucket),
+ * starting empty, with others using `competitor` of the drain: the burst at once, the rest at
+ * the drain they leave.
  */
-export function idealMs(requests: number, limit: BucketLimit, competitor = 0): number {
-  const left = limit.drainPerSecond - competitor;
-  return (Math.max(0, requests - limit.burst) / left) * 1000;
+export function idealMs(
+  syncs: readonly Pick<SyncRun, 'requests' | 'rateLimited'>[],
+  limit: BucketLimit,
+  competitor = 0,
+): number {
+  const admitted = syncs.reduce((n, s) => n + s.requests - s.rateLimited, 0);
+  return (Math.max(0, admitted - limit.burst) / (limit.drainPerSecond - competitor)) * 1000;
 }
 
 /** Syncs every chat once with the bucket off, so that the runs are the steady state. */

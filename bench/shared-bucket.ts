@@ -96,17 +96,12 @@ async function main(): Promise<void> {
       say(`run ${i} two syncs:  ${describe(two)}`);
     }
 
-    const competitorIdeal = (run: ScenarioRun) =>
-      idealMs(run.syncs[0]?.requests ?? 0, limit, opts.competitor * opts.timeScale);
     const output = {
       config: { ...opts, bucket: PORTAL_RATE, maxRateLimitedShare: MAX_RATE_LIMITED_SHARE },
-      competitor: summary(competitorRuns, competitorIdeal),
-      twoSyncs: summary(twoRuns, (run) =>
-        idealMs(
-          run.syncs.reduce((n, s) => n + s.requests, 0),
-          limit,
-        ),
+      competitor: summary(competitorRuns, (run) =>
+        idealMs(run.syncs, limit, opts.competitor * opts.timeScale),
       ),
+      twoSyncs: summary(twoRuns, (run) => idealMs(run.syncs, limit)),
     };
     if (opts.json) {
       process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
