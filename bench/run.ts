@@ -360,7 +360,8 @@ function sharedSummary(run: ScenarioRun, competitor: number) {
     unsynced: sync?.unsynced ?? 0,
     wallMs: sync?.wallMs ?? 0,
     idealMs: ideal,
-    ratio: round((sync?.wallMs ?? 0) / Math.max(1, ideal), 2),
+    // Within the burst the ideal is 0 and a ratio says nothing.
+    ratio: ideal > 0 ? round((sync?.wallMs ?? 0) / ideal, 2) : null,
     competingRequests: run.competingRequests,
   };
 }
@@ -692,7 +693,7 @@ function printTable(out: ReturnType<typeof buildOutput>): void {
   const sb = out.sharedBucket;
   if (sb) {
     const line = (name: string, x: typeof sb.alone) =>
-      `${name}: ${x.wallMs} ms for ${x.requests} requests (${x.rateLimited} × 503, ${x.unsynced} unsynced), ideal ${x.idealMs} ms, ratio ${x.ratio}`;
+      `${name}: ${x.wallMs} ms for ${x.requests} requests (${x.rateLimited} × 503, ${x.unsynced} unsynced), ideal ${x.idealMs} ms, ratio ${x.ratio ?? '—'}`;
     print(
       `shared bucket (50 / 2 per s on), ${sb.chats} chats: ${line('alone', sb.alone)}; ${line(`beside ${sb.competitorPerSecond} request/s`, sb.beside)} (competitor sent ${sb.beside.competingRequests})`,
     );

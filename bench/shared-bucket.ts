@@ -139,7 +139,10 @@ function summary(runs: readonly ScenarioRun[], ideal: (run: ScenarioRun) => numb
   const syncs = runs.flatMap((r) => r.syncs);
   const requests = syncs.reduce((n, s) => n + s.requests, 0);
   const rateLimited = syncs.reduce((n, s) => n + s.rateLimited, 0);
-  const ratios = runs.map((r) => r.wallMs / Math.max(1, ideal(r))).sort((a, b) => a - b);
+  const ratios = runs
+    .filter((r) => ideal(r) > 0)
+    .map((r) => r.wallMs / ideal(r))
+    .sort((a, b) => a - b);
   return {
     runs: runs.length,
     passed: runs.filter(passed).length,
