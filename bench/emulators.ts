@@ -4,7 +4,8 @@
  * measuring process means its CPU time and RSS are the sync's own, not the portal's or AWS's.
  *
  * Parent ↔ child over the fork IPC channel: the child sends `ready` with the endpoints, then
- * answers `{ id, cmd }` requests (`stats`, `reset`, `churn`, `churnChat`, `close`).
+ * answers `{ id, cmd }` requests (`stats`, `reset`, `churn`, `churnChat`, `rateLimit`, `load`,
+ * `close`).
  */
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -18,6 +19,8 @@ export interface EmulatorOptions {
   readonly members: number;
   readonly large: readonly number[];
   readonly seed: number;
+  /** The simulator's `timeScale` (portal seconds per real second). Default 1. */
+  readonly timeScale?: number;
 }
 
 export interface ChatShape {
@@ -53,6 +56,14 @@ export type EmulatorRequest =
       readonly leave: number;
       readonly join: number;
     }
+  /** Switches the portal's leaky bucket (a fresh, empty one) on or off. */
+  | {
+      readonly id: number;
+      readonly cmd: 'rateLimit';
+      readonly limit: { readonly burst: number; readonly drainPerSecond: number } | false;
+    }
+  /** Other integrations' requests per portal second in the bucket. */
+  | { readonly id: number; readonly cmd: 'load'; readonly perSecond: number }
   | { readonly id: number; readonly cmd: 'close' };
 
 export interface EmulatorReply {
@@ -75,6 +86,7 @@ async function main(): Promise<void> {
     rateLimit: false,
     tls: false,
     keepProcessAlive: true,
+    ...(options.timeScale === undefined ? {} : { timeScale: options.timeScale }),
   });
   const seedMs = performance.now() - started;
   const dynamo = await startEmbeddedDynamoDb(undefined);
@@ -145,6 +157,14 @@ async function main(): Promise<void> {
           reply({ left: leave.length, joined: fresh.length });
           return;
         }
+        case 'rateLimit':
+          sim.setRateLimit(message.limit);
+          reply(null);
+          return;
+        case 'load':
+          sim.setCompetingLoad(message.perSecond);
+          reply(null);
+          return;
         case 'close':
           reply(null);
           void Promise.allSettled([sim.close(), dynamo.stop(), fauxqs.stop()]).then(() =>

@@ -25,6 +25,7 @@ import type {
   EmulatorRequest,
   EmulatorsReady,
 } from './emulators.js';
+import type { SharedPortal } from './shared-bucket-scenarios.js';
 
 export const PORTAL_ID = 'bench';
 
@@ -94,6 +95,16 @@ export async function startEmulators(options: EmulatorOptions): Promise<Emulator
   };
 }
 
+/** The emulator child's simulator as the shared-bucket scenarios drive it. */
+export function emulatorPortal(emulators: Emulators): SharedPortal {
+  return {
+    setRateLimit: (limit) => emulators.call({ cmd: 'rateLimit', limit }),
+    setCompetingLoad: (perSecond) => emulators.call({ cmd: 'load', perSecond }),
+    stats: () => emulators.stats(),
+    resetStats: () => emulators.call({ cmd: 'reset' }),
+  };
+}
+
 export interface Endpoints {
   readonly webhookUrl: string;
   readonly baseUrl: string;
@@ -106,8 +117,13 @@ export interface Worker {
   readonly sync: (item: WorkItem) => Promise<SyncReport>;
   readonly store: DynamoDbSnapshotStore;
   readonly publisher: SnsEventPublisher;
+  /** 503 QUERY_LIMIT_EXCEEDED answers this worker's Bitrix24 client has had. */
+  rateLimitedCount(): number;
   close(): void;
 }
+
+/** A client-side bucket opened wide: portal time is computed, not slept. */
+export const OPEN_RATE_LIMIT = { burst: 1_000_000_000, drainPerSecond: 1_000_000 } as const;
 
 const awsConfig = (endpoint: string) => ({
   endpoint,
@@ -117,12 +133,13 @@ const awsConfig = (endpoint: string) => ({
 
 /**
  * The production composition (`createWorkerApp` + DynamoDB store + SNS publisher), pointed at
- * the emulators. The client-side leaky bucket is opened wide: portal time is computed, not slept.
+ * the emulators, with a Bitrix24 client of its own whose bucket is `rateLimit` (default: open).
  */
 export async function createBenchWorker(
   endpoints: Endpoints,
   chatIds: readonly ChatId[],
   tableName: string,
+  rateLimit: { readonly burst: number; readonly drainPerSecond: number } = OPEN_RATE_LIMIT,
 ): Promise<Worker> {
   const dynamo = new DynamoDBClient(awsConfig(endpoints.dynamoEndpoint));
   await ensureTable(dynamo, snapshotCreateTableInput(tableName));
@@ -141,7 +158,7 @@ export async function createBenchWorker(
           id: PORTAL_ID,
           url: endpoints.baseUrl,
           secret: { name: 'bench-webhook' },
-          rateLimit: { burst: 1_000_000_000, drainPerSecond: 1_000_000 },
+          rateLimit,
           chats: [...chatIds],
         },
       ],
@@ -158,6 +175,7 @@ export async function createBenchWorker(
     sync,
     store,
     publisher,
+    rateLimitedCount: () => connector.rateLimitedCount(PORTAL_ID),
     close() {
       dynamo.destroy();
       sns.destroy();

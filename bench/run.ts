@@ -14,6 +14,7 @@ import {
   createBenchWorker,
   type Emulators,
   type Endpoints,
+  emulatorPortal,
   PORTAL_ID,
   PORTAL_RATE,
   portalSeconds,
@@ -24,6 +25,13 @@ import {
 import { type LargeMicroResult, runLargeMicro } from './large-chat-micro.js';
 import type { LargeWorkerArgs, LargeWorkerResult } from './large-chat-worker.js';
 import { naivePages, naivePoll } from './naive-poller.js';
+import {
+  besideCompetitor,
+  idealMs,
+  MAX_RATE_LIMITED_SHARE,
+  rateLimitedShare,
+  type ScenarioRun,
+} from './shared-bucket-scenarios.js';
 
 const int = (name: string) => (value: string) => {
   const n = Number(value);
@@ -65,6 +73,18 @@ const program = new Command()
     500,
   )
   .option('--seed <n>', 'portal generator seed', int('--seed'), 1)
+  .option(
+    '--shared-chats <n>',
+    'chats synced with the portal bucket on, alone and beside a competitor (0: skip)',
+    int('--shared-chats'),
+    3_000,
+  )
+  .option(
+    '--competitor <n>',
+    "the other integration's requests per second on the bucket",
+    int('--competitor'),
+    1,
+  )
   .option('--json', 'print one JSON object instead of the table', false)
   .option('--cpu-prof', 'profile the three sync runs; writes .bench/ours.cpuprofile', false)
   .option('--no-large-worker', 'skip the isolated large-chat worker processes');
@@ -76,6 +96,8 @@ interface Options {
   churn: number;
   naiveSample: number;
   seed: number;
+  sharedChats: number;
+  competitor: number;
   json: boolean;
   cpuProf: boolean;
   largeWorker: boolean;
@@ -164,6 +186,25 @@ async function main(): Promise<void> {
       : undefined;
     worker.close();
 
+    // --- the portal's bucket on: the first chats (synced above) alone, then beside a competitor
+    let shared: SharedRuns | undefined;
+    if (opts.sharedChats > 0) {
+      const common = {
+        portal: emulatorPortal(emulators),
+        newJob: (limit: { burst: number; drainPerSecond: number }) =>
+          createBenchWorker(endpoints, chatIds, 'bench-snapshots', limit),
+        portalId: PORTAL_ID,
+        limit: PORTAL_RATE,
+        portalLimit: PORTAL_RATE,
+        chatIds: chatIds.slice(0, opts.sharedChats),
+      };
+      say(`shared bucket: ${common.chatIds.length} chats at 50 / 2 per s, alone`);
+      const alone = await besideCompetitor({ ...common, competitor: 0 });
+      say(`shared bucket: beside ${opts.competitor} request/s`);
+      const beside = await besideCompetitor({ ...common, competitor: opts.competitor });
+      shared = { chats: common.chatIds.length, competitor: opts.competitor, alone, beside };
+    }
+
     // --- naive baseline: measured on a sample, extrapolated exactly ---------------------------
     // Member counts as they are now (after churn), for the sample and the exact extrapolation.
     const current = await emulators.call<ChatShape[]>({ cmd: 'shapes' });
@@ -233,6 +274,7 @@ async function main(): Promise<void> {
       },
       micro,
       largeWorker,
+      shared,
       profile,
       totalMs: Math.round(performance.now() - startedAll),
     });
@@ -300,6 +342,30 @@ async function measureRun(
   };
 }
 
+interface SharedRuns {
+  readonly chats: number;
+  readonly competitor: number;
+  readonly alone: ScenarioRun;
+  readonly beside: ScenarioRun;
+}
+
+/** One scenario's sync against the ideal for the drain the competitor leaves. */
+function sharedSummary(run: ScenarioRun, competitor: number) {
+  const sync = run.syncs[0];
+  const requests = sync?.requests ?? 0;
+  const ideal = Math.round(idealMs(run.syncs, PORTAL_RATE, competitor));
+  return {
+    requests,
+    rateLimited: sync?.rateLimited ?? 0,
+    unsynced: sync?.unsynced ?? 0,
+    wallMs: sync?.wallMs ?? 0,
+    idealMs: ideal,
+    // Within the burst the ideal is 0 and a ratio says nothing.
+    ratio: ideal > 0 ? round((sync?.wallMs ?? 0) / ideal, 2) : null,
+    competingRequests: run.competingRequests,
+  };
+}
+
 function runLargeWorker(args: LargeWorkerArgs): Promise<LargeWorkerResult> {
   return new Promise((resolve, reject) => {
     const child = fork(
@@ -350,6 +416,7 @@ interface OutputInput {
         readonly churn: LargeWorkerResult;
       }
     | undefined;
+  readonly shared: SharedRuns | undefined;
   readonly profile: ProfileSummary | undefined;
   readonly totalMs: number;
 }
@@ -359,7 +426,13 @@ function perRun<T>(runs: Record<RunName, RunResult>, pick: (r: RunResult) => T) 
 }
 
 function buildOutput(input: OutputInput) {
-  const { runs, naive, micro, largeWorker, general } = input;
+  const { runs, naive, micro, largeWorker, general, shared } = input;
+  const sharedBucket = shared && {
+    chats: shared.chats,
+    competitorPerSecond: shared.competitor,
+    alone: sharedSummary(shared.alone, 0),
+    beside: sharedSummary(shared.beside, shared.competitor),
+  };
   const batchRequests = Math.ceil(input.chatCount / 50);
   // The keyset reader stops at an empty page: ceil(n / 200) pages + 1.
   const generalPages = general ? Math.ceil(general.activeMembers / 200) + 1 : 0;
@@ -413,6 +486,24 @@ function buildOutput(input: OutputInput) {
       actual: workerPeak,
       ok: workerPeak !== null && workerPeak < 512,
     },
+    ...(sharedBucket
+      ? [
+          {
+            name: `alone on the 50 / 2 bucket, ${sharedBucket.chats} chats: 0 × 503`,
+            target: 0,
+            actual: sharedBucket.alone.rateLimited,
+            ok: sharedBucket.alone.rateLimited === 0 && sharedBucket.alone.unsynced === 0,
+          },
+          {
+            name: `beside ${sharedBucket.competitorPerSecond} request/s: every chat synced, ≤ ${MAX_RATE_LIMITED_SHARE * 100} % of requests 503`,
+            target: `≤ ${MAX_RATE_LIMITED_SHARE * 100} %`,
+            actual: `${round(rateLimitedShare(sharedBucket.beside) * 100)} % (${sharedBucket.beside.rateLimited} of ${sharedBucket.beside.requests}), ${sharedBucket.beside.unsynced} unsynced`,
+            ok:
+              sharedBucket.beside.unsynced === 0 &&
+              rateLimitedShare(sharedBucket.beside) <= MAX_RATE_LIMITED_SHARE,
+          },
+        ]
+      : []),
   ];
   return {
     config: {
@@ -485,12 +576,13 @@ function buildOutput(input: OutputInput) {
       workerPeakRssMb: workerPeak,
       worker: largeWorker ?? null,
     },
+    sharedBucket: sharedBucket ?? null,
     targets,
     profile: input.profile ?? null,
     measured:
       'requests.ours.*, requests.naiveSample.*, wallMs, cpuMs, peakRssMb, dynamodb.*, sns.*, large.* (simulator/adapter counters, process.cpuUsage, RSS sampled every 5 ms; large.workerPeakRssMb = child maxRSS)',
     computed:
-      'requests.naive (sum over every chat of the steady-state portal of max(1, ceil(active members / 50))), requests.naiveAfterChurn (the same after churn; the sample, read after churn, matches it), ratio, portalSeconds.* = max(0, (N − 50) / 2)',
+      'requests.naive (sum over every chat of the steady-state portal of max(1, ceil(active members / 50))), requests.naiveAfterChurn (the same after churn; the sample, read after churn, matches it), ratio, portalSeconds.* = max(0, (N − 50) / 2), sharedBucket.*.idealMs = max(0, N − 50) / (2 − competitor) s for the N requests admitted (not answered 503) and ratio = wallMs / idealMs',
     environment: {
       node: process.version,
       loadavg1m: round(loadavg()[0] ?? 0, 2),
@@ -598,6 +690,14 @@ function printTable(out: ReturnType<typeof buildOutput>): void {
   print(
     `large chat ${l.members} members (median of ${l.iterations}, CPU ms): normalize ${l.normalizeUnsortedMs} (unsorted) / ${l.normalizeSortedMs} (sorted), diff ${l.diffMs}, hash ${l.hashMs}, encode+compress ${l.encodeMs}, decompress+decode ${l.decodeMs}; hot path ${l.cpuMs}; body ${l.rawBytes} → ${l.storedBytes} bytes`,
   );
+  const sb = out.sharedBucket;
+  if (sb) {
+    const line = (name: string, x: typeof sb.alone) =>
+      `${name}: ${x.wallMs} ms for ${x.requests} requests (${x.rateLimited} × 503, ${x.unsynced} unsynced), ideal ${x.idealMs} ms, ratio ${x.ratio ?? '—'}`;
+    print(
+      `shared bucket (50 / 2 per s on), ${sb.chats} chats: ${line('alone', sb.alone)}; ${line(`beside ${sb.competitorPerSecond} request/s`, sb.beside)} (competitor sent ${sb.beside.competingRequests})`,
+    );
+  }
   if (l.worker) {
     print(
       `large chat worker (child process maxRSS): idle ${l.worker.idle.maxRssMb} MB, baseline ${l.worker.baseline.maxRssMb} MB (${l.worker.baseline.outcome}, ${l.worker.baseline.cpuMs} ms CPU), churn ${l.worker.churn.maxRssMb} MB (${l.worker.churn.outcome}, +${l.worker.churn.joined}/−${l.worker.churn.left}, ${l.worker.churn.cpuMs} ms CPU)`,

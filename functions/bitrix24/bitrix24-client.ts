@@ -37,7 +37,7 @@ export interface Bitrix24Logger {
 }
 
 export interface RetrySettings {
-  /** Attempts per call, the first included, for failures other than 503 QUERY_LIMIT_EXCEEDED. Default 5. */
+  /** Attempts per call, the first included, for any failure but a 503 (see below). Default 5. */
   readonly maxAttempts?: number;
   /**
    * How long one call keeps retrying 503 `QUERY_LIMIT_EXCEEDED` when no deadline is set (the
@@ -145,7 +145,10 @@ export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Cl
   let rateLimited = 0;
   let credentials: Promise<Bitrix24Credentials> | undefined;
   let refreshing: Promise<void> | undefined;
-  /** Last known `operating_reset_at` (ms) per method, from successes and 429s (reference §7). */
+  /**
+   * Last known `operating_reset_at` (ms) per method, from successes and 429s
+   * (docs/bitrix24-rate-limits.md).
+   */
   const resetAtByMethod = new Map<string, number>();
   /** Methods blocked by a 429 until this time (ms); other calls of that method wait too. */
   const blockedUntil = new Map<string, number>();
@@ -208,7 +211,7 @@ export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Cl
     });
   }
 
-  /** Sleeps `ms`, or fails at once when that would leave no time for a request before the deadline. */
+  /** Sleeps `ms`, or fails at once when that would leave a request no time before the deadline. */
   async function wait(ms: number, method: string, what: string): Promise<void> {
     const left = timeLeft();
     if (left !== undefined && ms > left - MIN_REQUEST_MS) throw deadlineExceeded(method, what);
@@ -318,7 +321,7 @@ export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Cl
       return envelope.data;
     } finally {
       clearTimeout(timer);
-      if (code === RATE_LIMIT_CODE) {
+      if (code?.toUpperCase() === RATE_LIMIT_CODE) {
         rateLimited += 1;
         bucket.rateLimited(slot);
       } else if (status !== undefined) {
@@ -428,7 +431,8 @@ export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Cl
     if (failure instanceof Bitrix24OperationLimitError) {
       const resetAt = failure.resetAt?.getTime();
       const ahead = resetAt === undefined ? undefined : resetAt - now();
-      // Reference §7: the first retry belongs at operating_reset_at; a small margin covers clock skew.
+      // The first retry belongs at operating_reset_at (docs/bitrix24-rate-limits.md); a small
+      // margin covers clock skew.
       // A reset time already past (from an earlier success) says nothing about when the budget
       // frees ("wait for the next basket reset"): the fallback wait, never an instant retry.
       const wait = ahead === undefined || ahead <= 0 ? operationFallbackWaitMs : ahead + 250;

@@ -1,11 +1,11 @@
 import type { SimClock } from './bitrix-time.js';
 
 /**
- * The portal's request bucket (§7): +1 per HTTP request (a whole `batch` is one), drained at
+ * The portal's request bucket (docs/bitrix24-rate-limits.md): +1 per HTTP request (a whole `batch` is one), drained at
  * `drainPerSecond` of portal time; a request that would take it past `burst` is refused with
  * 503 QUERY_LIMIT_EXCEEDED and does not fill it further.
  *
- * The bucket is shared by every integration on the portal (§7), so it can carry a competing
+ * The bucket is shared by every integration on the portal, so it can carry a competing
  * load: other integrations' requests, evenly spaced at `perSecond` of portal time. They always
  * get in (as a client retrying until it does would, sooner or later): while they outrun the
  * drain, the counter rises past the burst and every request of ours is refused until it falls

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  bucketLimit,
   createBitrix24Client,
   headroom,
   isLoopback,
@@ -99,5 +100,18 @@ describe('client configuration', () => {
     expect(headroom({ burst: 250, drainPerSecond: 5 })).toBe(2);
     expect(headroom({ burst: 10, drainPerSecond: 20 })).toBe(5);
     expect(headroom({ burst: 1, drainPerSecond: 2 })).toBe(0);
+  });
+
+  it("models only its share of the portal's bucket, burst and drain alike", () => {
+    expect(bucketLimit({ burst: 50, drainPerSecond: 2 })).toEqual({ burst: 49, drainPerSecond: 2 });
+    expect(bucketLimit({ burst: 50, drainPerSecond: 2, share: 0.5 })).toEqual({
+      burst: 24,
+      drainPerSecond: 1,
+    });
+    expect(bucketLimit({ burst: 250, drainPerSecond: 5, share: 0.2 })).toEqual({
+      burst: 49,
+      drainPerSecond: 1,
+    });
+    expect(() => bucketLimit({ burst: 50, drainPerSecond: 2, share: 0 })).toThrow(RangeError);
   });
 });

@@ -243,6 +243,20 @@ describe('client against the simulator: errors and faults', () => {
     expect(sim.stats().rateLimited).toBe(0);
   });
 
+  it('shares the portal limit with another job when each takes half of it', async () => {
+    sim.setRateLimit({ burst: 10, drainPerSecond: 20 });
+    const half = { burst: 10, drainPerSecond: 20, share: 0.5 };
+    const jobs = [webhookClient(sim, { rateLimit: half }), webhookClient(sim, { rateLimit: half })];
+    await Promise.all(
+      jobs.map(async (client) => {
+        for (let i = 0; i < 20; i += 1) {
+          await client.call('im.chat.user.list', listMembers, chatUserListSchema);
+        }
+      }),
+    );
+    expect(sim.stats()).toMatchObject({ requests: 40, rateLimited: 0 });
+  });
+
   it('backs off after a 503 from a portal budget other integrations filled', async () => {
     sim.setRateLimit({ burst: 5, drainPerSecond: 10 });
     // Another integration on the same IP spends the portal's whole burst.
