@@ -8,9 +8,12 @@ import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
  *   `chatId` (N), the keys of the sparse `byPortal` index (only heads have them).
  * - shard items: same `pk`, `sk = shard#<version written>#<body hash prefix>#<n>`; immutable.
  *
+ * - OAuth refresh lease (`dynamodb-refresh-lease.ts`): `pk = <portalId>#oauth`, `sk = refresh-lease`;
+ *   never in `byPortal` (no `portalId`/`chatId`), so snapshot listings do not see it.
+ *
  * `byPortal` projects KEYS_ONLY: `list()` reads heads back with BatchGetItem, so a head update
  * (which never changes `portalId`/`chatId`) costs no index write.
- * `expiresAt` (epoch seconds) is set only on retired shards; enable TTL on it.
+ * `expiresAt` (epoch seconds) is set only on retired shards and leases; enable TTL on it.
  */
 export const snapshotTableDefinition = {
   partitionKey: { name: 'pk', type: 'S' },
@@ -24,6 +27,13 @@ export const snapshotTableDefinition = {
   timeToLiveAttribute: 'expiresAt',
   billingMode: 'PAY_PER_REQUEST',
 } as const;
+
+/** Partition keys of the OAuth refresh leases end with this (IAM conditions match on it). */
+export const REFRESH_LEASE_PARTITION_SUFFIX = '#oauth';
+
+export function refreshLeaseKey(portalId: string): { readonly pk: string; readonly sk: string } {
+  return { pk: `${portalId}${REFRESH_LEASE_PARTITION_SUFFIX}`, sk: 'refresh-lease' };
+}
 
 /** CreateTable input for tests and the local runner (TTL is a separate UpdateTimeToLive call). */
 export function snapshotCreateTableInput(tableName: string): CreateTableCommandInput {
