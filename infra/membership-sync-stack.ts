@@ -104,6 +104,7 @@ export class MembershipSyncStack extends Stack {
       environment: {
         WORK_QUEUE_URL: work.queue.queueUrl,
         SECRET_ARNS: secretArns,
+        TABLE_NAME: snapshots.table.tableName,
       },
     });
 
@@ -123,12 +124,16 @@ export class MembershipSyncStack extends Stack {
       },
     );
     work.queue.grantSendMessages(planner);
+    // Both functions call Bitrix24 (the planner for discovery, before any worker runs) and so both
+    // may have to refresh OAuth tokens: each writes the new pair back (PutSecretValue,
+    // UpdateSecretVersionStage) under the portal's refresh lease. A planner that could refresh
+    // but not store would lose the rotated pair.
+    snapshots.grantRefreshLeases(planner);
     for (const secret of secrets.byPortal.values()) {
-      secret.grantRead(worker);
-      // OAuth refresh writes the new token pair back (PutSecretValue, UpdateSecretVersionStage).
-      secret.grantWrite(worker);
-      // Discovery (`im.recent.list`) needs the portal's credentials too.
-      secret.grantRead(planner);
+      for (const fn of [worker, planner]) {
+        secret.grantRead(fn);
+        secret.grantWrite(fn);
+      }
     }
 
     const schedule = new SyncSchedule(this, 'Schedule', {

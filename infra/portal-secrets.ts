@@ -44,7 +44,7 @@ export class PortalSecrets extends Construct {
     }
     const secret = new Secret(this, constructId, {
       secretName: portal.secret.name,
-      description: `Bitrix24 credentials for portal "${portal.id}" (webhook or OAuth; written by the operator, OAuth tokens refreshed by the worker)`,
+      description: `Bitrix24 credentials for portal "${portal.id}" (webhook or OAuth; written by the operator, OAuth tokens refreshed by the planner and the worker)`,
       // A generated placeholder keeps any literal credential out of the template.
       generateSecretString: {
         secretStringTemplate: JSON.stringify(SECRET_PLACEHOLDER),
@@ -56,7 +56,7 @@ export class PortalSecrets extends Construct {
     Validations.of(secret).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason:
-        'Secrets Manager cannot rotate Bitrix24 credentials: a webhook code is re-issued in the Bitrix24 UI, and OAuth access/refresh tokens are rotated by the worker itself (PutSecretValue on every refresh, about hourly).',
+        'Secrets Manager cannot rotate Bitrix24 credentials: a webhook code is re-issued in the Bitrix24 UI, and OAuth access/refresh tokens are rotated by the planner and the worker themselves (PutSecretValue on every refresh, about hourly).',
     });
     return secret;
   }

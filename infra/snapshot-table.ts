@@ -7,8 +7,12 @@ import {
   TableEncryptionV2,
   TableV2,
 } from 'aws-cdk-lib/aws-dynamodb';
+import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { snapshotTableDefinition } from '../functions/adapters/snapshot-table.js';
+import {
+  REFRESH_LEASE_PARTITION_SUFFIX,
+  snapshotTableDefinition,
+} from '../functions/adapters/snapshot-table.js';
 
 export interface SnapshotTableProps {
   /**
@@ -40,13 +44,30 @@ export class SnapshotTable extends Construct {
           projectionType: ProjectionType[d.portalIndex.projection],
         },
       ],
-      // Retired snapshot shards expire; heads never carry the attribute.
+      // Retired snapshot shards and abandoned refresh leases expire; heads never carry it.
       timeToLiveAttribute: d.timeToLiveAttribute,
       billing: Billing.onDemand(),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: TableEncryptionV2.awsManagedKey(),
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
+    });
+  }
+
+  /**
+   * Taking and releasing the portals' OAuth refresh leases (`dynamodb-refresh-lease.ts`) and
+   * nothing else: the partition key must end in the lease suffix, so no snapshot is reachable.
+   */
+  grantRefreshLeases(grantee: IGrantable): Grant {
+    return Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+      resourceArns: [this.table.tableArn],
+      conditions: {
+        'ForAllValues:StringLike': {
+          'dynamodb:LeadingKeys': [`*${REFRESH_LEASE_PARTITION_SUFFIX}`],
+        },
+      },
     });
   }
 }

@@ -140,8 +140,8 @@ export function createSecretsManagerCredentialStore(
     return pending;
   }
 
-  async function load(): Promise<Bitrix24Credentials> {
-    return (await current()).credentials;
+  async function load(options?: { readonly fresh?: boolean }): Promise<Bitrix24Credentials> {
+    return (await (options?.fresh ? refreshCache() : current())).credentials;
   }
 
   async function saveTokens(replacedRefreshToken: string, next: TokenPair): Promise<boolean> {
@@ -191,13 +191,15 @@ export function createSecretsManagerCredentialStore(
       if (after.versionId === versionId) return true;
       throw error;
     }
+    const { expiresAt: _previous, ...stored } = base.credentials;
     cached = Promise.resolve({
       versionId,
       raw,
       credentials: {
-        ...base.credentials,
+        ...stored,
         accessToken: next.accessToken,
         refreshToken: next.refreshToken,
+        ...(next.expiresAt === undefined ? {} : { expiresAt: next.expiresAt }),
       },
       loadedAt: now(),
     });
@@ -256,6 +258,7 @@ function parse(
           refreshToken: s.refreshToken,
           clientEndpoint: s.clientEndpoint,
           ...(s.tokenEndpoint === undefined ? {} : { tokenEndpoint: s.tokenEndpoint }),
+          ...(s.expiresAt === undefined ? {} : { expiresAt: s.expiresAt }),
         };
   return { raw: raw as Record<string, unknown>, credentials };
 }

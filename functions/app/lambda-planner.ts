@@ -1,5 +1,7 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createSqsWorkQueue } from '../adapters/sqs-work-queue.js';
 import type { PlanReport } from '../core/plan-run.js';
 import { plannerEnvironmentSchema } from '../handlers/environment.js';
@@ -51,6 +53,12 @@ export function createLambdaPlanner(
     connector: createSecretsPortalConnector({
       secretArns: environment.SECRET_ARNS,
       client: new SecretsManagerClient(aws),
+      // Discovery calls Bitrix24 before any worker runs, so the planner refreshes (and stores)
+      // expired tokens too, under the same lease as the workers.
+      leaseTable: {
+        client: DynamoDBDocumentClient.from(new DynamoDBClient(aws)),
+        tableName: environment.TABLE_NAME,
+      },
       logger,
       ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
       bitrix24: overrides.bitrix24 ?? PLANNER_CLIENT_SETTINGS,

@@ -59,12 +59,16 @@ export function createLambdaWorker(
   const aws = overrides.awsClientConfig ?? {};
   const sqs = new SQSClient(aws);
   const backoff = overrides.retryBackoff ?? retryBackoffSeconds;
+  const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient(aws), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
   // One container serves many invocations, each with its own deadline; the clients ask for it.
   let deadline: number | undefined;
   const deadlineAt = () => deadline;
   const connector = createSecretsPortalConnector({
     secretArns: environment.SECRET_ARNS,
     client: new SecretsManagerClient(aws),
+    leaseTable: { client: dynamo, tableName: environment.TABLE_NAME },
     logger,
     ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
     bitrix24: overrides.bitrix24 ?? WORKER_CLIENT_SETTINGS,
@@ -74,12 +78,7 @@ export function createLambdaWorker(
     config,
     connector,
     deadlineAt,
-    store: createDynamoDbSnapshotStore({
-      client: DynamoDBDocumentClient.from(new DynamoDBClient(aws), {
-        marshallOptions: { removeUndefinedValues: true },
-      }),
-      tableName: environment.TABLE_NAME,
-    }),
+    store: createDynamoDbSnapshotStore({ client: dynamo, tableName: environment.TABLE_NAME }),
     publisher: createSnsEventPublisher({
       client: new SNSClient(aws),
       topicArn: environment.TOPIC_ARN,

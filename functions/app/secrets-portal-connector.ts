@@ -1,4 +1,6 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createDynamoDbRefreshLease } from '../adapters/dynamodb-refresh-lease.js';
 import { createSecretsManagerCredentialStore } from '../adapters/secrets-manager-credentials.js';
 import type { AppLogger } from './observability.js';
 import {
@@ -11,13 +13,21 @@ export interface SecretsPortalConnectorOptions {
   /** Portal id → secret ARN (`SECRET_ARNS`). */
   readonly secretArns: Readonly<Record<string, string>>;
   readonly client: SecretsManagerClient;
+  /**
+   * The snapshot table, where each portal's OAuth refresh lease lives: the planner and the worker
+   * containers share a portal's secret, and only one of them may refresh it at a time.
+   */
+  readonly leaseTable: { readonly client: DynamoDBDocumentClient; readonly tableName: string };
   readonly logger?: AppLogger;
   readonly fetch?: typeof globalThis.fetch;
   readonly bitrix24?: PortalClientSettings;
   readonly deadlineAt?: () => number | undefined;
 }
 
-/** The Lambdas' portal connector: each portal's credentials live in its own secret. */
+/**
+ * The Lambdas' portal connector: each portal's credentials live in its own secret, refreshed
+ * under the portal's lease in the snapshot table.
+ */
 export function createSecretsPortalConnector(
   options: SecretsPortalConnectorOptions,
 ): PortalConnector {
@@ -27,6 +37,7 @@ export function createSecretsPortalConnector(
       if (!secretId) throw new Error(`SECRET_ARNS has no secret for portal "${portalId}"`);
       return createSecretsManagerCredentialStore({ client: options.client, secretId });
     },
+    refreshLeaseFor: (portalId) => createDynamoDbRefreshLease({ ...options.leaseTable, portalId }),
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.bitrix24 ? { client: options.bitrix24 } : {}),

@@ -3,7 +3,7 @@ import {
   type Bitrix24ClientOptions,
   createBitrix24Client,
 } from '../bitrix24/bitrix24-client.js';
-import type { CredentialStore } from '../bitrix24/credentials.js';
+import type { CredentialStore, RefreshLease } from '../bitrix24/credentials.js';
 import { createBitrix24MemberReader } from '../bitrix24/member-reader.js';
 import { type Config, type PortalConfig, rateLimitOf } from '../config/config-schema.js';
 import type { WorkItem } from '../core/model.js';
@@ -25,6 +25,8 @@ export interface PortalConnector {
 
 export interface PortalConnectorOptions {
   readonly credentialsFor: (portalId: string) => CredentialStore;
+  /** Coordinates OAuth refreshes with other processes sharing the portal's stored pair. */
+  readonly refreshLeaseFor?: (portalId: string) => RefreshLease;
   readonly logger?: AppLogger;
   /** Transport override (tests and the local runner trusting the simulator's certificate). */
   readonly fetch?: typeof globalThis.fetch;
@@ -49,6 +51,7 @@ export function createPortalConnector(options: PortalConnectorOptions): PortalCo
       if (!entry) {
         const client = createBitrix24Client({
           credentials: options.credentialsFor(portal.id),
+          ...(options.refreshLeaseFor ? { refreshLease: options.refreshLeaseFor(portal.id) } : {}),
           rateLimit: rateLimitOf(portal),
           ...options.client,
           ...(options.deadlineAt ? { deadlineAt: options.deadlineAt } : {}),

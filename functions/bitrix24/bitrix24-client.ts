@@ -6,7 +6,13 @@ import {
   type BatchOptions,
   runBatch,
 } from './batch.js';
-import type { Bitrix24Credentials, CredentialStore, TokenPair } from './credentials.js';
+import type {
+  Bitrix24Credentials,
+  CredentialStore,
+  OAuthCredentials,
+  RefreshLease,
+  TokenPair,
+} from './credentials.js';
 import { DEFAULT_OAUTH_TOKEN_ENDPOINT } from './credentials.js';
 import {
   Bitrix24AuthError,
@@ -21,6 +27,7 @@ import {
   classifyError,
 } from './errors.js';
 import { createLeakyBucket, DEFAULT_RATE_LIMIT, type RateLimit } from './leaky-bucket.js';
+import { createOAuthSession, type Renewal } from './oauth-session.js';
 import { createRedactor, sanitizeError } from './redact.js';
 import {
   envelopeSchema,
@@ -68,6 +75,11 @@ export interface RequestEvent {
 
 export interface Bitrix24ClientOptions {
   readonly credentials: CredentialStore;
+  /**
+   * Lets one process at a time refresh OAuth tokens when several share the stored pair
+   * (`oauth-session.ts`). Without it, only the calls within this client are coordinated.
+   */
+  readonly refreshLease?: RefreshLease;
   /** Client-side leaky bucket; default 50 burst / 2 per s, all of it (`share` 1). */
   readonly rateLimit?: RateLimit;
   /**
@@ -117,8 +129,6 @@ export interface Bitrix24Client {
   rateLimitedCount(): number;
 }
 
-type OAuthCredentials = Extract<Bitrix24Credentials, { kind: 'oauth' }>;
-
 const TOKEN_EXPIRY_CODES = new Set(['EXPIRED_TOKEN', 'INVALID_TOKEN']);
 /**
  * The least time a request is given before a deadline: a wait that would leave less fails the
@@ -143,8 +153,6 @@ export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Cl
 
   let requests = 0;
   let rateLimited = 0;
-  let credentials: Promise<Bitrix24Credentials> | undefined;
-  let refreshing: Promise<void> | undefined;
   /**
    * Last known `operating_reset_at` (ms) per method, from successes and 429s
    * (docs/bitrix24-rate-limits.md).
@@ -178,21 +186,6 @@ export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Cl
     return instance;
   }
 
-  function loadCredentials(): Promise<Bitrix24Credentials> {
-    credentials ??= options.credentials.load().then(
-      (loaded) => {
-        remember(loaded);
-        checkCredentials(loaded);
-        return loaded;
-      },
-      (error: unknown) => {
-        credentials = undefined;
-        throw error;
-      },
-    );
-    return credentials;
-  }
-
   function remember(creds: Bitrix24Credentials): void {
     for (const secret of secretsOf(creds)) secrets.add(secret);
   }
@@ -217,6 +210,22 @@ export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Cl
     if (left !== undefined && ms > left - MIN_REQUEST_MS) throw deadlineExceeded(method, what);
     if (ms > 0) await sleep(ms);
   }
+
+  const session = createOAuthSession({
+    store: options.credentials,
+    ...(options.refreshLease ? { lease: options.refreshLease } : {}),
+    exchange: exchangeRefreshToken,
+    exchangeTimeoutMs: timeoutMs,
+    accept: (creds) => {
+      remember(creds);
+      checkCredentials(creds);
+    },
+    ...(logger ? { logger } : {}),
+    ...(options.deadlineAt ? { deadlineAt: options.deadlineAt } : {}),
+    sleep,
+    now,
+    random,
+  });
 
   async function send(
     method: string,
@@ -333,18 +342,8 @@ export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Cl
     }
   }
 
-  async function refresh(used: OAuthCredentials): Promise<void> {
-    const current = await loadCredentials();
-    if (current.kind !== 'oauth') return;
-    // Another call already swapped the token this call was rejected with: just retry.
-    if (current.accessToken !== used.accessToken && !refreshing) return;
-    refreshing ??= refreshTokens(current).finally(() => {
-      refreshing = undefined;
-    });
-    await refreshing;
-  }
-
-  async function refreshTokens(current: OAuthCredentials): Promise<void> {
+  /** The token endpoint exchange; storing the pair is the session's job. */
+  async function exchangeRefreshToken(current: OAuthCredentials): Promise<TokenPair> {
     const endpoint = current.tokenEndpoint ?? DEFAULT_OAUTH_TOKEN_ENDPOINT;
     const method = 'oauth.token.refresh';
     let text: string;
@@ -393,26 +392,16 @@ export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Cl
         ? new Bitrix24TransportError({ code: `HTTP_${status}`, method, status })
         : new Bitrix24MalformedResponseError({ code: 'MALFORMED_RESPONSE', method, status });
     }
-    const next: TokenPair = {
+    // Redactable before anything else can mention them.
+    secrets.add(tokens.data.access_token);
+    secrets.add(tokens.data.refresh_token);
+    return {
       accessToken: tokens.data.access_token,
       refreshToken: tokens.data.refresh_token,
       ...(tokens.data.expires === undefined
         ? {}
         : { expiresAt: new Date(tokens.data.expires * 1000).toISOString() }),
     };
-    const updated = { ...current, accessToken: next.accessToken, refreshToken: next.refreshToken };
-    // Make the new secrets redactable before anything else can mention them.
-    remember(updated);
-    const saved = await options.credentials.saveTokens(current.refreshToken, next);
-    if (saved) {
-      credentials = Promise.resolve(updated);
-      logger?.info('Bitrix24 OAuth tokens refreshed', { method });
-    } else {
-      // Another process refreshed first; its pair is the valid one (ours was invalidated by its).
-      credentials = undefined;
-      await loadCredentials();
-      logger?.info('Bitrix24 OAuth tokens refreshed elsewhere; using the stored pair', { method });
-    }
   }
 
   async function waitIfBlocked(method: string): Promise<void> {
@@ -449,13 +438,13 @@ export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Cl
     schema: z.ZodType<T>,
   ): Promise<CallResult<T>> {
     const startedAt = now();
-    let refreshed = false;
+    const renewals: Renewal[] = [];
     // `attempt` counts failures other than 503 QUERY_LIMIT_EXCEEDED, which the bucket paces
     // and the deadline (or maxRateLimitedMs) bounds; `sent` counts HTTP requests.
     let attempt = 1;
     for (let sent = 1; ; sent += 1) {
       await waitIfBlocked(method);
-      const creds = await loadCredentials();
+      const creds = await session.current();
       try {
         const envelope = await send(method, params, creds, sent);
         const resetAt = resetAtOf(envelope);
@@ -481,11 +470,12 @@ export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Cl
           failure instanceof Bitrix24AuthError &&
           TOKEN_EXPIRY_CODES.has(failure.code.toUpperCase()) &&
           creds.kind === 'oauth' &&
-          !refreshed
+          mayRenew(renewals)
         ) {
-          // Reference §1: refresh only after a 401 expired_token (JS SDK also on invalid_token), once.
-          refreshed = true;
-          await refresh(creds);
+          // Refresh only after a 401 expired_token (the JS SDK also on invalid_token), at most
+          // once per call; a newer pair found in the store may be tried first
+          // (docs/oauth-token-refresh.md).
+          renewals.push(await session.renew(creds));
           continue;
         }
         if (failure instanceof Bitrix24DeadlineError) throw failure;
@@ -544,6 +534,11 @@ export function bucketLimit(limit: RateLimit): { burst: number; drainPerSecond: 
  */
 export function headroom(limit: RateLimit): number {
   return Math.min(limit.burst - 1, Math.max(1, Math.ceil(limit.drainPerSecond * 0.25)));
+}
+
+/** A pair adopted from the store may be stale too: then one refresh still follows. */
+function mayRenew(renewals: readonly Renewal[]): boolean {
+  return renewals.length < 3 && !renewals.includes('refreshed');
 }
 
 /** Secret values the redactor must hide wherever they appear. */

@@ -20,6 +20,8 @@ export const plannerEnvironmentSchema = z.object({
   WORK_QUEUE_URL: z.url(),
   /** `{"<portalId>": "<secret arn>"}`; needed for chat discovery (`im.recent.list`). */
   SECRET_ARNS: secretArns,
+  /** The snapshot table: the planner uses only the portals' OAuth refresh leases in it. */
+  TABLE_NAME: z.string().min(1),
 });
 
 export const workerEnvironmentSchema = z.object({

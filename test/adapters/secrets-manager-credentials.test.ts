@@ -1,4 +1,4 @@
-import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { DescribeSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   CredentialSecretError,
@@ -68,6 +68,35 @@ describe('SecretsManagerCredentialStore', () => {
       clientEndpoint: 'https://example.bitrix24.com/rest/',
       tokenEndpoint: 'https://oauth.bitrix.info/oauth/token/',
     });
+  });
+
+  it('reads the secret again for a fresh load, seeing what another process wrote', async () => {
+    const name = uniqueName();
+    fake.createSecret(name, oauthSecret);
+    const store = storeFor(name);
+    await store.load();
+    await fake.client.send(
+      new PutSecretValueCommand({
+        SecretId: name,
+        SecretString: JSON.stringify({ ...oauthSecret, refreshToken: 'refresh-elsewhere' }),
+      }),
+    );
+
+    expect(await store.load()).toMatchObject({ refreshToken: 'refresh-0' });
+    expect(await store.load({ fresh: true })).toMatchObject({ refreshToken: 'refresh-elsewhere' });
+    expect(await store.load()).toMatchObject({ refreshToken: 'refresh-elsewhere' });
+  });
+
+  it('tells when the stored access token expires, and forgets it with a pair of unknown expiry', async () => {
+    const name = uniqueName();
+    fake.createSecret(name, { ...oauthSecret, expiresAt: '2026-11-21T10:00:00.000Z' });
+    const store = storeFor(name);
+    expect(await store.load()).toMatchObject({ expiresAt: '2026-11-21T10:00:00.000Z' });
+
+    await store.saveTokens('refresh-0', { accessToken: 'access-1', refreshToken: 'refresh-1' });
+
+    expect(await store.load()).not.toHaveProperty('expiresAt');
+    expect(await store.load({ fresh: true })).not.toHaveProperty('expiresAt');
   });
 
   it.each([

@@ -26,9 +26,15 @@ describe('OAuth token refresh against the simulator', () => {
       tokenEndpoint: sim.oauth.tokenEndpoint,
     });
     const refreshes: string[] = [];
+    /** Runs once, as the next refresh request is sent. */
+    let onRefresh: (() => void) | undefined;
     const countingFetch: typeof fetch = (input, init) => {
       const url = input instanceof Request ? input.url : String(input);
-      if (url.includes('/oauth/token/')) refreshes.push(url);
+      if (url.includes('/oauth/token/')) {
+        refreshes.push(url);
+        onRefresh?.();
+        onRefresh = undefined;
+      }
       return fetch(input, init);
     };
     const client = createBitrix24Client({
@@ -38,7 +44,16 @@ describe('OAuth token refresh against the simulator', () => {
       fetch: countingFetch,
     });
     const list = () => client.call('im.chat.user.list', { CHAT_ID: 2 }, chatUserListSchema);
-    return { pair, store, refreshes, client, list };
+    return {
+      pair,
+      store,
+      refreshes,
+      client,
+      list,
+      set onRefresh(hook: () => void) {
+        onRefresh = hook;
+      },
+    };
   }
 
   it('refreshes exactly once for ten concurrent calls with an expired token', async () => {
@@ -53,21 +68,38 @@ describe('OAuth token refresh against the simulator', () => {
     expect(store.current().accessToken).not.toBe(pair.accessToken);
   });
 
-  it('keeps the pair another process stored first when its own save is refused', async () => {
+  it('uses the pair another process stored instead of refreshing its own stale one', async () => {
     const { store, refreshes, list } = setup();
     await list();
     // Expire every token issued so far; any request consumes the fault.
     sim.faults.inject({ kind: 'expire-tokens' });
     await fetch(`${sim.webhookUrl}im.chat.user.list`, { method: 'POST' });
-    // Another process refreshes first and stores its pair; this client still holds the old one.
+    // Another process refreshed and stored its pair; this client still holds the old one.
     const elsewhere = sim.oauth.issueTokens(1);
     store.replace({ accessToken: elsewhere.accessToken, refreshToken: elsewhere.refreshToken });
+    const { result } = await list();
+    expect(result).toHaveLength(6);
+    expect(refreshes).toHaveLength(0);
+    expect(store.saves).toHaveLength(0);
+  });
+
+  it('keeps the pair stored while its own refresh was under way when its save is refused', async () => {
+    const setupResult = setup();
+    const { store, refreshes, list } = setupResult;
+    await list();
+    sim.faults.inject({ kind: 'expire-tokens' });
+    await fetch(`${sim.webhookUrl}im.chat.user.list`, { method: 'POST' });
+    // Another process refreshes while this one's refresh is under way, and stores first.
+    const elsewhere = sim.oauth.issueTokens(1);
+    setupResult.onRefresh = () =>
+      store.replace({ accessToken: elsewhere.accessToken, refreshToken: elsewhere.refreshToken });
     const { result } = await list();
     expect(result).toHaveLength(6);
     expect(refreshes).toHaveLength(1);
     expect(store.saves).toHaveLength(1);
     expect(store.saves[0]?.accepted).toBe(false);
     expect(store.current().refreshToken).toBe(elsewhere.refreshToken);
+    expect((await list()).result).toHaveLength(6);
   });
 
   it('refreshes at most once per call', async () => {

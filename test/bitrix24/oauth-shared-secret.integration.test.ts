@@ -18,17 +18,20 @@ import { startPlainSimulator } from './support/simulator.js';
 /**
  * Processes sharing one portal secret, as the planner and warm worker containers do in AWS: each
  * has its own Secrets Manager credential store and Bitrix24 client over one (fake) secret, one
- * DynamoDB Local lease table and one simulated portal whose access tokens live one second.
+ * DynamoDB Local lease table and one simulated portal. Access tokens live one second on the
+ * portal of the concurrency test; the others expire them on cue (`expire-tokens`).
  */
 describe('OAuth refresh by processes sharing one secret', () => {
   let sim: RunningSimulator;
+  let shortLived: RunningSimulator;
   let secrets: FakeSecretsManager;
   let dynamo: DynamoEndpoint;
   let tableName: string;
   let n = 0;
 
   beforeAll(async () => {
-    [sim, secrets] = await Promise.all([
+    [sim, shortLived, secrets] = await Promise.all([
+      startPlainSimulator({ seed: 'demo' }),
       startPlainSimulator({ seed: 'demo', accessTokenTtlSeconds: 1 }),
       startFakeSecretsManager(),
     ]);
@@ -36,7 +39,7 @@ describe('OAuth refresh by processes sharing one secret', () => {
     tableName = await dynamo.createSnapshotTable('oauth');
   });
   afterAll(async () => {
-    await Promise.all([sim?.close(), secrets?.stop(), dynamo?.stop()]);
+    await Promise.all([sim?.close(), shortLived?.close(), secrets?.stop(), dynamo?.stop()]);
   });
   beforeEach(() => {
     sim.faults.clear();
@@ -44,29 +47,31 @@ describe('OAuth refresh by processes sharing one secret', () => {
   });
 
   /** A portal secret holding a freshly issued pair, and what the token endpoint saw for it. */
-  function portal(options: { refreshToken?: string } = {}) {
+  function portal(options: { refreshToken?: string; sim?: RunningSimulator } = {}) {
+    const portalSim = options.sim ?? sim;
     const portalId = `portal-${++n}`;
-    const pair = sim.oauth.issueTokens(1);
+    const pair = portalSim.oauth.issueTokens(1);
     const secretId = secrets.createSecret(`membership-sync/${portalId}`, {
       type: 'oauth',
-      clientId: sim.oauth.clientId,
-      clientSecret: sim.oauth.clientSecret,
+      clientId: portalSim.oauth.clientId,
+      clientSecret: portalSim.oauth.clientSecret,
       accessToken: pair.accessToken,
       refreshToken: options.refreshToken ?? pair.refreshToken,
-      clientEndpoint: `${sim.baseUrl}/rest/`,
-      tokenEndpoint: sim.oauth.tokenEndpoint,
+      clientEndpoint: `${portalSim.baseUrl}/rest/`,
+      tokenEndpoint: portalSim.oauth.tokenEndpoint,
     });
     /** Every refresh token presented to the token endpoint, and the answers' error codes. */
     const presented: string[] = [];
     const refused: string[] = [];
     /** Every token the portal issued or held: none may reach a log or an error. */
-    const issued = new Set([pair.accessToken, pair.refreshToken, sim.oauth.clientSecret]);
+    const issued = new Set([pair.accessToken, pair.refreshToken, portalSim.oauth.clientSecret]);
     /** Runs before a refresh request reaches the token endpoint (tests interleave other processes). */
     let beforeRefresh: (() => Promise<void>) | undefined;
     const watchingFetch: typeof fetch = async (input, init) => {
       const url = input instanceof Request ? input.url : String(input);
       if (!url.includes('/oauth/token/')) return fetch(input, init);
-      presented.push(new URLSearchParams(String(init?.body)).get('refresh_token') ?? '');
+      const form = input instanceof Request ? await input.clone().text() : String(init?.body);
+      presented.push(new URLSearchParams(form).get('refresh_token') ?? '');
       const hook = beforeRefresh;
       beforeRefresh = undefined;
       await hook?.();
@@ -125,7 +130,7 @@ describe('OAuth refresh by processes sharing one secret', () => {
   it('never shows invalid_grant to two processes calling concurrently across token expiries', async () => {
     const seed = Number(process.env.OAUTH_SEED ?? Math.floor(Math.random() * 2 ** 31));
     const random = createRandom(seed);
-    const p = portal();
+    const p = portal({ sim: shortLived });
     const processes = [p.process(), p.process()];
     const failures: unknown[] = [];
     let calls = 0;

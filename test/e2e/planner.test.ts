@@ -153,6 +153,33 @@ describe('planner Lambda', () => {
     expect(new Set(typesOf(events))).toEqual(new Set(['chat.baseline.v1']));
   });
 
+  it('refreshes an expired OAuth token while discovering, stores the new pair, and the worker uses it', async () => {
+    // Prepare
+    const deployment = await world.deploy({
+      portals: [{ id: 'acme', chats: { discover: true }, secret: { kind: 'oauth' } }],
+    });
+    const secretArn = deployment.secretArns.acme ?? '';
+    const before = JSON.parse(world.secrets.version(secretArn)?.secretString ?? '{}');
+    world.sim.faults.inject({ kind: 'expire-tokens' });
+
+    // Act
+    await deployment.planner()(tick('2026-11-21T12:00:00Z'));
+    const afterPlanning = JSON.parse(world.secrets.version(secretArn)?.secretString ?? '{}');
+    const messages = await receiveAll(deployment);
+    const response = await deployment.worker()(
+      sqsEventFromMessages(messages, deployment.workQueueArn),
+    );
+
+    // Assess
+    expect(afterPlanning.refreshToken).not.toBe(before.refreshToken);
+    expect(messages.length).toBeGreaterThan(0);
+    expect(response.batchItemFailures).toEqual([]);
+    // The worker's own container loaded the planner's pair: no further refresh was needed.
+    expect(JSON.parse(world.secrets.version(secretArn)?.secretString ?? '{}')).toEqual(
+      afterPlanning,
+    );
+  });
+
   it('fails the invocation naming each portal whose secret is missing or invalid, without the secret', async () => {
     // Prepare
     const leakyCode = 'leakycode4b9f2e7c1d';

@@ -315,7 +315,7 @@ describe('functions', () => {
     });
   });
 
-  it('gives the planner the queue URL and the secrets for discovery', () => {
+  it('gives the planner the queue URL, the secrets for discovery and the table of leases', () => {
     const { stack } = synth();
     const env = envOf(functionByDescription('^Splits the configured'));
     expect(env.CONFIG_PATH).toBe(BUNDLED_CONFIG_PATH);
@@ -323,14 +323,22 @@ describe('functions', () => {
       ref(stack.node.findAll().find((c) => c.node.path.endsWith('Work/Queue/Resource'))),
     );
     expect(Object.keys(secretArnsOf(stack, env.SECRET_ARNS))).toEqual(['acme', 'globex']);
-    expect(env.TABLE_NAME).toBeUndefined();
+    expect(env.TABLE_NAME).toEqual(
+      ref(stack.node.findAll().find((c) => c.node.path.endsWith('Snapshots/Table/Resource'))),
+    );
   });
 
-  it('lets the planner send to the work queue but not read the table', () => {
+  it('lets the planner send to the work queue and take OAuth refresh leases, but not touch snapshots', () => {
     const { template, stack } = synth();
     const planner = policyStatementsOf(template, stack, plannerCfn(stack));
     expect(planner.flatMap(actions)).toEqual(expect.arrayContaining(['sqs:SendMessage']));
-    expect(planner.flatMap(actions).some((a) => a.startsWith('dynamodb:'))).toBe(false);
+    const table = planner.filter((s) => actions(s).some((a) => a.startsWith('dynamodb:')));
+    expect(table).toEqual([
+      expect.objectContaining({
+        Action: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['*#oauth'] } },
+      }),
+    ]);
   });
 });
 
@@ -360,14 +368,17 @@ describe('portal secrets', () => {
     expect(onQueue.flatMap(actions)).toContain('sqs:ChangeMessageVisibility');
   });
 
-  it('lets the worker read and write back (OAuth refresh) each secret, the planner only read', () => {
+  it.each([
+    ['worker', workerCfn],
+    ['planner', plannerCfn],
+  ])('lets the %s read each secret and write back refreshed OAuth tokens', (_name, fnOf) => {
     const { template, stack } = synth();
-    const worker = policyStatementsOf(template, stack, workerCfn(stack));
+    const statements = policyStatementsOf(template, stack, fnOf(stack));
     for (const resource of [
       { Ref: expect.stringMatching(/^SecretsPortalacme/) },
       IMPORTED_SECRET_ARN,
     ]) {
-      const granted = worker
+      const granted = statements
         .filter((s) => expect.objectContaining({ Resource: resource }).asymmetricMatch(s))
         .flatMap(actions);
       expect(granted).toEqual(
@@ -378,9 +389,6 @@ describe('portal secrets', () => {
         ]),
       );
     }
-    const planner = policyStatementsOf(template, stack, plannerCfn(stack)).flatMap(actions);
-    expect(planner).toContain('secretsmanager:GetSecretValue');
-    expect(planner).not.toContain('secretsmanager:PutSecretValue');
   });
 });
 
