@@ -342,7 +342,7 @@ export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Cl
     }
   }
 
-  /** The token endpoint exchange; storing the pair is the session's job. */
+  /** The token endpoint exchange; using and storing the pair (redactable first) is the session's job. */
   async function exchangeRefreshToken(current: OAuthCredentials): Promise<TokenPair> {
     const endpoint = current.tokenEndpoint ?? DEFAULT_OAUTH_TOKEN_ENDPOINT;
     const method = 'oauth.token.refresh';
@@ -392,9 +392,6 @@ export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Cl
         ? new Bitrix24TransportError({ code: `HTTP_${status}`, method, status })
         : new Bitrix24MalformedResponseError({ code: 'MALFORMED_RESPONSE', method, status });
     }
-    // Redactable before anything else can mention them.
-    secrets.add(tokens.data.access_token);
-    secrets.add(tokens.data.refresh_token);
     return {
       accessToken: tokens.data.access_token,
       refreshToken: tokens.data.refresh_token,

@@ -173,7 +173,7 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
         throw new Bitrix24TransportError({
           code: 'TOKEN_REFRESH_BUSY',
           method: REFRESH_METHOD,
-          description: `another process held the token refresh lease for the ${now() - started} ms this call could wait`,
+          description: `another process held the token refresh lease for the ${Math.round(now() - started)} ms this call could wait`,
         });
       }
       await sleep(pause);

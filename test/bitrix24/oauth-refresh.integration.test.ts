@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createBitrix24Client } from '../../functions/bitrix24/bitrix24-client.js';
+import {
+  type Bitrix24ClientOptions,
+  createBitrix24Client,
+} from '../../functions/bitrix24/bitrix24-client.js';
+import type { RefreshLease } from '../../functions/bitrix24/credentials.js';
 import { Bitrix24AuthError } from '../../functions/bitrix24/errors.js';
+import { LEASE_WAIT_MS } from '../../functions/bitrix24/oauth-session.js';
 import { chatUserListSchema } from '../../functions/bitrix24/schemas.js';
 import type { RunningSimulator } from '../../local/simulator/types.js';
 import { caught, memoryOAuthStore } from './support/fixtures.js';
@@ -14,7 +19,7 @@ describe('OAuth token refresh against the simulator', () => {
   afterAll(() => sim.close());
   beforeEach(() => sim.faults.clear());
 
-  function setup() {
+  function setup(overrides: Partial<Bitrix24ClientOptions> = {}) {
     const pair = sim.oauth.issueTokens(1);
     const store = memoryOAuthStore({
       kind: 'oauth',
@@ -42,6 +47,7 @@ describe('OAuth token refresh against the simulator', () => {
       rateLimit: { burst: 1_000, drainPerSecond: 1_000 },
       retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5 },
       fetch: countingFetch,
+      ...overrides,
     });
     const list = () => client.call('im.chat.user.list', { CHAT_ID: 2 }, chatUserListSchema);
     return {
@@ -126,5 +132,77 @@ describe('OAuth token refresh against the simulator', () => {
     const { result } = await list();
     expect(result).toHaveLength(6);
     expect(refreshes).toHaveLength(1);
+  });
+
+  describe('while another process holds the refresh lease', () => {
+    const heldElsewhere: RefreshLease = { tryAcquire: async () => undefined };
+    /** A clock that only sleeping moves: waits are counted, not spent. */
+    function virtualTime() {
+      let clock = 1_000_000;
+      const slept: number[] = [];
+      return {
+        start: clock,
+        slept,
+        now: () => clock,
+        sleep: async (ms: number) => {
+          slept.push(ms);
+          clock += ms;
+        },
+      };
+    }
+
+    it('uses the pair the holder stores, without refreshing', async () => {
+      const time = virtualTime();
+      const holder: { store?: (next: { accessToken: string; refreshToken: string }) => void } = {};
+      const { store, refreshes, list } = setup({
+        refreshLease: heldElsewhere,
+        now: time.now,
+        sleep: async (ms) => {
+          await time.sleep(ms);
+          // The holder stores its pair during the second wait.
+          if (time.slept.length === 2) holder.store?.(sim.oauth.issueTokens(1));
+        },
+      });
+      holder.store = (next) =>
+        store.replace({ accessToken: next.accessToken, refreshToken: next.refreshToken });
+      await list();
+      sim.faults.inject({ kind: 'expire-tokens' });
+      await fetch(`${sim.webhookUrl}im.chat.user.list`, { method: 'POST' });
+
+      const { result } = await list();
+
+      expect(result).toHaveLength(6);
+      expect(refreshes).toHaveLength(0);
+      expect(time.slept).toHaveLength(2);
+    });
+
+    it('gives up at the deadline with a retryable TOKEN_REFRESH_BUSY', async () => {
+      const time = virtualTime();
+      const { list } = setup({
+        refreshLease: heldElsewhere,
+        now: time.now,
+        sleep: time.sleep,
+        deadlineAt: () => time.start + 2_000,
+      });
+      sim.faults.inject({ kind: 'expire-tokens' });
+
+      const error = await caught(list());
+
+      expect(error).toMatchObject({ code: 'TOKEN_REFRESH_BUSY', retryable: true });
+      expect(time.now() - time.start).toBeLessThanOrEqual(2_000);
+      expect(time.slept.length).toBeGreaterThan(1);
+    });
+
+    it('gives up after a fixed cap when no deadline is known', async () => {
+      const time = virtualTime();
+      const { list } = setup({ refreshLease: heldElsewhere, now: time.now, sleep: time.sleep });
+      sim.faults.inject({ kind: 'expire-tokens' });
+
+      const error = await caught(list());
+
+      expect(error).toMatchObject({ code: 'TOKEN_REFRESH_BUSY' });
+      expect(time.now() - time.start).toBeLessThanOrEqual(LEASE_WAIT_MS);
+      expect(time.now() - time.start).toBeGreaterThan(LEASE_WAIT_MS - 1_000);
+    });
   });
 });

@@ -93,11 +93,7 @@ describe('OAuth refresh by processes sharing one secret', () => {
         ...(options.lease === false
           ? {}
           : {
-              refreshLease: createDynamoDbRefreshLease({
-                client: dynamo.documentClient,
-                tableName,
-                portalId,
-              }),
+              refreshLease: lease(),
             }),
         rateLimit: { burst: 1_000_000, drainPerSecond: 1_000_000 },
         retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5 },
@@ -111,8 +107,11 @@ describe('OAuth refresh by processes sharing one secret', () => {
     const stored = () =>
       JSON.parse(secrets.version(secretId)?.secretString ?? '{}') as Record<string, string>;
     const leaked = (text: string) => [...issued].filter((secret) => text.includes(secret));
+    const lease = () =>
+      createDynamoDbRefreshLease({ client: dynamo.documentClient, tableName, portalId });
     return {
       secretId,
+      lease,
       pair,
       presented,
       refused,
@@ -210,8 +209,10 @@ describe('OAuth refresh by processes sharing one secret', () => {
     expect(p.logger.lines.some((l) => l.startsWith('warn') && /could not store/i.test(l))).toBe(
       true,
     );
-    // The process goes on with the pair only it holds.
+    // The process goes on with the pair only it holds, and keeps the lease meanwhile: no other
+    // process may refresh with the spent token still in the secret.
     expect((await p.list(client)).result).toHaveLength(6);
+    expect(await p.lease().tryAcquire(1_000)).toBeUndefined();
 
     // Secrets Manager works again: a later call stores the pair, without another refresh.
     secrets.beforeOperation = undefined;
@@ -219,6 +220,9 @@ describe('OAuth refresh by processes sharing one secret', () => {
     await p.list(client);
     expect(p.presented).toHaveLength(1);
     expect(p.stored().refreshToken).not.toBe(p.pair.refreshToken);
+    const free = await p.lease().tryAcquire(1_000);
+    expect(free).toBeDefined();
+    await free?.release();
     const { result: fromStored } = await p.list(p.process());
     expect(fromStored).toHaveLength(6);
     sim.faults.inject({ kind: 'expire-tokens' });
