@@ -7,7 +7,7 @@ import type {
   RefreshLease,
   TokenPair,
 } from './credentials.js';
-import { Bitrix24AuthError, Bitrix24TransportError } from './errors.js';
+import { Bitrix24AuthError, Bitrix24DeadlineError, Bitrix24TransportError } from './errors.js';
 
 /**
  * The credentials a Bitrix24 client sends, and their OAuth renewal when several processes share
@@ -35,7 +35,10 @@ export interface OAuthSessionOptions {
   /** Sees every credential before it is used or can appear anywhere (redaction, validation). */
   readonly accept: (credentials: Bitrix24Credentials) => void;
   readonly logger?: Bitrix24Logger;
-  /** Waits for another process's refresh end by this time (ms) when it is earlier than the cap. */
+  /**
+   * Epoch ms by which the call must return (the client's option): waiting for another process's
+   * refresh ends there with `DEADLINE_EXCEEDED` when that comes before {@link LEASE_WAIT_MS}.
+   */
   readonly deadlineAt?: () => number | undefined;
   readonly sleep: (ms: number) => Promise<void>;
   readonly now: () => number;
@@ -133,11 +136,12 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
 
   async function renewOnce(rejected: OAuthCredentials): Promise<Renewal> {
     if (unsaved) await save(1);
-    if (unsaved) {
+    const pending = unsaved;
+    if (pending) {
       // The store still holds the refresh token this process spent: only this process holds
       // the live one, so it refreshes without the lease (no one else can spend it).
       const mine = (await held()) as OAuthCredentials;
-      await refresh(mine, unsaved.replaced);
+      await refresh(mine, pending.replaced);
       return 'refreshed';
     }
     const { stored, lease: holding } = await takeLease(rejected);
@@ -162,21 +166,29 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
   ): Promise<{ stored: OAuthCredentials; lease?: HeldLease }> {
     if (!lease) return { stored: await reload() };
     const started = now();
-    const giveUpAt = Math.min(started + LEASE_WAIT_MS, options.deadlineAt?.() ?? Infinity);
+    const capAt = started + LEASE_WAIT_MS;
     for (;;) {
       const taken = await lease.tryAcquire(leaseTtlMs);
       const stored = await reload();
       if (taken) return { stored, lease: taken };
       if (usable(stored, rejected)) return { stored };
-      const pause = LEASE_POLL_MS * (0.5 + options.random());
-      if (now() + pause > giveUpAt) {
+      const resumeAt = now() + LEASE_POLL_MS * (0.5 + options.random());
+      const deadline = options.deadlineAt?.();
+      if (deadline !== undefined && resumeAt > deadline && deadline < capAt) {
+        throw new Bitrix24DeadlineError({
+          code: 'DEADLINE_EXCEEDED',
+          method: REFRESH_METHOD,
+          description: "waiting for another process's token refresh would not end by the deadline",
+        });
+      }
+      if (resumeAt > capAt) {
         throw new Bitrix24TransportError({
           code: 'TOKEN_REFRESH_BUSY',
           method: REFRESH_METHOD,
-          description: `another process held the token refresh lease for the ${Math.round(now() - started)} ms this call could wait`,
+          description: `another process held the token refresh lease for ${Math.round(now() - started)} ms`,
         });
       }
-      await sleep(pause);
+      await sleep(resumeAt - now());
     }
   }
 
@@ -248,28 +260,24 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
           // The store holds a pair this process did not write (an operator re-authorised, or a
           // process refreshed after this one's lease expired): every process converges on it.
           use(await reload());
-          logger?.info(
-            'Bitrix24 OAuth tokens changed in the store meanwhile; using the stored pair',
-            {
-              method: REFRESH_METHOD,
-            },
-          );
+          logger?.info('Bitrix24 OAuth tokens stored elsewhere meanwhile; using those', {
+            method: REFRESH_METHOD,
+          });
         }
         return;
       } catch (error) {
-        const last = attempt >= attempts;
+        const delayMs = SAVE_BACKOFF_MS * 2 ** (attempt - 1);
+        const deadline = options.deadlineAt?.();
+        const last = attempt >= attempts || (deadline !== undefined && now() + delayMs > deadline);
         // The error's name only: messages may quote request parameters.
-        logger?.warn(
-          'could not store the refreshed Bitrix24 OAuth tokens; keeping them in memory',
-          {
-            method: REFRESH_METHOD,
-            attempt,
-            error: nameOf(error),
-            retry: last ? `on a call after ${SAVE_RETRY_INTERVAL_MS} ms` : 'now',
-          },
-        );
+        logger?.warn('could not store refreshed Bitrix24 OAuth tokens; keeping them in memory', {
+          method: REFRESH_METHOD,
+          attempt,
+          error: nameOf(error),
+          retry: last ? `on a call after ${SAVE_RETRY_INTERVAL_MS} ms` : 'now',
+        });
         if (last) return;
-        await sleep(SAVE_BACKOFF_MS * 2 ** (attempt - 1));
+        await sleep(delayMs);
       }
     }
   }
