@@ -1,11 +1,23 @@
-import { type CfnElement, Duration, RemovalPolicy, Size, Stack, Validations } from 'aws-cdk-lib';
+import {
+  CfnDeletionPolicy,
+  type CfnElement,
+  CfnResource,
+  Duration,
+  RemovalPolicy,
+  Size,
+  Stack,
+  Validations,
+} from 'aws-cdk-lib';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import {
   AppendDelimiterToRecordProcessor,
   Compression,
   DeliveryStream,
+  EnableLogging,
   S3Bucket,
   StreamEncryption,
 } from 'aws-cdk-lib/aws-kinesisfirehose';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
   BlockPublicAccess,
   Bucket,
@@ -37,6 +49,8 @@ export interface AuditArchiveProps {
 /**
  * The audit archive: every published event, as raw CloudEvent JSON lines (gzip), delivered by a
  * Firehose stream subscribed to the topic into a versioned, retained S3 bucket partitioned by date.
+ * Retained resources are kept on delete and update, but removed when the first create rolls back
+ * (they are empty then), so a failed first deploy leaves nothing behind.
  */
 export class AuditArchive extends Construct {
   readonly bucket: Bucket;
@@ -61,7 +75,7 @@ export class AuditArchive extends Construct {
           abortIncompleteMultipartUploadAfter: Duration.days(7),
         },
       ],
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     Validations.of(this.accessLogsBucket).acknowledge({
       id: 'AwsSolutions-S1',
@@ -80,6 +94,9 @@ export class AuditArchive extends Construct {
       lifecycleRules: [
         {
           id: 'audit-tiering',
+          // S3 transitions no object under 128 KB unless a rule sets its own size filter, and
+          // most five-minute archive batches are smaller (docs/deploy.md, "Archive").
+          objectSizeGreaterThan: 0,
           transitions: [
             {
               storageClass: StorageClass.GLACIER_INSTANT_RETRIEVAL,
@@ -91,7 +108,7 @@ export class AuditArchive extends Construct {
         },
       ],
       // The audit record outlives the stack.
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
 
     this.deliveryStream = new DeliveryStream(this, 'DeliveryStream', {
@@ -102,6 +119,12 @@ export class AuditArchive extends Construct {
         compression: Compression.GZIP,
         bufferingInterval: Duration.minutes(5),
         bufferingSize: Size.mebibytes(64),
+        loggingConfig: new EnableLogging(
+          new LogGroup(this, 'DeliveryLogs', {
+            retention: RetentionDays.TWO_YEARS,
+            removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+          }),
+        ),
         // Raw delivery sends bare JSON documents; one per line is what Athena's JSON SerDe reads.
         processors: [new AppendDelimiterToRecordProcessor()],
       }),
@@ -123,9 +146,32 @@ export class AuditArchive extends Construct {
         'Unused mapping awscdkawskinesisfirehoseCidrBlocks is added by the Firehose L2 for Redshift/Splunk destinations; harmless for S3.',
     });
 
+    // Including what the Firehose L2 adds with its own default (the delivery log stream).
+    for (const child of this.node.findAll()) {
+      if (
+        child instanceof CfnResource &&
+        child.cfnOptions.deletionPolicy === CfnDeletionPolicy.RETAIN
+      ) {
+        child.applyRemovalPolicy(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE);
+      }
+    }
+
+    // SNS assumes this role to write to Firehose; only for this account's one topic
+    // (confused-deputy guard).
+    const subscriptionRole = new Role(this, 'SubscriptionRole', {
+      assumedBy: new ServicePrincipal('sns.amazonaws.com', {
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
+          ArnEquals: { 'aws:SourceArn': props.topic.topicArn },
+        },
+      }),
+    });
     // Raw delivery: the archive holds the CloudEvent itself, not the SNS envelope around it.
     props.topic.addSubscription(
-      new FirehoseSubscription(this.deliveryStream, { rawMessageDelivery: true }),
+      new FirehoseSubscription(this.deliveryStream, {
+        rawMessageDelivery: true,
+        role: subscriptionRole,
+      }),
     );
   }
 }

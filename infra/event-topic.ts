@@ -1,3 +1,4 @@
+import { AccountPrincipal, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { FifoThroughputScope, Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
@@ -15,6 +16,12 @@ export interface EventTopicProps {
    * @default - no archive
    */
   readonly fifoArchiveDays?: number;
+  /**
+   * Other AWS accounts whose principals may subscribe (their own IAM must allow it too). They
+   * need no use of the topic key: SNS decrypts a message before it delivers it.
+   * @default - none: only this account subscribes
+   */
+  readonly subscriberAccounts?: readonly string[];
 }
 
 /** The membership-change topic: one CloudEvent per message, attributes mirrored for filtering. */
@@ -40,5 +47,18 @@ export class EventTopic extends Construct {
           }
         : {}),
     });
+    // The topic policy replaces SNS's default one, so a cross-account subscription needs its own
+    // Allow next to the TLS Deny that `enforceSSL` adds.
+    const accounts = props.subscriberAccounts ?? [];
+    if (accounts.length > 0) {
+      this.topic.addToResourcePolicy(
+        new PolicyStatement({
+          sid: 'AllowSubscriberAccountsToSubscribe',
+          principals: accounts.map((account) => new AccountPrincipal(account)),
+          actions: ['sns:Subscribe'],
+          resources: [this.topic.topicArn],
+        }),
+      );
+    }
   }
 }

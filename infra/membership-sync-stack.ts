@@ -4,6 +4,7 @@ import {
   type CfnElement,
   CfnOutput,
   Duration,
+  RemovalPolicy,
   Stack,
   type StackProps,
   Validations,
@@ -16,6 +17,7 @@ import type { Config } from '../functions/config/config-schema.js';
 import { AuditArchive } from './audit-archive.js';
 import { EventTopic } from './event-topic.js';
 import { SyncMonitoring } from './monitoring.js';
+import { nagResource } from './nag.js';
 import { PortalSecrets } from './portal-secrets.js';
 import { SnapshotTable } from './snapshot-table.js';
 import { SyncFunction } from './sync-function.js';
@@ -24,6 +26,19 @@ import { WorkQueue } from './work-queue.js';
 
 const handlerPath = (name: string) =>
   fileURLToPath(new URL(`../functions/handlers/${name}.ts`, import.meta.url));
+
+/**
+ * What the worker does on the snapshot table (`functions/adapters/dynamodb-snapshot-store.ts`):
+ * no deletes (retired shards expire by TTL), no scans, no streams.
+ */
+export const WORKER_TABLE_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:BatchWriteItem',
+] as const;
 
 export interface MembershipSyncStackProps extends StackProps {
   /** The validated config (`parseConfig`); bundled into both functions. */
@@ -36,7 +51,9 @@ export interface MembershipSyncStackProps extends StackProps {
 
 /**
  * Scheduler → planner → SQS FIFO → worker → SNS (→ Firehose → S3), with the snapshot table,
- * one secret per portal, alarms and a dashboard. IAM comes only from `grant*` calls.
+ * grants on the portals' secrets, alarms and a dashboard. IAM comes only from grants. Nothing in
+ * the template grows with the number of portals except an ARN per secret outside the naming
+ * convention (docs/scale.md).
  */
 export class MembershipSyncStack extends Stack {
   constructor(scope: Construct, id: string, props: MembershipSyncStackProps) {
@@ -44,18 +61,15 @@ export class MembershipSyncStack extends Stack {
     const { config } = props;
 
     // One customer-managed key for the SNS topics: CloudWatch alarms cannot publish to a topic
-    // under the AWS-managed SNS key, and a CMK lets subscribers be granted decrypt explicitly.
+    // under the AWS-managed SNS key, and a CMK lets publishers be granted explicitly. Kept when
+    // the stack is deleted or replaces it, but not when the first create rolls back.
     const messagesKey = new Key(this, 'MessagesKey', {
       description: 'Bitrix24 membership sync: SNS topic encryption',
       enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
 
-    const secrets = new PortalSecrets(this, 'Secrets', { portals: config.portals });
-    const secretArns = Stack.of(this).toJsonString(
-      Object.fromEntries(
-        [...secrets.byPortal].map(([portal, secret]) => [portal, secret.secretArn]),
-      ),
-    );
+    const secrets = new PortalSecrets(this, 'Secrets', { config });
 
     const snapshots = new SnapshotTable(this, 'Snapshots');
 
@@ -64,6 +78,7 @@ export class MembershipSyncStack extends Stack {
       kind: config.topic.kind,
       masterKey: messagesKey,
       fifoArchiveDays: fifoArchive ? 365 : undefined,
+      subscriberAccounts: config.topic.subscriberAccounts,
     });
 
     const workerTimeout = Duration.minutes(5);
@@ -78,7 +93,6 @@ export class MembershipSyncStack extends Stack {
       environment: {
         TABLE_NAME: snapshots.table.tableName,
         TOPIC_ARN: events.topic.topicArn,
-        SECRET_ARNS: secretArns,
         // Failed items get a short retry backoff instead of the queue's 30-minute visibility timeout.
         WORK_QUEUE_URL: work.queue.queueUrl,
       },
@@ -103,37 +117,52 @@ export class MembershipSyncStack extends Stack {
       timeout: Duration.minutes(1),
       environment: {
         WORK_QUEUE_URL: work.queue.queueUrl,
-        SECRET_ARNS: secretArns,
         TABLE_NAME: snapshots.table.tableName,
       },
     });
 
-    snapshots.table.grantReadWriteData(worker);
+    snapshots.table.grant(worker, ...WORKER_TABLE_ACTIONS);
     events.topic.grantPublish(worker);
+    work.queue.grantSendMessages(planner);
+    // A keyset read that runs out of time sends its item back to the queue to go on later.
+    work.queue.grantSendMessages(worker);
+    // Both functions call Bitrix24 (the planner only for discovery, `im.recent.list`, before any
+    // worker runs), so both may refresh OAuth tokens: each writes the new pair back under the
+    // portal's refresh lease (docs/oauth-token-refresh.md). A refresher that could not store the
+    // rotated pair would lose it. The lease grant is the leases' items only: releasing one
+    // deletes it, and the worker's own table grant has no DeleteItem.
+    const discovery = config.portals.filter((p) => 'discover' in p.chats);
+    secrets.grantRead(worker);
+    secrets.grantTokenWrite(worker);
+    snapshots.grantRefreshLeases(worker);
+    secrets.grantRead(planner, discovery);
+    secrets.grantTokenWrite(planner, discovery);
+    if (discovery.length > 0) snapshots.grantRefreshLeases(planner);
+
     const tableArn = `<${this.getLogicalId(snapshots.table.node.defaultChild as CfnElement)}.Arn>`;
+    const secretGrantReason =
+      'Secrets by naming convention: one grant on the prefix covers every portal’s secret without one statement per portal (docs/scale.md); writes exclude secrets tagged as webhook.';
     Validations.of(worker).acknowledge(
       {
         id: `AwsSolutions-IAM5[Resource::${tableArn}/index/*]`,
         reason:
-          'grantReadWriteData covers the indexes of the snapshot table only (the byPortal GSI is queried to list a portal’s chats).',
+          'The table grant covers the indexes of the snapshot table only (the byPortal GSI is queried to list a portal’s chats).',
       },
       {
         id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
         reason:
           'grantPublish on the encrypted topic grants kms:GenerateDataKey* (GenerateDataKey and its WithoutPlaintext variant) on the one topic key only.',
       },
+      {
+        id: `AwsSolutions-IAM5[Resource::${nagResource(this, secrets.prefixArn)}]`,
+        reason: secretGrantReason,
+      },
     );
-    work.queue.grantSendMessages(planner);
-    // Both functions call Bitrix24 (the planner for discovery, before any worker runs) and so both
-    // may have to refresh OAuth tokens: each writes the new pair back (PutSecretValue,
-    // UpdateSecretVersionStage) under the portal's refresh lease. A planner that could refresh
-    // but not store would lose the rotated pair.
-    snapshots.grantRefreshLeases(planner);
-    for (const secret of secrets.byPortal.values()) {
-      for (const fn of [worker, planner]) {
-        secret.grantRead(fn);
-        secret.grantWrite(fn);
-      }
+    if (discovery.length > 0) {
+      Validations.of(planner).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${nagResource(this, secrets.prefixArn)}]`,
+        reason: secretGrantReason,
+      });
     }
 
     const schedule = new SyncSchedule(this, 'Schedule', {
@@ -166,12 +195,13 @@ export class MembershipSyncStack extends Stack {
     const monitoring = new SyncMonitoring(this, 'Monitoring', {
       planner,
       worker,
+      workerLogs: worker.logs,
+      plannerLogs: planner.logs,
       workQueue: work.queue,
       workDeadLetterQueue: work.deadLetterQueue,
       scheduleGroup: schedule.group,
       scheduleDeadLetterQueue: schedule.deadLetterQueue,
       topic: events.topic,
-      portalIds: config.portals.map((p) => p.id),
       schedulePeriod: schedulePeriod(config.schedule.expression),
       alarmTopicKey: messagesKey,
     });
@@ -187,11 +217,21 @@ export class MembershipSyncStack extends Stack {
       value: monitoring.alarmTopic.topicArn,
     });
     new CfnOutput(this, 'WorkDeadLetterQueueUrl', { value: work.deadLetterQueue.queueUrl });
-    for (const [portal, secret] of secrets.byPortal) {
-      new CfnOutput(this, `SecretArn-${portal}`, {
-        description: `Secret holding the Bitrix24 credentials of portal "${portal}"`,
-        value: secret.secretArn,
-      });
-    }
+    new CfnOutput(this, 'ScheduleDeadLetterQueueUrl', {
+      value: schedule.deadLetterQueue.queueUrl,
+    });
+    new CfnOutput(this, 'ScheduleName', {
+      description:
+        'aws scheduler get-schedule --group-name <ScheduleGroupName> --name <ScheduleName>',
+      value: schedule.schedule.scheduleName,
+    });
+    new CfnOutput(this, 'ScheduleGroupName', { value: schedule.group.scheduleGroupName });
+    new CfnOutput(this, 'PlannerFunctionName', { value: planner.functionName });
+    new CfnOutput(this, 'WorkerLogGroupName', { value: worker.logs.logGroupName });
+    new CfnOutput(this, 'SecretNamePrefix', {
+      description:
+        'Each portal’s secret is <SecretNamePrefix><portal id> unless the config names another',
+      value: config.secrets.prefix,
+    });
   }
 }

@@ -1,7 +1,8 @@
-import { Aws, Duration, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Aws, Duration, Stack } from 'aws-cdk-lib';
 import {
   ComparisonOperator,
   GraphWidget,
+  LogQueryWidget,
   MathExpression,
   Metric,
   TreatMissingData,
@@ -9,6 +10,7 @@ import {
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { type ILogGroup, QueryDefinition, QueryString } from 'aws-cdk-lib/aws-logs';
 import type { IScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -18,21 +20,28 @@ import {
   SnsAlarmActionStrategy,
 } from 'cdk-monitoring-constructs';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, SERVICE_NAME, WORKER_METRICS } from '../functions/app/metric-names.js';
+import {
+  AWAITING_CREDENTIALS_METRIC,
+  METRICS_NAMESPACE,
+  SERVICE_NAME,
+  WORKER_METRICS,
+} from '../functions/app/metric-names.js';
 
 export interface SyncMonitoringProps {
   readonly planner: IFunction;
   readonly worker: IFunction;
+  /** The worker's log group: the saved Logs Insights queries that name portals read it. */
+  readonly workerLogs: ILogGroup;
+  readonly plannerLogs: ILogGroup;
   readonly workQueue: IQueue;
   readonly workDeadLetterQueue: IQueue;
   readonly scheduleGroup: IScheduleGroup;
   readonly scheduleDeadLetterQueue: IQueue;
   readonly topic: ITopic;
-  readonly portalIds: readonly string[];
   /** Interval between schedule ticks. */
   readonly schedulePeriod: Duration;
   /**
-   * Alarm when a portal has had no successfully synced chat for this many schedule periods.
+   * Alarm when no chat of any portal has synced for this many schedule periods.
    * @default 4
    */
   readonly stalePeriods?: number;
@@ -40,43 +49,50 @@ export interface SyncMonitoringProps {
   readonly alarmTopicKey: IKey;
 }
 
+/** Names of the saved Logs Insights queries, under the stack name (docs/operations.md). */
+export const SAVED_QUERIES = {
+  failingChats: 'failing-chats',
+  heldChanges: 'held-changes',
+  awaitingCredentials: 'awaiting-credentials',
+} as const;
+
 /**
  * Alarms on every failure path (function errors, both DLQs, dropped or failed schedule
- * invocations, failed SNS deliveries, stale portals) to an encrypted alarm topic, and one
- * dashboard of the job at a glance.
+ * invocations, failed SNS deliveries, failing chats, held changes, a job that syncs nothing) to an
+ * encrypted alarm topic, and one dashboard of the job at a glance.
+ *
+ * The alarms cover all portals at once, one alarm per metric, so their number does not grow with
+ * the portals; the dashboard's per-portal widgets and the saved Logs Insights queries name the
+ * portals behind an alarm. Metrics Insights alarms could name them in the notification, but
+ * evaluate at most 500 time series and only the last 3 hours, and a portal that stops reporting
+ * drops out of their result instead of breaching (docs/operations.md, "Why one alarm per metric").
  */
 export class SyncMonitoring extends Construct {
   readonly alarmTopic: Topic;
   readonly facade: MonitoringFacade;
   readonly dashboardName: string;
   readonly dashboardUrl: string;
+  /** Every alarm's name starts with this and a dash; CloudWatch may publish for these only. */
+  readonly alarmNamePrefix: string;
 
   constructor(scope: Construct, id: string, props: SyncMonitoringProps) {
     super(scope, id);
     const stack = Stack.of(this);
+    this.alarmNamePrefix = stack.stackName;
 
     this.alarmTopic = new Topic(this, 'AlarmTopic', {
       displayName: 'Bitrix24 membership sync alarms',
       masterKey: props.alarmTopicKey,
       enforceSSL: true,
     });
-    // CloudWatch publishes alarm notifications itself, so the key policy must let it encrypt.
-    props.alarmTopicKey.addToResourcePolicy(
-      new PolicyStatement({
-        sid: 'AllowCloudWatchAlarmsToPublish',
-        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-        resources: ['*'],
-        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
-      }),
-    );
+    this.allowAlarmsToPublish(props.alarmTopicKey);
 
     this.dashboardName = `${stack.stackName}-membership-sync`;
     this.dashboardUrl = `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards/dashboard/${this.dashboardName}`;
 
     this.facade = new MonitoringFacade(this, 'Facade', {
       alarmFactoryDefaults: {
-        alarmNamePrefix: stack.stackName,
+        alarmNamePrefix: this.alarmNamePrefix,
         actionsEnabled: true,
         // One bad datapoint is enough: a failed tick or a DLQ'd item does not repeat every
         // five minutes (the library default is 3 of 3), and each is worth a look.
@@ -98,8 +114,10 @@ export class SyncMonitoring extends Construct {
     });
 
     const period = props.schedulePeriod;
+    const queries = this.addSavedQueries(props.workerLogs, props.plannerLogs);
     this.facade.addLargeHeader('Bitrix24 chat membership sync');
     this.addJobWidgets(period);
+    this.addPortalWidgets(period, props.workerLogs, props.plannerLogs);
 
     this.facade
       .monitorLambdaFunction({
@@ -195,72 +213,120 @@ export class SyncMonitoring extends Construct {
         ],
       });
 
-    this.addFreshnessAlarms(props.portalIds, period, props.stalePeriods ?? 4);
-    this.addChatAlarms(props.portalIds, period, props.stalePeriods ?? 4);
+    const stale = props.stalePeriods ?? 4;
+    this.addFreshnessAlarm(period, stale);
+    this.addChatAlarms(period, stale, queries);
+
+    // An alarm that fires while the topic policy or key policy is still being created would
+    // fail to publish; CloudFormation cannot see that dependency.
+    for (const { alarm } of this.facade.createdAlarms()) alarm.node.addDependency(this.alarmTopic);
   }
 
   /**
-   * Freshness: for each portal, the Sum of `ChatsSynced` over N schedule periods must be ≥ 1.
-   * Missing data is breaching: a portal that stopped syncing emits nothing at all.
+   * A topic policy replaces SNS's default one, so CloudWatch needs its own Allow (and the key's)
+   * to deliver alarms: only for this account's alarms named with this stack's prefix.
    */
-  private addFreshnessAlarms(portalIds: readonly string[], period: Duration, stale: number): void {
+  private allowAlarmsToPublish(key: IKey): void {
+    const stack = Stack.of(this);
+    const principal = new ServicePrincipal('cloudwatch.amazonaws.com');
+    const conditions = {
+      StringEquals: { 'aws:SourceAccount': stack.account },
+      ArnLike: {
+        'aws:SourceArn': stack.formatArn({
+          service: 'cloudwatch',
+          resource: 'alarm',
+          resourceName: `${this.alarmNamePrefix}-*`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      },
+    };
+    this.alarmTopic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'AllowThisStacksAlarmsToPublish',
+        principals: [principal],
+        actions: ['sns:Publish'],
+        resources: [this.alarmTopic.topicArn],
+        conditions,
+      }),
+    );
+    key.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'AllowThisStacksAlarmsToPublish',
+        principals: [principal],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions,
+      }),
+    );
+  }
+
+  /**
+   * Freshness of the whole job: over N schedule periods, at least one chat synced or one portal
+   * reported awaiting credentials (a first deploy whose secrets are still empty is calm). A job
+   * that reports nothing at all has no data: the alarm goes to INSUFFICIENT_DATA, which notifies
+   * too — but not right after the first deploy, when it starts there and nothing has run yet.
+   */
+  private addFreshnessAlarm(period: Duration, stale: number): void {
     const { window, evaluations } = freshnessWindow(period, stale);
+    const expression = new MathExpression({
+      expression: 'FILL(synced, 0) + FILL(awaiting, 0)',
+      usingMetrics: {
+        synced: jobMetric(WORKER_METRICS.chatsSynced, window),
+        awaiting: jobMetric(AWAITING_CREDENTIALS_METRIC, window),
+      },
+      period: window,
+      label: 'chats synced + portals awaiting credentials',
+    });
     this.facade.monitorCustom({
       alarmFriendlyName: 'Freshness',
-      humanReadableName: `Chats synced per portal (alarm: none in ${window.toHumanString()} × ${evaluations})`,
+      humanReadableName: `Job freshness (alarm: nothing synced in ${window.toHumanString()} × ${evaluations})`,
       metricGroups: [
         {
-          title: 'Chats synced per portal',
-          metrics: portalIds.map((portal) => ({
-            metric: new Metric({
-              namespace: METRICS_NAMESPACE,
-              metricName: WORKER_METRICS.chatsSynced,
-              // `service` is the dimension Powertools adds to every metric.
-              dimensionsMap: { service: SERVICE_NAME, portal },
-              statistic: 'Sum',
-              period: window,
-              label: portal,
-            }),
-            alarmFriendlyName: `Stale-${portal}`,
-            addAlarm: {
-              Critical: {
-                threshold: 1,
-                comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
-                treatMissingDataOverride: TreatMissingData.BREACHING,
-                period: window,
-                evaluationPeriods: evaluations,
-                datapointsToAlarm: evaluations,
-                additionalDescription: `Portal "${portal}" has had no successfully synced chat for ${stale} schedule periods.`,
+          title: 'Chats synced, all portals',
+          metrics: [
+            {
+              metric: expression,
+              alarmFriendlyName: 'Stale',
+              addAlarm: {
+                Critical: {
+                  threshold: 1,
+                  comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+                  treatMissingDataOverride: TreatMissingData.MISSING,
+                  period: window,
+                  evaluationPeriods: evaluations,
+                  datapointsToAlarm: evaluations,
+                  actionOverride: new SnsAlarmActionStrategy({
+                    onAlarmTopic: this.alarmTopic,
+                    onOkTopic: this.alarmTopic,
+                    onInsufficientDataTopic: this.alarmTopic,
+                  }),
+                  additionalDescription: `No chat of any portal synced for ${stale} schedule periods (ALARM: the job runs but every chat fails; INSUFFICIENT_DATA after OK: the job stopped reporting). See docs/operations.md.`,
+                },
               },
             },
-          })),
+          ],
         },
       ],
     });
   }
 
   /**
-   * Per portal, what freshness cannot see while the portal's other chats keep syncing:
+   * Over all portals, what freshness cannot see while other chats keep syncing:
    * - FailingChats: some chat failed in each of N consecutive schedule periods (a chat that can
    *   no longer be read, a malformed answer): a transient failure clears within a period;
    * - HeldChanges: a mass change is held and waits for an operator (`membership-sync release`).
-   * Missing data is fine here: a portal that stopped syncing is the freshness alarm's case.
+   * The dashboard and the saved queries name the portals and chats.
    */
-  private addChatAlarms(portalIds: readonly string[], period: Duration, stale: number): void {
+  private addChatAlarms(
+    period: Duration,
+    stale: number,
+    queries: Readonly<Record<keyof typeof SAVED_QUERIES, string>>,
+  ): void {
     const periodSeconds = Math.min(86_400, Math.max(60, Math.ceil(period.toSeconds() / 60) * 60));
     const evaluations =
       periodSeconds < 3600
         ? Math.min(stale, Math.floor(86_400 / periodSeconds))
         : Math.min(stale, 7);
-    const metric = (metricName: string, portal: string) =>
-      new Metric({
-        namespace: METRICS_NAMESPACE,
-        metricName,
-        dimensionsMap: { service: SERVICE_NAME, portal },
-        statistic: 'Sum',
-        period: Duration.seconds(periodSeconds),
-        label: portal,
-      });
     const atLeastOne = (evaluationPeriods: number, description: string) => ({
       Warning: {
         threshold: 1,
@@ -271,72 +337,202 @@ export class SyncMonitoring extends Construct {
         additionalDescription: description,
       },
     });
+    const every = Duration.seconds(periodSeconds);
     this.facade.monitorCustom({
       alarmFriendlyName: 'Chats',
-      humanReadableName: 'Failing chats and held mass changes per portal',
+      humanReadableName: 'Failing chats and held mass changes, all portals',
       metricGroups: [
         {
-          title: 'Failed chats per portal',
-          metrics: portalIds.map((portal) => ({
-            metric: metric(WORKER_METRICS.chatsFailed, portal),
-            alarmFriendlyName: `Failing-${portal}`,
-            addAlarm: atLeastOne(
-              evaluations,
-              `Some chat of portal "${portal}" failed to sync in each of the last ${evaluations} schedule periods; the worker's log names the chat and the Bitrix24 error code.`,
-            ),
-          })),
+          title: 'Failed chats, all portals',
+          metrics: [
+            {
+              metric: jobMetric(WORKER_METRICS.chatsFailed, every),
+              alarmFriendlyName: 'Failing',
+              addAlarm: atLeastOne(
+                evaluations,
+                `Some chat failed to sync in each of the last ${evaluations} schedule periods. Which portals and chats: the dashboard's "Portals with failing chats" widget, or the saved Logs Insights query ${queries.failingChats} (the Bitrix24 error code is in the worker log). See docs/operations.md.`,
+              ),
+            },
+          ],
         },
         {
-          title: 'Held mass changes per portal',
-          metrics: portalIds.map((portal) => ({
-            metric: metric(WORKER_METRICS.changesHeld, portal),
-            alarmFriendlyName: `Held-${portal}`,
-            addAlarm: atLeastOne(
-              1,
-              `A mass change in a chat of portal "${portal}" is held by the breaker: check it (membership-sync status --table <stack output TableName> --portal ${portal}), then release it (membership-sync release --table <TableName> --portal ${portal} --chat ID) or wait for the chat to recover.`,
-            ),
-          })),
+          title: 'Held mass changes, all portals',
+          metrics: [
+            {
+              metric: jobMetric(WORKER_METRICS.changesHeld, every),
+              alarmFriendlyName: 'Held',
+              addAlarm: atLeastOne(
+                1,
+                `A mass change is held by the breaker. Which portal: the saved Logs Insights query ${queries.heldChanges}; then check it (membership-sync status --table <TableName> --portal ID) and release it (membership-sync release --table <TableName> --portal ID --chat ID) or wait for the chat to recover. See docs/operations.md.`,
+              ),
+            },
+          ],
         },
       ],
     });
   }
 
-  /** Job-level graphs over the worker's EMF metrics, one line per portal (SEARCH). */
-  private addJobWidgets(period: Duration): void {
-    const seconds = Math.max(60, period.toSeconds());
-    const search = (metric: string, stat: string, label: string) =>
-      new MathExpression({
-        expression: `SEARCH('Namespace="${METRICS_NAMESPACE}" MetricName="${metric}"', '${stat}', ${seconds})`,
-        usingMetrics: {},
-        label,
-        period: Duration.seconds(seconds),
+  /** Saved Logs Insights queries that name the portals behind the job-wide alarms. */
+  private addSavedQueries(
+    workerLogs: ILogGroup,
+    plannerLogs: ILogGroup,
+  ): Record<keyof typeof SAVED_QUERIES, string> {
+    const prefix = `${Stack.of(this).stackName}/`;
+    const define = (id: string, name: string, logGroups: ILogGroup[], query: QueryString) => {
+      new QueryDefinition(this, id, {
+        queryDefinitionName: `${prefix}${name}`,
+        logGroups,
+        queryString: query,
       });
-    const graph = (title: string, metrics: MathExpression[]) =>
+      return `${prefix}${name}`;
+    };
+    return {
+      failingChats: define(
+        'FailingChatsQuery',
+        SAVED_QUERIES.failingChats,
+        [workerLogs],
+        FAILING_CHATS_QUERY,
+      ),
+      heldChanges: define(
+        'HeldChangesQuery',
+        SAVED_QUERIES.heldChanges,
+        [workerLogs],
+        HELD_CHANGES_QUERY,
+      ),
+      awaitingCredentials: define(
+        'AwaitingCredentialsQuery',
+        SAVED_QUERIES.awaitingCredentials,
+        [workerLogs, plannerLogs],
+        AWAITING_CREDENTIALS_QUERY,
+      ),
+    };
+  }
+
+  /** Job-level graphs over the all-portals metrics. */
+  private addJobWidgets(period: Duration): void {
+    const every = Duration.seconds(Math.max(60, period.toSeconds()));
+    const m = (name: string, label: string, statistic = 'Sum') =>
+      jobMetric(name, every, statistic).with({ label });
+    const graph = (title: string, metrics: Metric[]) =>
       new GraphWidget({ title, left: metrics, width: 8, height: 6 });
 
     this.facade.addWidget(
-      graph('Chats synced / failed', [
-        search(WORKER_METRICS.chatsSynced, 'Sum', 'synced'),
-        search(WORKER_METRICS.chatsFailed, 'Sum', 'failed'),
+      graph('Chats synced / failed, portals awaiting credentials', [
+        m(WORKER_METRICS.chatsSynced, 'synced'),
+        m(WORKER_METRICS.chatsFailed, 'failed'),
+        m(AWAITING_CREDENTIALS_METRIC, 'awaiting credentials'),
       ]),
     );
     this.facade.addWidget(
       graph('Members read / joins / leaves / held', [
-        search(WORKER_METRICS.membersRead, 'Sum', 'read'),
-        search(WORKER_METRICS.membersJoined, 'Sum', 'joined'),
-        search(WORKER_METRICS.membersLeft, 'Sum', 'left'),
-        search(WORKER_METRICS.changesHeld, 'Sum', 'held'),
+        m(WORKER_METRICS.membersRead, 'read'),
+        m(WORKER_METRICS.membersJoined, 'joined'),
+        m(WORKER_METRICS.membersLeft, 'left'),
+        m(WORKER_METRICS.changesHeld, 'held'),
       ]),
     );
     this.facade.addWidget(
       graph('Bitrix24 requests and chat sync duration (p90)', [
-        search(WORKER_METRICS.bitrix24Requests, 'Sum', 'requests'),
-        search(WORKER_METRICS.rateLimited, 'Sum', 'rate-limited (503)'),
-        search(WORKER_METRICS.chatSyncDuration, 'p90', 'duration p90'),
+        m(WORKER_METRICS.bitrix24Requests, 'requests'),
+        m(WORKER_METRICS.rateLimited, 'rate-limited (503)'),
+        m(WORKER_METRICS.chatSyncDuration, 'duration p90', 'p90'),
       ]),
     );
   }
+
+  /**
+   * Which portals: the top 20 per metric (Metrics Insights over the per-portal series, GROUP BY
+   * portal), and the saved queries' tables over the logs.
+   */
+  private addPortalWidgets(period: Duration, workerLogs: ILogGroup, plannerLogs: ILogGroup): void {
+    const every = Duration.seconds(Math.max(60, period.toSeconds()));
+    const top = (metricName: string, label: string) =>
+      new MathExpression({
+        expression: `SELECT SUM(${metricName}) FROM SCHEMA("${METRICS_NAMESPACE}", portal, service) GROUP BY portal ORDER BY SUM() DESC LIMIT 20`,
+        usingMetrics: {},
+        label,
+        period: every,
+      });
+    this.facade.addWidget(
+      new GraphWidget({
+        title: 'Portals with failing chats (top 20)',
+        left: [top(WORKER_METRICS.chatsFailed, 'failed chats')],
+        width: 8,
+        height: 6,
+      }),
+    );
+    this.facade.addWidget(
+      new GraphWidget({
+        title: 'Portals with held changes (top 20)',
+        left: [top(WORKER_METRICS.changesHeld, 'held')],
+        width: 8,
+        height: 6,
+      }),
+    );
+    this.facade.addWidget(
+      new GraphWidget({
+        title: 'Portals awaiting credentials (top 20)',
+        left: [top(AWAITING_CREDENTIALS_METRIC, 'skipped')],
+        width: 8,
+        height: 6,
+      }),
+    );
+    this.facade.addWidget(
+      new LogQueryWidget({
+        title: 'Failing chats by portal (worker log)',
+        logGroupNames: [workerLogs.logGroupName],
+        queryString: FAILING_CHATS_QUERY.toString(),
+        width: 12,
+        height: 6,
+      }),
+    );
+    this.facade.addWidget(
+      new LogQueryWidget({
+        title: 'Portals awaiting credentials (logs)',
+        logGroupNames: [workerLogs.logGroupName, plannerLogs.logGroupName],
+        queryString: AWAITING_CREDENTIALS_QUERY.toString(),
+        width: 12,
+        height: 6,
+      }),
+    );
+  }
 }
+
+/** A worker metric summed over all portals (the `service`-only dimension set). */
+function jobMetric(metricName: string, period: Duration, statistic = 'Sum'): Metric {
+  return new Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName,
+    dimensionsMap: { service: SERVICE_NAME },
+    statistic,
+    period,
+  });
+}
+
+// Over the worker's `work item synced` and the `… awaiting credentials …` log lines
+// (functions/app/lambda-worker.ts, lambda-planner.ts).
+const FAILING_CHATS_QUERY = new QueryString({
+  filterStatements: ['message = "work item synced" and totals.failed > 0'],
+  statsStatements: [
+    'sum(totals.failed) as failedChats, latest(problems.0.chatId) as lastChat, latest(problems.0.code) as lastCode, latest(@timestamp) as lastSeen by portalId',
+  ],
+  sort: 'failedChats desc',
+  limit: 100,
+});
+const HELD_CHANGES_QUERY = new QueryString({
+  filterStatements: ['message = "work item synced" and totals.held > 0'],
+  statsStatements: ['sum(totals.held) as heldChats, latest(@timestamp) as lastSeen by portalId'],
+  sort: 'heldChats desc',
+  limit: 100,
+});
+const AWAITING_CREDENTIALS_QUERY = new QueryString({
+  filterStatements: ['message like /awaiting credentials/'],
+  statsStatements: [
+    'latest(secretId) as secret, latest(reason) as why, latest(@timestamp) as lastSeen by portalId',
+  ],
+  sort: 'portalId asc',
+  limit: 1000,
+});
 
 /**
  * N schedule periods as one alarm period when that fits CloudWatch's limit (whole minutes, at

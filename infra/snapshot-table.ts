@@ -50,6 +50,9 @@ export class SnapshotTable extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: TableEncryptionV2.awsManagedKey(),
       deletionProtection: true,
+      // Plain Retain, unlike the stack's other retained resources: a rollback could not delete
+      // a deletion-protected table anyway (it would fail the rollback), and the table has a
+      // generated name, so one left by a failed first create does not block the retry.
       removalPolicy: RemovalPolicy.RETAIN,
     });
   }

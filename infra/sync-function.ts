@@ -44,6 +44,9 @@ export interface SyncFunctionProps {
  * retention, and the validated config written into the bundle as `config.json`.
  */
 export class SyncFunction extends NodejsFunction {
+  /** The function's log group (dashboards and saved Logs Insights queries read it). */
+  readonly logs: LogGroup;
+
   constructor(scope: Construct, id: string, props: SyncFunctionProps) {
     const logGroup = new LogGroup(scope, `${id}Logs`, {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
@@ -96,6 +99,7 @@ export class SyncFunction extends NodejsFunction {
         },
       },
     });
+    this.logs = logGroup;
 
     Validations.of(this).acknowledge(
       {

@@ -1,7 +1,15 @@
-import { type CfnElement, Duration, Stack, TimeZone, Validations } from 'aws-cdk-lib';
+import {
+  type CfnElement,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  TimeZone,
+  Validations,
+} from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import {
+  type CfnSchedule,
   ContextAttribute,
   Schedule,
   ScheduleExpression,
@@ -15,7 +23,7 @@ import { Construct } from 'constructs';
 export interface SyncScheduleProps {
   /** `rate(…)` or `cron(…)`, validated by the config schema. */
   readonly expression: string;
-  /** IANA time zone the cron fields are read in. */
+  /** IANA time zone the cron fields are read in (a `rate(…)` has none: it is set only for cron). */
   readonly timeZone: string;
   readonly target: IFunction;
   /**
@@ -39,7 +47,11 @@ export class SyncSchedule extends Construct {
 
   constructor(scope: Construct, id: string, props: SyncScheduleProps) {
     super(scope, id);
-    this.group = new ScheduleGroup(this, 'Group');
+    // The group has a fixed name: kept on delete and update, but removed when the first create
+    // rolls back, or the retry would fail with "already exists".
+    this.group = new ScheduleGroup(this, 'Group', {
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+    });
     // Scheduler DLQs must be standard queues.
     this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
       retentionPeriod: Duration.days(14),
@@ -71,6 +83,16 @@ export class SyncSchedule extends Construct {
         }),
       }),
     });
+
+    // A time zone means nothing to rate(…) (CDK would still write its Etc/UTC default).
+    if (!props.expression.startsWith('cron(')) {
+      (this.schedule.node.defaultChild as CfnSchedule).addPropertyDeletionOverride(
+        'ScheduleExpressionTimezone',
+      );
+    }
+    // CloudFormation cannot infer these: the schedule names its group by a literal name, and
+    // its first tick must not find the role without its invoke permission.
+    this.schedule.node.addDependency(this.group, this.role);
 
     Validations.of(this.role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(props.target.node.defaultChild as CfnElement)}.Arn>:*]`,

@@ -2,11 +2,17 @@ import { randomUUID } from 'node:crypto';
 import {
   GetSecretValueCommand,
   PutSecretValueCommand,
+  ResourceNotFoundException,
   type SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
-import type { Bitrix24Credentials, CredentialStore, TokenPair } from '../bitrix24/credentials.js';
+import {
+  type Bitrix24Credentials,
+  type CredentialStore,
+  CredentialsAwaitingError,
+  type TokenPair,
+} from '../bitrix24/credentials.js';
 
 /**
  * CredentialStore on one Secrets Manager secret per portal. The SecretString is JSON, either
@@ -14,7 +20,9 @@ import type { Bitrix24Credentials, CredentialStore, TokenPair } from '../bitrix2
  * or
  *   {"type":"oauth","clientId","clientSecret","accessToken","refreshToken","clientEndpoint",
  *    "tokenEndpoint"?,"expiresAt"?}
- * Unknown keys are kept when tokens are written back.
+ * Unknown keys are kept when tokens are written back. A secret that does not exist yet, or holds
+ * the placeholder {@link AWAITING_CREDENTIALS_PLACEHOLDER}, makes `load()` throw
+ * `CredentialsAwaitingError` (the portal awaits credentials; not a failure).
  *
  * `saveTokens` is a compare-and-set on the secret's AWSCURRENT version:
  *   1. read AWSCURRENT (version V); if its refresh token is not the replaced one, another process
@@ -44,7 +52,10 @@ export interface SecretsManagerCredentialStoreOptions {
   readonly now?: () => number;
 }
 
-/** The secret is missing, unreadable or invalid. Names the secret and the field, never values. */
+/** What an operator may store in a portal's secret before the real credentials exist. */
+export const AWAITING_CREDENTIALS_PLACEHOLDER = { type: 'unset' } as const;
+
+/** The secret is unreadable or invalid. Names the secret and the field, never values. */
 export class CredentialSecretError extends Error {
   override readonly name = 'CredentialSecretError';
   constructor(
@@ -113,9 +124,14 @@ export function createSecretsManagerCredentialStore(
   let cached: Promise<Loaded> | undefined;
 
   async function read(): Promise<Loaded> {
-    const out = await client.send(
-      new GetSecretValueCommand({ SecretId: secretId, VersionStage: 'AWSCURRENT' }),
-    );
+    const out = await client
+      .send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: 'AWSCURRENT' }))
+      .catch((error: unknown) => {
+        if (error instanceof ResourceNotFoundException) {
+          throw new CredentialsAwaitingError(secretId, 'not_found');
+        }
+        throw error;
+      });
     if (out.SecretString === undefined || out.VersionId === undefined) {
       throw new CredentialSecretError(secretId, 'has no SecretString (a JSON object is expected)');
     }
@@ -237,6 +253,9 @@ function parse(
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new CredentialSecretError(secretId, 'must be a JSON object');
+  }
+  if ((raw as { type?: unknown }).type === AWAITING_CREDENTIALS_PLACEHOLDER.type) {
+    throw new CredentialsAwaitingError(secretId, 'placeholder');
   }
   const result = credentialSecretSchema.safeParse(raw);
   if (!result.success) {

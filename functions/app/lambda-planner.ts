@@ -1,14 +1,19 @@
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createSqsWorkQueue } from '../adapters/sqs-work-queue.js';
-import type { PlanReport } from '../core/plan-run.js';
 import { plannerEnvironmentSchema } from '../handlers/environment.js';
 import { loadConfigFile } from './load-config-file.js';
-import { SERVICE_NAME } from './metric-names.js';
-import { type AppLogger, createLogger } from './observability.js';
-import { createPlannerApp } from './planner-app.js';
+import { AWAITING_CREDENTIALS_METRIC, SERVICE_NAME } from './metric-names.js';
+import {
+  type AppLogger,
+  addPortalDimensions,
+  createLogger,
+  createMetrics,
+} from './observability.js';
+import { createPlannerApp, type PlannerReport } from './planner-app.js';
 import { createSecretsPortalConnector } from './secrets-portal-connector.js';
 import type { PortalClientSettings } from './worker-app.js';
 
@@ -25,6 +30,7 @@ export interface LambdaPlannerOverrides {
   /** Bitrix24 request timeout and retries (tests shorten them; defaults: 60 s, 5 attempts). */
   readonly bitrix24?: PortalClientSettings;
   readonly logger?: AppLogger;
+  readonly metrics?: Metrics;
   readonly now?: () => Date;
 }
 
@@ -43,15 +49,16 @@ export class PlanIncompleteError extends Error {
 export function createLambdaPlanner(
   env: NodeJS.ProcessEnv,
   overrides: LambdaPlannerOverrides = {},
-): (event: ScheduledInvocation | undefined) => Promise<PlanReport> {
+): (event: ScheduledInvocation | undefined) => Promise<PlannerReport> {
   const environment = plannerEnvironmentSchema.parse(env);
   const config = loadConfigFile(environment.CONFIG_PATH);
   const logger = overrides.logger ?? createLogger(SERVICE_NAME);
+  const metrics = overrides.metrics ?? createMetrics(SERVICE_NAME);
   const aws = overrides.awsClientConfig ?? {};
   const plan = createPlannerApp({
     config,
     connector: createSecretsPortalConnector({
-      secretArns: environment.SECRET_ARNS,
+      config,
       client: new SecretsManagerClient(aws),
       // Discovery calls Bitrix24 before any worker runs, so the planner refreshes (and stores)
       // expired tokens too, under the same lease as the workers.
@@ -71,6 +78,12 @@ export function createLambdaPlanner(
     const scheduledAt = tickOf(event?.scheduledTime ?? event?.time, now());
     const report = await plan(scheduledAt);
     logger.info('schedule tick planned', { ...report });
+    for (const awaiting of report.awaitingCredentials) {
+      logger.info('portal awaiting credentials; discovery skipped', { ...awaiting });
+      addPortalDimensions(metrics, awaiting.portalId);
+      metrics.addMetric(AWAITING_CREDENTIALS_METRIC, MetricUnit.Count, 1);
+      metrics.publishStoredMetrics();
+    }
     if (report.failed > 0) {
       throw new PlanIncompleteError(
         `${report.failed} portal(s) not planned: ${report.portals

@@ -7,11 +7,17 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { createDynamoDbSnapshotStore } from '../adapters/dynamodb-snapshot-store.js';
 import { createSnsEventPublisher } from '../adapters/sns-event-publisher.js';
+import { CredentialsAwaitingError } from '../bitrix24/credentials.js';
 import type { SyncReport } from '../core/sync-work-item.js';
 import { workerEnvironmentSchema } from '../handlers/environment.js';
 import { loadConfigFile } from './load-config-file.js';
-import { SERVICE_NAME, WORKER_METRICS } from './metric-names.js';
-import { type AppLogger, createLogger, createMetrics } from './observability.js';
+import { AWAITING_CREDENTIALS_METRIC, SERVICE_NAME, WORKER_METRICS } from './metric-names.js';
+import {
+  type AppLogger,
+  addPortalDimensions,
+  createLogger,
+  createMetrics,
+} from './observability.js';
 import { createSecretsPortalConnector } from './secrets-portal-connector.js';
 import { parseWorkItem } from './work-item-schema.js';
 import { createWorkerApp, type PortalClientSettings } from './worker-app.js';
@@ -66,7 +72,7 @@ export function createLambdaWorker(
   let deadline: number | undefined;
   const deadlineAt = () => deadline;
   const connector = createSecretsPortalConnector({
-    secretArns: environment.SECRET_ARNS,
+    config,
     client: new SecretsManagerClient(aws),
     leaseTable: { client: dynamo, tableName: environment.TABLE_NAME },
     logger,
@@ -139,7 +145,13 @@ export function createLambdaWorker(
       try {
         const item = parseWorkItem(record.body);
         const limitedBefore = connector.rateLimitedCount(item.portalId);
-        const report = await run(item);
+        const report = await run(item).catch((error: unknown) => {
+          if (!(error instanceof CredentialsAwaitingError)) throw error;
+          // Done, not failed: the next tick plans the portal again and finds out.
+          recordAwaiting(metrics, logger, item.portalId, item.chatIds.length, error);
+          return undefined;
+        });
+        if (!report) continue;
         const rateLimited = connector.rateLimitedCount(item.portalId) - limitedBefore;
         recordMetrics(metrics, report, Date.now() - started, rateLimited);
         logReport(logger, report, rateLimited);
@@ -193,6 +205,24 @@ export function retryBackoffSeconds(receiveCount: number): number {
   return Math.min(900, 30 * 2 ** (attempt - 1));
 }
 
+function recordAwaiting(
+  metrics: Metrics,
+  logger: AppLogger,
+  portalId: string,
+  chats: number,
+  awaiting: CredentialsAwaitingError,
+): void {
+  logger.info('portal awaiting credentials; work item skipped', {
+    portalId,
+    secretId: awaiting.secretId,
+    reason: awaiting.reason,
+    chats,
+  });
+  addPortalDimensions(metrics, portalId);
+  metrics.addMetric(AWAITING_CREDENTIALS_METRIC, MetricUnit.Count, 1);
+  metrics.publishStoredMetrics();
+}
+
 function recordMetrics(
   metrics: Metrics,
   report: SyncReport,
@@ -200,7 +230,7 @@ function recordMetrics(
   rateLimited: number,
 ): void {
   const synced = report.chats.filter((c) => c.outcome !== 'failed' && c.outcome !== 'conflict');
-  metrics.addDimension('portal', report.portalId);
+  addPortalDimensions(metrics, report.portalId);
   metrics.addMetric(WORKER_METRICS.chatsSynced, MetricUnit.Count, synced.length);
   metrics.addMetric(WORKER_METRICS.membersRead, MetricUnit.Count, report.totals.membersRead);
   metrics.addMetric(WORKER_METRICS.membersJoined, MetricUnit.Count, report.totals.joins);

@@ -1,6 +1,8 @@
 /**
  * The worker's EMF metrics, shared with the stack's alarms and dashboard (`infra/monitoring.ts`).
- * Dimensions: `service` (added by Powertools) and `portal`.
+ * Each is emitted twice: with the dimensions `service` (added by Powertools) and `portal`, for the
+ * dashboard's per-portal views, and with `service` alone, for the alarms that cover all portals
+ * (docs/operations.md).
  */
 export const METRICS_NAMESPACE = 'MembershipSync';
 export const SERVICE_NAME = 'membership-sync';
@@ -21,3 +23,9 @@ export const WORKER_METRICS = {
   rateLimited: 'RateLimited',
   chatSyncDuration: 'ChatSyncDuration',
 } as const;
+
+/**
+ * Work items (worker) and discovery plans (planner) skipped because the portal's secret does not
+ * exist yet or holds the placeholder. Same dimensions as the worker's metrics; never alarmed.
+ */
+export const AWAITING_CREDENTIALS_METRIC = 'AwaitingCredentials';

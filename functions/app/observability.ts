@@ -33,6 +33,16 @@ export function createMetrics(serviceName: string): Metrics {
   return new Metrics({ namespace: METRICS_NAMESPACE, serviceName });
 }
 
+/**
+ * Dimensions for the metrics added next, until `publishStoredMetrics`: `service` + `portal`, and a
+ * second set of `service` alone (Powertools projects the default dimension onto an empty set),
+ * which the alarms covering all portals read (metric-names.ts).
+ */
+export function addPortalDimensions(metrics: Metrics, portalId: string): void {
+  metrics.addDimension('portal', portalId);
+  metrics.addDimensions({});
+}
+
 /** A logger that drops everything (tests, and the CLI when stdout carries the events). */
 export const silentLogger: AppLogger = {
   debug() {},

@@ -10,13 +10,36 @@ export interface PlannerAppDeps {
   readonly queue: WorkQueue;
 }
 
-/** One schedule tick: explicit or discovered chats → work items of ≤ 50 chats → the FIFO queue. */
+/** A discovery portal left out of a tick because its credentials are still to be written. */
+export interface AwaitingPortal {
+  readonly portalId: string;
+  readonly secretId: string;
+  readonly reason: 'not_found' | 'placeholder';
+}
+
+export interface PlannerReport extends PlanReport {
+  /** Not failures: nothing can be discovered until the operator writes the credentials. */
+  readonly awaitingCredentials: readonly AwaitingPortal[];
+}
+
+/**
+ * One schedule tick: explicit or discovered chats → work items of ≤ 50 chats → the FIFO queue.
+ * Only discovery reads credentials here; a discovery portal awaiting them is skipped. Portals with
+ * explicit chats are planned without reading their secret (the worker skips their items instead).
+ */
 export function createPlannerApp(
   deps: PlannerAppDeps,
-): (scheduledAt: string) => Promise<PlanReport> {
+): (scheduledAt: string) => Promise<PlannerReport> {
   const portals = new Map(deps.config.portals.map((p) => [p.id, p]));
-  return (scheduledAt) =>
-    planRun(
+  return async (scheduledAt) => {
+    const checked = await Promise.all(
+      deps.config.portals.map(async (portal) => ({
+        portal,
+        awaiting:
+          'discover' in portal.chats ? await deps.connector.awaitingCredentials(portal) : undefined,
+      })),
+    );
+    const report = await planRun(
       {
         queue: deps.queue,
         discoverChats: async (portalId) => {
@@ -25,7 +48,18 @@ export function createPlannerApp(
           return discoverGroupChats(deps.connector.clientsFor(portal).client);
         },
       },
-      deps.config.portals.map((p) => ({ portalId: p.id, chats: p.chats })),
+      checked
+        .filter((c) => c.awaiting === undefined)
+        .map(({ portal }) => ({ portalId: portal.id, chats: portal.chats })),
       scheduledAt,
     );
+    return {
+      ...report,
+      awaitingCredentials: checked.flatMap(({ portal, awaiting }) =>
+        awaiting
+          ? [{ portalId: portal.id, secretId: awaiting.secretId, reason: awaiting.reason }]
+          : [],
+      ),
+    };
+  };
 }

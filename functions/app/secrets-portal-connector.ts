@@ -2,6 +2,7 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDynamoDbRefreshLease } from '../adapters/dynamodb-refresh-lease.js';
 import { createSecretsManagerCredentialStore } from '../adapters/secrets-manager-credentials.js';
+import { type Config, portalSecretId } from '../config/config-schema.js';
 import type { AppLogger } from './observability.js';
 import {
   createPortalConnector,
@@ -10,8 +11,8 @@ import {
 } from './worker-app.js';
 
 export interface SecretsPortalConnectorOptions {
-  /** Portal id → secret ARN (`SECRET_ARNS`). */
-  readonly secretArns: Readonly<Record<string, string>>;
+  /** The config names each portal's secret (or the naming convention does: `portalSecretId`). */
+  readonly config: Pick<Config, 'portals' | 'secrets'>;
   readonly client: SecretsManagerClient;
   /**
    * The snapshot table, where each portal's OAuth refresh lease lives: the planner and the worker
@@ -31,11 +32,15 @@ export interface SecretsPortalConnectorOptions {
 export function createSecretsPortalConnector(
   options: SecretsPortalConnectorOptions,
 ): PortalConnector {
+  const portals = new Map(options.config.portals.map((p) => [p.id, p]));
   return createPortalConnector({
     credentialsFor: (portalId) => {
-      const secretId = options.secretArns[portalId];
-      if (!secretId) throw new Error(`SECRET_ARNS has no secret for portal "${portalId}"`);
-      return createSecretsManagerCredentialStore({ client: options.client, secretId });
+      const portal = portals.get(portalId);
+      if (!portal) throw new Error(`the config has no portal "${portalId}"`);
+      return createSecretsManagerCredentialStore({
+        client: options.client,
+        secretId: portalSecretId(options.config, portal),
+      });
     },
     refreshLeaseFor: (portalId) => createDynamoDbRefreshLease({ ...options.leaseTable, portalId }),
     ...(options.logger ? { logger: options.logger } : {}),

@@ -3,7 +3,11 @@ import {
   type Bitrix24ClientOptions,
   createBitrix24Client,
 } from '../bitrix24/bitrix24-client.js';
-import type { CredentialStore, RefreshLease } from '../bitrix24/credentials.js';
+import {
+  type CredentialStore,
+  CredentialsAwaitingError,
+  type RefreshLease,
+} from '../bitrix24/credentials.js';
 import { createBitrix24MemberReader } from '../bitrix24/member-reader.js';
 import { type Config, type PortalConfig, rateLimitOf } from '../config/config-schema.js';
 import type { WorkItem } from '../core/model.js';
@@ -21,6 +25,11 @@ export interface PortalConnector {
   clientsFor(portal: PortalConfig): PortalClients;
   /** 503 `QUERY_LIMIT_EXCEEDED` answers the portal's client has had so far (0 before it exists). */
   rateLimitedCount(portalId: string): number;
+  /**
+   * Whether the portal's credentials are still to be written (the error says which secret and
+   * why), else undefined. Other credential problems are left to the sync, which reports them.
+   */
+  awaitingCredentials(portal: PortalConfig): Promise<CredentialsAwaitingError | undefined>;
 }
 
 export interface PortalConnectorOptions {
@@ -45,12 +54,30 @@ export type PortalClientSettings = Pick<Bitrix24ClientOptions, 'timeoutMs' | 're
  */
 export function createPortalConnector(options: PortalConnectorOptions): PortalConnector {
   const clients = new Map<string, PortalClients>();
+  const stores = new Map<string, CredentialStore>();
+  const storeOf = (portalId: string): CredentialStore => {
+    let store = stores.get(portalId);
+    if (!store) {
+      store = options.credentialsFor(portalId);
+      stores.set(portalId, store);
+    }
+    return store;
+  };
   return {
+    async awaitingCredentials(portal) {
+      try {
+        // The store caches what it read: the sync that follows reads nothing twice.
+        await storeOf(portal.id).load();
+        return undefined;
+      } catch (error) {
+        return error instanceof CredentialsAwaitingError ? error : undefined;
+      }
+    },
     clientsFor(portal) {
       let entry = clients.get(portal.id);
       if (!entry) {
         const client = createBitrix24Client({
-          credentials: options.credentialsFor(portal.id),
+          credentials: storeOf(portal.id),
           ...(options.refreshLeaseFor ? { refreshLease: options.refreshLeaseFor(portal.id) } : {}),
           rateLimit: rateLimitOf(portal),
           ...options.client,
@@ -88,7 +115,11 @@ export class UnknownPortalError extends Error {
   override readonly name = 'UnknownPortalError';
 }
 
-/** Runs work items: the worker Lambda's and the local runner's shared composition. */
+/**
+ * Runs work items: the worker Lambda's and the local runner's shared composition. A portal whose
+ * credentials are still to be written syncs nothing: the item is rejected with
+ * `CredentialsAwaitingError` before any chat is read, so no chat is reported as failed.
+ */
 export function createWorkerApp(deps: WorkerAppDeps): (item: WorkItem) => Promise<SyncReport> {
   const clock = deps.clock ?? { now: () => new Date() };
   const portals = new Map(deps.config.portals.map((p) => [p.id, p]));
@@ -99,6 +130,8 @@ export function createWorkerApp(deps: WorkerAppDeps): (item: WorkItem) => Promis
         `work item names portal "${item.portalId}", which the config lacks`,
       );
     }
+    const awaiting = await deps.connector.awaitingCredentials(portal);
+    if (awaiting) throw awaiting;
     return syncWorkItem(
       {
         reader: deps.connector.clientsFor(portal).reader,

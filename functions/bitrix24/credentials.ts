@@ -65,3 +65,20 @@ export interface HeldLease {
 }
 
 export const DEFAULT_OAUTH_TOKEN_ENDPOINT = 'https://oauth.bitrix.info/oauth/token/';
+
+/**
+ * The portal's credentials have not been written yet: its secret does not exist, or still holds
+ * the placeholder `{"type":"unset"}` (docs/deploy.md, "Secrets"). Not a failure: the portal is
+ * reported as awaiting credentials and skipped until they are there.
+ */
+export class CredentialsAwaitingError extends Error {
+  override readonly name = 'CredentialsAwaitingError';
+  constructor(
+    readonly secretId: string,
+    readonly reason: 'not_found' | 'placeholder',
+  ) {
+    super(
+      `Bitrix24 credentials secret ${secretId}: awaiting credentials (${reason === 'not_found' ? 'no secret or no value yet' : 'it holds the placeholder'})`,
+    );
+  }
+}

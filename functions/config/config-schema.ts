@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * The one typed config (DESIGN.md "Configuration"). Validated at synth time, at Lambda start-up
+ * The one typed config (README, "Configuration"). Validated at synth time, at Lambda start-up
  * and by the local CLI; errors name the field (see `parseConfig`).
  */
 
@@ -101,14 +101,30 @@ export const portalSchema = z.strictObject({
       message: 'must be the portal base URL without a path (the webhook goes into the secret)',
     })
     .transform((u) => new URL(u).origin),
-  /** Secrets Manager secret holding the webhook URL or OAuth credentials. */
-  secret: secretRef,
+  /**
+   * Secrets Manager secret holding the webhook URL or OAuth credentials.
+   * Default: the secret named `<secrets.prefix><id>` (see `portalSecretId`).
+   */
+  secret: secretRef.optional(),
   plan: z.enum(['standard', 'enterprise']).default('standard'),
   /** Overrides the plan's leaky bucket. */
   rateLimit: rateLimitSchema.optional(),
   chats: chatsSchema,
   breaker: breakerSchema.partial().optional(),
 });
+
+/** AWS account IDs: 12 digits. */
+const accountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account ID');
+
+/**
+ * Where portals' secrets live by default. Ends in `/` so that the one IAM grant on
+ * `<prefix>*` covers this job's secrets and no secret that merely shares a name stem.
+ */
+const secretPrefix = z
+  .string()
+  .regex(/^[\w/+=.@-]{1,400}\/$/, 'must be a Secrets Manager name prefix ending in "/"');
+
+export const DEFAULT_SECRET_PREFIX = 'membership-sync/';
 
 export const configSchema = z.strictObject({
   /** Editors' JSON Schema hint (`config/config.schema.json`); ignored. */
@@ -126,9 +142,21 @@ export const configSchema = z.strictObject({
     })
     .default({ expression: 'rate(15 minutes)', timeZone: 'UTC' }),
   breaker: breakerSchema.default({ maxRemovedShare: 0.5, minRemoved: 5 }),
+  secrets: z
+    .strictObject({ prefix: secretPrefix.default(DEFAULT_SECRET_PREFIX) })
+    .default({ prefix: DEFAULT_SECRET_PREFIX }),
   topic: z
-    .strictObject({ kind: z.enum(['standard', 'fifo']).default('standard') })
-    .default({ kind: 'standard' }),
+    .strictObject({
+      kind: z.enum(['standard', 'fifo']).default('standard'),
+      /** Other AWS accounts allowed to subscribe to the event topic. */
+      subscriberAccounts: z
+        .array(accountId)
+        .default([])
+        .refine((ids) => new Set(ids).size === ids.length, {
+          message: 'account IDs must be unique',
+        }),
+    })
+    .default({ kind: 'standard', subscriberAccounts: [] }),
   archive: z.strictObject({ enabled: z.boolean().default(false) }).default({ enabled: false }),
 });
 
@@ -192,4 +220,16 @@ export function rateLimitOf(portal: PortalConfig): RateLimit {
     drainPerSecond: portal.rateLimit?.drainPerSecond ?? plan.drainPerSecond,
     share: portal.rateLimit?.share ?? 1,
   };
+}
+
+/**
+ * The `SecretId` of a portal's credentials: the configured ARN or name, else the naming
+ * convention `<secrets.prefix><portal id>` (docs/deploy.md, "Secrets").
+ */
+export function portalSecretId(
+  config: Pick<Config, 'secrets'>,
+  portal: Pick<PortalConfig, 'id' | 'secret'>,
+): string {
+  if (portal.secret === undefined) return `${config.secrets.prefix}${portal.id}`;
+  return 'arn' in portal.secret ? portal.secret.arn : portal.secret.name;
 }

@@ -1,9 +1,11 @@
 import { DescribeSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
+  AWAITING_CREDENTIALS_PLACEHOLDER,
   CredentialSecretError,
   createSecretsManagerCredentialStore,
 } from '../../functions/adapters/secrets-manager-credentials.js';
+import { CredentialsAwaitingError } from '../../functions/bitrix24/credentials.js';
 import {
   type FakeSecretsManager,
   startFakeSecretsManager,
@@ -245,9 +247,33 @@ describe('SecretsManagerCredentialStore', () => {
     ).rejects.toThrow(CredentialSecretError);
   });
 
-  it('surfaces a missing secret as the SDK exception', async () => {
-    await expect(storeFor('no/such/secret').load()).rejects.toMatchObject({
-      name: 'ResourceNotFoundException',
+  it('reports a secret that does not exist yet as awaiting credentials', async () => {
+    const error = await storeFor('no/such/secret')
+      .load()
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(CredentialsAwaitingError);
+    expect(error).toMatchObject({ secretId: 'no/such/secret', reason: 'not_found' });
+  });
+
+  it('reports a secret holding the placeholder as awaiting credentials, then loads the real value', async () => {
+    const name = uniqueName();
+    fake.createSecret(name, { ...AWAITING_CREDENTIALS_PLACEHOLDER, note: 'write the webhook' });
+    const store = storeFor(name);
+
+    await expect(store.load()).rejects.toMatchObject({
+      name: 'CredentialsAwaitingError',
+      reason: 'placeholder',
     });
+    await fake.client.send(
+      new PutSecretValueCommand({
+        SecretId: name,
+        SecretString: JSON.stringify({
+          type: 'webhook',
+          webhookUrl: 'https://example.bitrix24.com/rest/1/abc/',
+        }),
+      }),
+    );
+    expect(await store.load()).toMatchObject({ kind: 'webhook' });
   });
 });

@@ -4,6 +4,7 @@ import {
   ConfigError,
   type PortalConfig,
   parseConfig,
+  portalSecretId,
   rateLimitOf,
 } from '../../functions/config/config-schema.js';
 
@@ -63,11 +64,39 @@ describe('parseConfig', () => {
     }
   });
 
-  it('names a missing secret reference', () => {
+  it('names a portal’s secret by the naming convention unless the portal names one', () => {
     const { secret: _omitted, ...withoutSecret } = portal;
-    expect(issuesOf({ portals: [withoutSecret] })).toEqual([
-      expect.objectContaining({ path: 'portals.0.secret' }),
-    ]);
+    const config = parseConfig({
+      portals: [withoutSecret, { ...portal, id: 'named' }],
+      secrets: { prefix: 'sync/prod/' },
+    });
+    expect(portalSecretId(config, portalAt(config))).toBe('sync/prod/main');
+    expect(portalSecretId(config, portalAt(config, 1))).toBe('bitrix24/main');
+    expect(parseConfig({ portals: [withoutSecret] }).secrets.prefix).toBe('membership-sync/');
+  });
+
+  it.each([
+    [
+      'a prefix without the trailing slash',
+      { secrets: { prefix: 'membership-sync' } },
+      'secrets.prefix',
+    ],
+    [
+      'a subscriber account that is not 12 digits',
+      { topic: { subscriberAccounts: ['12345'] } },
+      'topic.subscriberAccounts.0',
+    ],
+    [
+      'a subscriber account listed twice',
+      { topic: { subscriberAccounts: ['222222222222', '222222222222'] } },
+      'topic.subscriberAccounts',
+    ],
+  ])('rejects %s, naming the field', (_case, extra, path) => {
+    expect(issuesOf({ portals: [portal], ...extra })).toEqual([expect.objectContaining({ path })]);
+  });
+
+  it('lets no other account subscribe by default', () => {
+    expect(parseConfig({ portals: [portal] }).topic.subscriberAccounts).toEqual([]);
   });
 
   it('names each chat ID that is not a positive integer', () => {

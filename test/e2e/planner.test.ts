@@ -180,15 +180,13 @@ describe('planner Lambda', () => {
     );
   });
 
-  it('fails the invocation naming each portal whose secret is missing or invalid, without the secret', async () => {
+  it('fails the invocation naming each portal whose secret is invalid or rejected, without the secret', async () => {
     // Prepare
     const leakyCode = 'leakycode4b9f2e7c1d';
     const wrongCode = 'wrongcode8a7d6c5b4e';
     const deployment = await world.deploy({
       portals: [
         { id: 'good', chats: [2] },
-        { id: 'unmapped', chats: { discover: true }, secret: { kind: 'unmapped' } },
-        { id: 'absent', chats: { discover: true }, secret: { kind: 'missing' } },
         {
           id: 'malformed',
           chats: { discover: true },
@@ -218,8 +216,8 @@ describe('planner Lambda', () => {
     // Assess
     expect(outcome).toBeInstanceOf(Error);
     const message = (outcome as Error).message;
-    expect(message).toMatch(/^4 portal\(s\) not planned/);
-    for (const portal of ['unmapped', 'absent', 'malformed', 'rejected']) {
+    expect(message).toMatch(/^2 portal\(s\) not planned/);
+    for (const portal of ['malformed', 'rejected']) {
       expect(message).toContain(`${portal} (`);
     }
     expect(message).not.toContain('good (');

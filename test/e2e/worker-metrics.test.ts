@@ -10,9 +10,10 @@ import {
 
 /**
  * The worker's EMF output, as CloudWatch would ingest it: one blob per work item, each with
- * exactly the `service` + `portal` dimension set the stack's alarms and dashboard query
- * (`infra/monitoring.ts`). A dimension left over from an earlier item of the same invocation
- * (or container) would move the metrics to a dimension set no alarm looks at.
+ * exactly the `service` + `portal` dimension set the dashboard's per-portal views query and the
+ * `service` set the alarms query (`infra/monitoring.ts`). A dimension left over from an earlier
+ * item of the same invocation (or container) would move the metrics to a dimension set nothing
+ * looks at.
  */
 
 let world: World;
@@ -75,7 +76,7 @@ describe('worker metrics', () => {
       const [directive, ...more] = blob._aws.CloudWatchMetrics;
       expect(more).toEqual([]);
       expect(directive?.Namespace).toBe('MembershipSync');
-      expect(directive?.Dimensions).toEqual([['service', 'portal']]);
+      expect(directive?.Dimensions).toEqual([['service', 'portal'], ['service']]);
       expect(blob.service).toBe('membership-sync');
     }
     expect(blobs.map((b) => [b.ChatsSynced, b.ChatsFailed])).toEqual([

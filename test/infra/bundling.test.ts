@@ -74,10 +74,6 @@ describe('bundled functions', () => {
     try {
       Object.assign(process.env, {
         AWS_REGION: 'eu-central-1',
-        SECRET_ARNS: JSON.stringify({
-          acme: 'arn:aws:secretsmanager:eu-central-1:111111111111:secret:a-AbC123',
-          globex: 'arn:aws:secretsmanager:eu-central-1:111111111111:secret:g-AbC123',
-        }),
         WORK_QUEUE_URL: 'https://sqs.eu-central-1.amazonaws.com/111111111111/work.fifo',
         TABLE_NAME: 'snapshots',
         TOPIC_ARN: 'arn:aws:sns:eu-central-1:111111111111:events',

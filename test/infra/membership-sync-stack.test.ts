@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { snapshotTableDefinition } from '../../functions/adapters/snapshot-table.js';
 import { ARCHIVE_DATA_PREFIX, ARCHIVE_ERROR_PREFIX } from '../../infra/audit-archive.js';
 import { freshnessWindow } from '../../infra/monitoring.js';
+import { CREDENTIALS_TAG_KEY } from '../../infra/portal-secrets.js';
 import { BUNDLED_CONFIG_PATH } from '../../infra/sync-function.js';
 import { maxEventAgeFor, schedulePeriod } from '../../infra/sync-schedule.js';
 import { configInput, IMPORTED_SECRET_ARN, synth } from './support.js';
@@ -309,23 +310,28 @@ describe('functions', () => {
     );
     expect(env.POWERTOOLS_SERVICE_NAME).toBe('membership-sync');
     expect(env.POWERTOOLS_METRICS_NAMESPACE).toBe('MembershipSync');
-    expect(secretArnsOf(stack, env.SECRET_ARNS)).toEqual({
-      acme: { Ref: expect.stringMatching(/^SecretsPortalacme/) },
-      globex: IMPORTED_SECRET_ARN,
-    });
+    expect(Object.keys(env).sort()).toEqual([
+      'CONFIG_PATH',
+      'NODE_OPTIONS',
+      'POWERTOOLS_METRICS_NAMESPACE',
+      'POWERTOOLS_SERVICE_NAME',
+      'TABLE_NAME',
+      'TOPIC_ARN',
+      'WORK_QUEUE_URL',
+    ]);
   });
 
-  it('gives the planner the queue URL, the secrets for discovery and the table of leases', () => {
+  it('gives the planner the queue URL and the table of leases, no secret ARNs (the bundled config names the secrets)', () => {
     const { stack } = synth();
     const env = envOf(functionByDescription('^Splits the configured'));
     expect(env.CONFIG_PATH).toBe(BUNDLED_CONFIG_PATH);
     expect(env.WORK_QUEUE_URL).toEqual(
       ref(stack.node.findAll().find((c) => c.node.path.endsWith('Work/Queue/Resource'))),
     );
-    expect(Object.keys(secretArnsOf(stack, env.SECRET_ARNS))).toEqual(['acme', 'globex']);
     expect(env.TABLE_NAME).toEqual(
       ref(stack.node.findAll().find((c) => c.node.path.endsWith('Snapshots/Table/Resource'))),
     );
+    expect(env.SECRET_ARNS).toBeUndefined();
   });
 
   it('lets the planner send to the work queue and take OAuth refresh leases, but not touch snapshots', () => {
@@ -343,20 +349,19 @@ describe('functions', () => {
 });
 
 describe('portal secrets', () => {
-  it('creates a secret for {name} with a placeholder and no literal credential, retained', () => {
-    const { template } = synth();
-    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
-    template.hasResource('AWS::SecretsManager::Secret', {
-      DeletionPolicy: 'Retain',
-      Properties: {
-        Name: 'membership-sync/acme',
-        Description: Match.stringLikeRegexp('"acme"'),
-        GenerateSecretString: Match.objectLike({
-          SecretStringTemplate: Match.serializedJson(Match.objectLike({ type: 'unset' })),
-        }),
-        SecretString: Match.absent(),
-      },
-    });
+  const PREFIX_ARN = {
+    'Fn::Join': [
+      '',
+      [
+        'arn:',
+        { Ref: 'AWS::Partition' },
+        ':secretsmanager:eu-central-1:111111111111:secret:membership-sync/*',
+      ],
+    ],
+  };
+
+  it('creates no secret: the operator writes them under the naming convention', () => {
+    synth().template.resourceCountIs('AWS::SecretsManager::Secret', 0);
   });
 
   it('lets the worker shorten the visibility of a failed work item on its own queue only', () => {
@@ -368,27 +373,149 @@ describe('portal secrets', () => {
     expect(onQueue.flatMap(actions)).toContain('sqs:ChangeMessageVisibility');
   });
 
-  it.each([
-    ['worker', workerCfn],
-    ['planner', plannerCfn],
-  ])('lets the %s read each secret and write back refreshed OAuth tokens', (_name, fnOf) => {
+  it('lets the worker read every portal’s secret: the prefix plus each imported ARN, nothing else', () => {
     const { template, stack } = synth();
-    const statements = policyStatementsOf(template, stack, fnOf(stack));
-    for (const resource of [
-      { Ref: expect.stringMatching(/^SecretsPortalacme/) },
-      IMPORTED_SECRET_ARN,
-    ]) {
-      const granted = statements
-        .filter((s) => expect.objectContaining({ Resource: resource }).asymmetricMatch(s))
-        .flatMap(actions);
-      expect(granted).toEqual(
-        expect.arrayContaining([
-          'secretsmanager:GetSecretValue',
-          'secretsmanager:PutSecretValue',
-          'secretsmanager:UpdateSecretVersionStage',
-        ]),
+    const reads = policyStatementsOf(template, stack, workerCfn(stack)).filter((s) =>
+      actions(s).some((a) => a.startsWith('secretsmanager:Get')),
+    );
+    expect(reads).toEqual([
+      expect.objectContaining({
+        Action: 'secretsmanager:GetSecretValue',
+        Resource: [PREFIX_ARN, IMPORTED_SECRET_ARN],
+      }),
+    ]);
+  });
+
+  it('lets the worker write refreshed tokens only into secrets not tagged as webhook secrets', () => {
+    const { template, stack } = synth();
+    const writes = policyStatementsOf(template, stack, workerCfn(stack)).filter((s) =>
+      actions(s).some(
+        (a) => a.startsWith('secretsmanager:') && !a.startsWith('secretsmanager:Get'),
+      ),
+    );
+    expect(writes).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
+        Resource: [PREFIX_ARN, IMPORTED_SECRET_ARN],
+        Condition: {
+          StringNotEquals: { [`aws:ResourceTag/${CREDENTIALS_TAG_KEY}`]: 'webhook' },
+        },
+      },
+    ]);
+  });
+
+  it('lets the planner read and write back refreshed tokens of discovery portals only', () => {
+    const { template, stack } = synth();
+    const secretStatements = (input: ReturnType<typeof configInput>) => {
+      const s = synth(input);
+      return policyStatementsOf(s.template, s.stack, plannerCfn(s.stack)).filter((st) =>
+        actions(st).some((a) => a.startsWith('secretsmanager:')),
       );
-    }
+    };
+    const tokenWrite = (resource: unknown) => ({
+      Effect: 'Allow',
+      Action: ['secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
+      Resource: resource,
+      Condition: { StringNotEquals: { [`aws:ResourceTag/${CREDENTIALS_TAG_KEY}`]: 'webhook' } },
+    });
+    // acme (explicit chats, convention name) is out of reach; globex (discovery, imported) is not.
+    expect(
+      policyStatementsOf(template, stack, plannerCfn(stack)).filter((st) =>
+        actions(st).some((a) => a.startsWith('secretsmanager:')),
+      ),
+    ).toEqual([
+      expect.objectContaining({
+        Action: 'secretsmanager:GetSecretValue',
+        Resource: IMPORTED_SECRET_ARN,
+      }),
+      tokenWrite(IMPORTED_SECRET_ARN),
+    ]);
+    // No discovery portal: no secret grant at all.
+    const explicitOnly = configInput();
+    explicitOnly.portals = explicitOnly.portals.slice(0, 1);
+    expect(secretStatements(explicitOnly)).toEqual([]);
+    // A discovery portal under the convention: the prefix.
+    const conventionDiscovery = configInput();
+    conventionDiscovery.portals = [
+      { id: 'initech', url: 'https://initech.bitrix24.com', chats: { discover: true } },
+    ];
+    expect(secretStatements(conventionDiscovery)).toEqual([
+      expect.objectContaining({ Action: 'secretsmanager:GetSecretValue', Resource: PREFIX_ARN }),
+      tokenWrite(PREFIX_ARN),
+    ]);
+  });
+
+  it('grants a secret named outside the prefix by its name (any suffix), and a partial ARN likewise', () => {
+    const input = configInput();
+    input.portals = [
+      {
+        id: 'own',
+        url: 'https://own.bitrix24.com',
+        secret: { name: 'elsewhere/own' },
+        chats: [1],
+      },
+      {
+        id: 'partial',
+        url: 'https://partial.bitrix24.com',
+        secret: { arn: 'arn:aws:secretsmanager:eu-central-1:111111111111:secret:team/partial' },
+        chats: [1],
+      },
+    ];
+    const { template, stack } = synth(input);
+    const [read] = policyStatementsOf(template, stack, workerCfn(stack)).filter((s) =>
+      actions(s).includes('secretsmanager:GetSecretValue'),
+    );
+    expect(
+      (stack.resolve(read?.Resource) as unknown[]).map((r) => JSON.stringify(r)).sort(),
+    ).toEqual([
+      JSON.stringify('arn:aws:secretsmanager:eu-central-1:111111111111:secret:team/partial-??????'),
+      JSON.stringify({
+        'Fn::Join': [
+          '',
+          [
+            'arn:',
+            { Ref: 'AWS::Partition' },
+            ':secretsmanager:eu-central-1:111111111111:secret:elsewhere/own-??????',
+          ],
+        ],
+      }),
+    ]);
+  });
+
+  it('lets the worker use only the snapshot-table actions it calls: no deletes, scans or streams, except releasing OAuth refresh leases', () => {
+    const { template, stack } = synth();
+    const dynamo = policyStatementsOf(template, stack, workerCfn(stack)).filter((s) =>
+      actions(s).some((a) => a.startsWith('dynamodb:')),
+    );
+    const unconditional = dynamo.filter((s) => s.Condition === undefined);
+    expect(unconditional.flatMap(actions).sort()).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:BatchWriteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ]);
+    expect(dynamo.filter((s) => s.Condition !== undefined)).toEqual([
+      expect.objectContaining({
+        Action: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['*#oauth'] } },
+      }),
+    ]);
+  });
+
+  it('lets the worker send an unfinished work item back to its own queue to go on later', () => {
+    const { template, stack } = synth();
+    const queue = stack.node.findAll().find((c) => c.node.path.endsWith('Work/Queue/Resource'));
+    const sends = policyStatementsOf(template, stack, workerCfn(stack)).filter((s) =>
+      actions(s).includes('sqs:SendMessage'),
+    );
+    expect(sends).toEqual([
+      expect.objectContaining({
+        Resource: { 'Fn::GetAtt': [stack.getLogicalId(queue as never), 'Arn'] },
+      }),
+    ]);
   });
 });
 
@@ -427,7 +554,7 @@ describe('audit archive', () => {
   it('keeps the archive in a versioned, retained, private, TLS-only bucket with tiering and access logs', () => {
     const { template } = synth(configInput({ archive: { enabled: true } }));
     template.hasResource('AWS::S3::Bucket', {
-      DeletionPolicy: 'Retain',
+      DeletionPolicy: 'RetainExceptOnCreate',
       Properties: Match.objectLike({
         VersioningConfiguration: { Status: 'Enabled' },
         PublicAccessBlockConfiguration: {
@@ -442,6 +569,8 @@ describe('audit archive', () => {
           Rules: [
             Match.objectLike({
               Transitions: [{ StorageClass: 'GLACIER_IR', TransitionInDays: 90 }],
+              // S3's default skips objects under 128 KB; most archive batches are smaller.
+              ObjectSizeGreaterThan: 0,
               NoncurrentVersionExpiration: { NoncurrentDays: 30 },
               Status: 'Enabled',
             }),
@@ -541,6 +670,75 @@ describe('alarms', () => {
     });
   });
 
+  const ALARM_SOURCE = {
+    StringEquals: { 'aws:SourceAccount': '111111111111' },
+    ArnLike: {
+      'aws:SourceArn': {
+        'Fn::Join': [
+          '',
+          [
+            'arn:',
+            { Ref: 'AWS::Partition' },
+            ':cloudwatch:eu-central-1:111111111111:alarm:MembershipSync-*',
+          ],
+        ],
+      },
+    },
+  };
+
+  it('reach the alarm topic: CloudWatch may publish to it, for this account’s alarms of this stack only', () => {
+    const { template, stack } = synth();
+    const alarmTopic = cfnAt(stack, 'Monitoring/AlarmTopic/Resource');
+    const [, policy] = only(
+      template.findResources('AWS::SNS::TopicPolicy', {
+        Properties: { Topics: [ref(alarmTopic)] },
+      }) as Record<string, Resource>,
+    );
+    expect((policy.Properties.PolicyDocument as { Statement: unknown[] }).Statement).toContainEqual(
+      {
+        Sid: 'AllowThisStacksAlarmsToPublish',
+        Effect: 'Allow',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: 'sns:Publish',
+        Resource: ref(alarmTopic),
+        Condition: ALARM_SOURCE,
+      },
+    );
+    template.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          {
+            Sid: 'AllowThisStacksAlarmsToPublish',
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+            Resource: '*',
+            Condition: ALARM_SOURCE,
+          },
+        ]),
+      },
+    });
+    // The condition's pattern must cover every alarm the stack makes.
+    for (const alarm of alarms()) {
+      expect(String(alarm.Properties.AlarmName)).toMatch(/^MembershipSync-/);
+    }
+  });
+
+  it('are created after the alarm topic and its policy, so none fires into a topic CloudWatch cannot use yet', () => {
+    const { template, stack } = synth();
+    const topicPolicy = Object.keys(template.findResources('AWS::SNS::TopicPolicy')).find((id) =>
+      id.startsWith('MonitoringAlarmTopicPolicy'),
+    );
+    for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) {
+      expect(alarm.DependsOn).toEqual(
+        expect.arrayContaining([
+          topicPolicy,
+          stack.getLogicalId(cfnAt(stack, 'Monitoring/AlarmTopic/Resource')),
+        ]),
+      );
+    }
+  });
+
   it('cover planner and worker errors', () => {
     const { stack } = synth();
     for (const fn of [plannerCfn(stack), workerCfn(stack)]) {
@@ -591,39 +789,99 @@ describe('alarms', () => {
     expect(alarm?.Properties.Threshold).toBe(0);
   });
 
-  it('cover freshness per portal: no ChatsSynced for 4 periods, missing data breaching', () => {
-    for (const portal of ['acme', 'globex']) {
-      const [alarm] = find('MembershipSync', 'ChatsSynced', hasDim('portal', portal));
-      expect(alarm?.Properties).toMatchObject({
-        Threshold: 1,
-        ComparisonOperator: 'LessThanThreshold',
-        TreatMissingData: 'breaching',
-        EvaluationPeriods: 1,
-      });
-      const m = metricOf(alarm as Resource);
-      expect(m).toMatchObject({ stat: 'Sum', period: 4 * 600 });
-      expect(m.dimensions).toContainEqual({ Name: 'service', Value: 'membership-sync' });
+  const jobWide = [{ Name: 'service', Value: 'membership-sync' }];
+
+  it('cover freshness of the whole job: nothing synced nor awaiting credentials for 4 periods', () => {
+    const [alarm] = alarms().filter((a) => String(a.Properties.AlarmName).includes('Freshness'));
+    expect(alarm?.Properties).toMatchObject({
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      // A job that reports nothing goes to INSUFFICIENT_DATA, which notifies; a new alarm
+      // starts there, so the first deploy is silent until the first tick.
+      TreatMissingData: 'missing',
+      InsufficientDataActions: alarm?.Properties.AlarmActions,
+      EvaluationPeriods: 1,
+    });
+    const metrics = alarm?.Properties.Metrics as {
+      Id: string;
+      Expression?: string;
+      MetricStat?: { Metric: { MetricName: string; Dimensions: Dimension[] }; Period: number };
+    }[];
+    expect(metrics.find((m) => m.Expression)?.Expression).toBe(
+      'FILL(synced, 0) + FILL(awaiting, 0)',
+    );
+    const stats = metrics.flatMap((m) => (m.MetricStat ? [m.MetricStat] : []));
+    expect(stats.map((m) => m.Metric.MetricName).sort()).toEqual([
+      'AwaitingCredentials',
+      'ChatsSynced',
+    ]);
+    for (const stat of stats) {
+      expect(stat.Metric.Dimensions).toEqual(jobWide);
+      expect(stat.Period).toBe(4 * 600);
     }
   });
 
-  it('warn per portal when some chat failed in 4 consecutive periods, and while a change is held', () => {
-    for (const portal of ['acme', 'globex']) {
-      const [failing] = find('MembershipSync', 'ChatsFailed', hasDim('portal', portal));
-      expect(failing?.Properties).toMatchObject({
-        Threshold: 1,
-        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-        TreatMissingData: 'notBreaching',
-        EvaluationPeriods: 4,
-        DatapointsToAlarm: 4,
+  it('warn over all portals when some chat failed in 4 consecutive periods, and while a change is held', () => {
+    const failing = find('MembershipSync', 'ChatsFailed');
+    expect(failing).toHaveLength(1);
+    expect(failing[0]?.Properties).toMatchObject({
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      EvaluationPeriods: 4,
+      DatapointsToAlarm: 4,
+    });
+    expect(metricOf(failing[0] as Resource)).toMatchObject({
+      stat: 'Sum',
+      period: 600,
+      dimensions: jobWide,
+    });
+    expect(String(failing[0]?.Properties.AlarmDescription)).toContain(
+      'MembershipSync/failing-chats',
+    );
+    const held = find('MembershipSync', 'ChangesHeld');
+    expect(held).toHaveLength(1);
+    expect(held[0]?.Properties).toMatchObject({
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+    });
+    expect(metricOf(held[0] as Resource).dimensions).toEqual(jobWide);
+    expect(String(held[0]?.Properties.AlarmDescription)).toContain('membership-sync release');
+  });
+
+  it('count a portal awaiting credentials as fresh, and alarm on it nowhere else', () => {
+    const referencing = alarms().filter((a) =>
+      JSON.stringify(a.Properties).includes('AwaitingCredentials'),
+    );
+    expect(referencing.map((a) => a.Properties.AlarmName)).toEqual([
+      'MembershipSync-Freshness-Stale-Critical',
+    ]);
+  });
+
+  it('do not grow with the number of portals', () => {
+    const many = configInput();
+    many.portals = Array.from({ length: 30 }, (_, i) => ({
+      id: `p${i}`,
+      url: `https://p${i}.bitrix24.com`,
+      chats: [1],
+    }));
+    const count = (t: ReturnType<typeof synth>['template']) =>
+      Object.keys(t.findResources('AWS::CloudWatch::Alarm')).length;
+    expect(count(synth(many).template)).toBe(count(synth().template));
+  });
+
+  it('name the portals behind them through saved Logs Insights queries over the worker log', () => {
+    const { template, stack } = synth();
+    const workerLogs = stack.node
+      .findAll()
+      .find((c) => c.node.path.endsWith('/WorkerLogs/Resource'));
+    for (const name of ['failing-chats', 'held-changes', 'awaiting-credentials']) {
+      template.hasResourceProperties('AWS::Logs::QueryDefinition', {
+        Name: `MembershipSync/${name}`,
+        LogGroupNames: Match.arrayWith([ref(workerLogs)]),
+        QueryString: Match.stringLikeRegexp('by portalId'),
       });
-      expect(metricOf(failing as Resource)).toMatchObject({ stat: 'Sum', period: 600 });
-      const [held] = find('MembershipSync', 'ChangesHeld', hasDim('portal', portal));
-      expect(held?.Properties).toMatchObject({
-        Threshold: 1,
-        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-        EvaluationPeriods: 1,
-      });
-      expect(String(held?.Properties.AlarmDescription)).toContain('membership-sync release');
     }
   });
 
@@ -664,19 +922,134 @@ describe('alarms', () => {
 });
 
 describe('outputs', () => {
-  it('name the topic, table, dashboard, alarm topic and each portal’s secret', () => {
+  it('name the topic, table, dashboard, alarm topic, queues, schedule and the secret prefix — nothing per portal', () => {
     const outputs = synth().template.findOutputs('*');
-    expect(Object.keys(outputs)).toEqual(
+    expect(Object.keys(outputs).sort()).toEqual([
+      'AlarmTopicArn',
+      'DashboardUrl',
+      'PlannerFunctionName',
+      'ScheduleDeadLetterQueueUrl',
+      'ScheduleGroupName',
+      'ScheduleName',
+      'SecretNamePrefix',
+      'TableName',
+      'TopicArn',
+      'WorkDeadLetterQueueUrl',
+      'WorkerLogGroupName',
+    ]);
+    expect(outputs.SecretNamePrefix?.Value).toBe('membership-sync/');
+  });
+});
+
+describe('a first deploy that fails', () => {
+  it('leaves nothing retained behind: retained resources are kept on delete and update, not on a failed create', () => {
+    const { template } = synth(configInput({ archive: { enabled: true } }));
+    const retained = Object.entries(template.toJSON().Resources as Record<string, Resource>)
+      .filter(([, r]) => r.DeletionPolicy !== undefined && r.DeletionPolicy !== 'Delete')
+      .map(([, r]) => [r.Type, r.DeletionPolicy, r.UpdateReplacePolicy]);
+    expect(retained).toEqual(
       expect.arrayContaining([
-        'TopicArn',
-        'TableName',
-        'DashboardUrl',
-        'AlarmTopicArn',
-        'SecretArnacme',
-        'SecretArnglobex',
+        ['AWS::KMS::Key', 'RetainExceptOnCreate', 'Retain'],
+        ['AWS::Scheduler::ScheduleGroup', 'RetainExceptOnCreate', 'Retain'],
+        ['AWS::S3::Bucket', 'RetainExceptOnCreate', 'Retain'],
+        ['AWS::Logs::LogGroup', 'RetainExceptOnCreate', 'Retain'],
       ]),
     );
-    expect(outputs.SecretArnglobex?.Value).toBe(IMPORTED_SECRET_ARN);
+    // The table alone stays plainly retained: it is deletion-protected (a rollback could not
+    // delete it) and has a generated name (a leftover one does not block the retry).
+    expect(retained.filter(([, policy]) => policy === 'Retain')).toEqual([
+      ['AWS::DynamoDB::GlobalTable', 'Retain', 'Retain'],
+    ]);
+  });
+
+  it('creates the schedule after its group (named literally) and its role’s invoke permission', () => {
+    const { template, stack } = synth();
+    const [, schedule] = only(
+      template.findResources('AWS::Scheduler::Schedule') as Record<string, Resource>,
+    );
+    const group = stack.getLogicalId(cfnAt(stack, 'Schedule/Group/Resource'));
+    const rolePolicy = stack.getLogicalId(cfnAt(stack, 'Schedule/Role/DefaultPolicy/Resource'));
+    expect(typeof schedule.Properties.GroupName).toBe('string');
+    expect(schedule.DependsOn).toEqual(expect.arrayContaining([group, rolePolicy]));
+  });
+});
+
+describe('schedule time zone', () => {
+  it('is set for a cron expression and left out for rate(), which has none', () => {
+    const withCron = synth().template;
+    withCron.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpressionTimezone: 'Europe/Berlin',
+    });
+    const withRate = synth(
+      configInput({ schedule: { expression: 'rate(15 minutes)', timeZone: 'Europe/Berlin' } }),
+    ).template;
+    withRate.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(15 minutes)',
+      ScheduleExpressionTimezone: Match.absent(),
+    });
+  });
+});
+
+describe('subscribers in other accounts', () => {
+  const eventTopicPolicy = (input: ReturnType<typeof configInput>) => {
+    const { template, stack } = synth(input);
+    const [, policy] = only(
+      template.findResources('AWS::SNS::TopicPolicy', {
+        Properties: { Topics: [ref(eventTopicCfn(stack))] },
+      }) as Record<string, Resource>,
+    );
+    return {
+      stack,
+      statements: (policy.Properties.PolicyDocument as { Statement: unknown[] }).Statement,
+    };
+  };
+
+  it('may subscribe to the event topic when their account is listed', () => {
+    const { stack, statements } = eventTopicPolicy(
+      configInput({ topic: { subscriberAccounts: ['222222222222', '333333333333'] } }),
+    );
+    expect(statements).toContainEqual({
+      Sid: 'AllowSubscriberAccountsToSubscribe',
+      Effect: 'Allow',
+      Principal: {
+        AWS: ['222222222222', '333333333333'].map((account) => ({
+          'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:iam::${account}:root`]],
+        })),
+      },
+      Action: 'sns:Subscribe',
+      Resource: ref(eventTopicCfn(stack)),
+    });
+  });
+
+  it('may not by default: the topic policy only denies non-TLS publishing', () => {
+    const { statements } = eventTopicPolicy(configInput());
+    expect(statements).toEqual([expect.objectContaining({ Effect: 'Deny' })]);
+  });
+});
+
+describe('archive subscription role', () => {
+  it('may be assumed by SNS only for this account’s event topic', () => {
+    const { template, stack } = synth(configInput({ archive: { enabled: true } }));
+    const [, subscription] = only(
+      template.findResources('AWS::SNS::Subscription', {
+        Properties: { Protocol: 'firehose' },
+      }) as Record<string, Resource>,
+    );
+    const [roleId] = (subscription.Properties.SubscriptionRoleArn as { 'Fn::GetAtt': [string] })[
+      'Fn::GetAtt'
+    ];
+    const role = template.toJSON().Resources[roleId] as Resource;
+    expect(role.Properties.AssumeRolePolicyDocument).toMatchObject({
+      Statement: [
+        {
+          Principal: { Service: 'sns.amazonaws.com' },
+          Condition: {
+            StringEquals: { 'aws:SourceAccount': '111111111111' },
+            ArnEquals: { 'aws:SourceArn': ref(eventTopicCfn(stack)) },
+          },
+        },
+      ],
+    });
   });
 });
 
@@ -713,27 +1086,12 @@ function envOf(fn: Resource): Record<string, unknown> {
   return (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
 }
 
-function secretArnsOf(stack: Stack, value: unknown): Record<string, unknown> {
-  // Stack.toJsonString with tokens synthesizes as Fn::Join; resolve it back to a map.
-  const joined = value as { 'Fn::Join': [string, unknown[]] };
-  const parts = joined['Fn::Join'][1];
-  const map: Record<string, unknown> = {};
-  let key: string | undefined;
-  for (const part of parts) {
-    if (typeof part === 'string') {
-      for (const m of part.matchAll(/"([a-z0-9-]+)":"?([^"]*)/g)) {
-        key = m[1];
-        if (m[2] && key) map[key] = m[2];
-      }
-    } else if (key) {
-      map[key] = part;
-    }
-  }
-  expect(stack.resolve(value)).toBeDefined();
-  return map;
-}
-
-type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
+type Statement = {
+  Action: string | string[];
+  Resource: unknown;
+  Effect: string;
+  Condition?: unknown;
+};
 const actions = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
 
 function policyStatementsOf(

@@ -20,10 +20,10 @@ import {
 } from '../../../functions/app/lambda-worker.js';
 import { SERVICE_NAME } from '../../../functions/app/metric-names.js';
 import { type AppLogger, createMetrics } from '../../../functions/app/observability.js';
+import type { PlannerReport } from '../../../functions/app/planner-app.js';
 import type { ConfigInput } from '../../../functions/config/config-schema.js';
 import type { CloudEvent } from '../../../functions/core/cloud-event.js';
 import type { ChatId, Snapshot, WorkItem } from '../../../functions/core/model.js';
-import type { PlanReport } from '../../../functions/core/plan-run.js';
 import { createHttpsFetch } from '../../../local/runtime/https-fetch.js';
 import { startSimulator } from '../../../local/simulator/start-simulator.js';
 import type { RunningSimulator, SimulatorOptions } from '../../../local/simulator/types.js';
@@ -75,11 +75,9 @@ export function captureMetrics(): { metrics: Metrics; lines: string[] } {
 export type SecretSpec =
   | { readonly kind: 'webhook'; readonly webhookUrl?: string }
   | { readonly kind: 'oauth'; readonly userId?: number }
-  /** Stored as is (invalid shapes). */
+  /** Stored as is (invalid shapes, the placeholder). */
   | { readonly kind: 'raw'; readonly value: string | object }
-  /** SECRET_ARNS has no entry for the portal. */
-  | { readonly kind: 'unmapped' }
-  /** SECRET_ARNS names a secret that does not exist. */
+  /** The config names a secret that does not exist (yet). */
   | { readonly kind: 'missing' };
 
 export interface PortalSpec {
@@ -117,7 +115,7 @@ export interface Deployment {
   worker(overrides?: LambdaWorkerOverrides): ReturnType<typeof createLambdaWorker>;
   planner(
     overrides?: LambdaPlannerOverrides,
-  ): (event: ScheduledInvocation | undefined) => Promise<PlanReport>;
+  ): (event: ScheduledInvocation | undefined) => Promise<PlannerReport>;
   /**
    * Drains the subscriber queue (everything published since the last call), validating every
    * event against its JSON Schema.
@@ -211,12 +209,12 @@ export async function startWorld(options: SimulatorOptions = {}): Promise<World>
       const portalSim = portal.sim ?? sim;
       const spec = portal.secret ?? { kind: 'webhook' };
       let configArn = `arn:aws:secretsmanager:us-east-1:000000000000:secret:${name}-${portal.id}-AbCdEf`;
-      if (spec.kind !== 'missing' && spec.kind !== 'unmapped') {
+      if (spec.kind !== 'missing') {
         const value = secretValue(portalSim, spec);
         secretValues.push(...secretStrings(value));
         configArn = secrets.createSecret(`${name}-${portal.id}`, value);
       }
-      if (spec.kind !== 'unmapped') secretArns[portal.id] = configArn;
+      secretArns[portal.id] = configArn;
       portals.push({
         id: portal.id,
         url: portalSim.baseUrl,
@@ -234,7 +232,6 @@ export async function startWorld(options: SimulatorOptions = {}): Promise<World>
       TABLE_NAME: tableName,
       TOPIC_ARN: topicArn,
       WORK_QUEUE_URL: workQueue.url,
-      SECRET_ARNS: JSON.stringify(secretArns),
     };
 
     const read = async (queueUrl: string, idleMs: number, expected?: number) => {
@@ -272,6 +269,7 @@ export async function startWorld(options: SimulatorOptions = {}): Promise<World>
           fetch: fetch(),
           bitrix24: FAST_BITRIX24,
           logger: captureLogger(),
+          metrics: captureMetrics().metrics,
           ...overrides,
         }),
       events: ({ idleMs = 600, expected } = {}) => read(subscriber.queueUrl, idleMs, expected),
