@@ -126,39 +126,69 @@ const secretPrefix = z
 
 export const DEFAULT_SECRET_PREFIX = 'membership-sync/';
 
-export const configSchema = z.strictObject({
-  /** Editors' JSON Schema hint (`config/config.schema.json`); ignored. */
-  $schema: z.string().optional(),
-  portals: z
-    .array(portalSchema)
-    .min(1, 'configure at least one portal')
-    .refine((ps) => new Set(ps.map((p) => p.id)).size === ps.length, {
-      message: 'portal ids must be unique',
-    }),
-  schedule: z
-    .strictObject({
-      expression: scheduleExpression.default('rate(15 minutes)'),
-      timeZone: timeZone.default('UTC'),
-    })
-    .default({ expression: 'rate(15 minutes)', timeZone: 'UTC' }),
-  breaker: breakerSchema.default({ maxRemovedShare: 0.5, minRemoved: 5 }),
-  secrets: z
-    .strictObject({ prefix: secretPrefix.default(DEFAULT_SECRET_PREFIX) })
-    .default({ prefix: DEFAULT_SECRET_PREFIX }),
-  topic: z
-    .strictObject({
-      kind: z.enum(['standard', 'fifo']).default('standard'),
-      /** Other AWS accounts allowed to subscribe to the event topic. */
-      subscriberAccounts: z
-        .array(accountId)
-        .default([])
-        .refine((ids) => new Set(ids).size === ids.length, {
-          message: 'account IDs must be unique',
-        }),
-    })
-    .default({ kind: 'standard', subscriberAccounts: [] }),
-  archive: z.strictObject({ enabled: z.boolean().default(false) }).default({ enabled: false }),
-});
+/**
+ * Secrets outside `secrets.prefix` are granted one ARN each, in one IAM statement that cannot be
+ * split, so their ARNs together must stay well under IAM's 6,144-character managed-policy limit
+ * (docs/scale.md): 5,000 characters are about 50 ARNs of usual length.
+ */
+export const MAX_SECRET_ARN_CHARS_OUTSIDE_PREFIX = 5000;
+
+/** An ARN's length for a secret named `name`: the longest partition, region and suffix. */
+const secretArnLength = (secretId: string) =>
+  secretId.startsWith('arn:')
+    ? secretId.length
+    : 'arn:aws-us-gov:secretsmanager:ap-southeast-2:123456789012:secret:'.length +
+      secretId.length +
+      '-??????'.length;
+
+export const configSchema = z
+  .strictObject({
+    /** Editors' JSON Schema hint (`config/config.schema.json`); ignored. */
+    $schema: z.string().optional(),
+    portals: z
+      .array(portalSchema)
+      .min(1, 'configure at least one portal')
+      .refine((ps) => new Set(ps.map((p) => p.id)).size === ps.length, {
+        message: 'portal ids must be unique',
+      }),
+    schedule: z
+      .strictObject({
+        expression: scheduleExpression.default('rate(15 minutes)'),
+        timeZone: timeZone.default('UTC'),
+      })
+      .default({ expression: 'rate(15 minutes)', timeZone: 'UTC' }),
+    breaker: breakerSchema.default({ maxRemovedShare: 0.5, minRemoved: 5 }),
+    secrets: z
+      .strictObject({ prefix: secretPrefix.default(DEFAULT_SECRET_PREFIX) })
+      .default({ prefix: DEFAULT_SECRET_PREFIX }),
+    topic: z
+      .strictObject({
+        kind: z.enum(['standard', 'fifo']).default('standard'),
+        /** Other AWS accounts allowed to subscribe to the event topic. */
+        subscriberAccounts: z
+          .array(accountId)
+          .default([])
+          .refine((ids) => new Set(ids).size === ids.length, {
+            message: 'account IDs must be unique',
+          }),
+      })
+      .default({ kind: 'standard', subscriberAccounts: [] }),
+    archive: z.strictObject({ enabled: z.boolean().default(false) }).default({ enabled: false }),
+  })
+  .superRefine((config, ctx) => {
+    const outside = config.portals
+      .map((p) => portalSecretId(config, p))
+      .filter((id) => !id.startsWith(config.secrets.prefix));
+    // Quotes and a comma around each ARN in the policy JSON.
+    const chars = outside.reduce((sum, id) => sum + secretArnLength(id) + 3, 0);
+    if (chars > MAX_SECRET_ARN_CHARS_OUTSIDE_PREFIX) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['portals'],
+        message: `${outside.length} portals name a secret outside secrets.prefix "${config.secrets.prefix}" (${chars} characters of ARNs; at most ${MAX_SECRET_ARN_CHARS_OUTSIDE_PREFIX} fit the IAM policy size limit): move their secrets to <prefix><portal id> and drop their "secret"`,
+      });
+    }
+  });
 
 export type Config = z.output<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;

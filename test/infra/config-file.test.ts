@@ -78,7 +78,7 @@ describe('loading the config at synth', () => {
     [
       'portals.0.secret',
       (c: Editable) => {
-        c.portals[0].secret = {};
+        c.portals[0].secret = 'membership-sync/acme';
       },
     ],
     [
