@@ -13,6 +13,7 @@ import {
 import { type EventsTarget, openLocalEnvironment } from '../runtime/local-environment.js';
 import { createLocalRunner, type LocalRunResult } from '../runtime/local-run.js';
 import { startSimulator } from '../simulator/start-simulator.js';
+import { checkPortalCredentials, describeCredentials } from './portal-credentials.js';
 import { createProgress } from './progress.js';
 import {
   parseWebhookUrl,
@@ -172,9 +173,23 @@ async function portalIdsOf(flags: RunConfigFlags & { portal?: string }): Promise
   return (await portalsOf(flags)).map((p) => p.portalId);
 }
 
-export async function statusCommand(
-  flags: StateFlags & RunConfigFlags & { portal?: string; json?: boolean },
-): Promise<number> {
+export interface StatusFlags extends StateFlags, RunConfigFlags {
+  readonly portal?: string;
+  readonly json?: boolean;
+  /** Also read each configured portal's secret and say whether it awaits credentials. */
+  readonly secrets?: boolean;
+  readonly secretsManagerEndpoint?: string;
+}
+
+export async function statusCommand(flags: StatusFlags): Promise<number> {
+  if (flags.secrets) {
+    if (!flags.config) throw new UsageError('--secrets needs --config FILE (it names the secrets)');
+    const config = await readConfigFile(flags.config);
+    const states = await checkPortalCredentials(config, flags.secretsManagerEndpoint);
+    for (const state of states) {
+      process.stdout.write(`${flags.json ? JSON.stringify(state) : describeCredentials(state)}\n`);
+    }
+  }
   const portalIds = await portalIdsOf(flags);
   const snapshots = await withStore(flags, async ({ store }) => {
     const all: Snapshot[] = [];
@@ -189,7 +204,7 @@ export async function statusCommand(
     return 0;
   }
   if (snapshots.length === 0) {
-    process.stdout.write('no snapshots yet: run `membership-sync sync` first\n');
+    process.stdout.write('no snapshots yet: the first sync (or schedule tick) writes them\n');
     return 0;
   }
   const rows = snapshots.map((s) => ({

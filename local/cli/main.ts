@@ -72,6 +72,14 @@ syncOptions(program.command('watch').description('sync repeatedly until interrup
 stateOptions(sourceOptions(program.command('status').description('show the stored snapshots')))
   .option('--portal <id>', 'portal id (default: from --config or --webhook)')
   .option('--json', 'one JSON object per chat')
+  .option(
+    '--secrets',
+    "with --config: read each portal's secret (your AWS credentials) and report it ready, awaiting credentials or unreadable; never prints a value",
+  )
+  .option(
+    '--secrets-manager-endpoint <url>',
+    'Secrets Manager endpoint (an emulator) for --secrets',
+  )
   .action(async (flags) => {
     process.exitCode = await statusCommand(flags);
   });
