@@ -182,7 +182,11 @@ export class MembershipSyncStack extends Stack {
     });
 
     if (config.archive.enabled && !fifoArchive) {
-      new AuditArchive(this, 'Archive', { topic: events.topic });
+      const archive = new AuditArchive(this, 'Archive', { topic: events.topic });
+      new CfnOutput(this, 'ArchiveBucketName', {
+        description: 'Athena reads the events under s3://<ArchiveBucketName>/events/',
+        value: archive.bucket.bucketName,
+      });
     } else if (fifoArchive) {
       // SNS FIFO topics deliver to SQS only, so Firehose cannot subscribe; the topic's own
       // archive (replayable, 365 days) stands in for the S3 archive.

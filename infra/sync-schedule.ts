@@ -47,11 +47,9 @@ export class SyncSchedule extends Construct {
 
   constructor(scope: Construct, id: string, props: SyncScheduleProps) {
     super(scope, id);
-    // The group has a fixed name: kept on delete and update, but removed when the first create
-    // rolls back, or the retry would fail with "already exists".
-    this.group = new ScheduleGroup(this, 'Group', {
-      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
-    });
+    // The group has a fixed name and holds no data: deleted with the stack (CDK would retain it),
+    // so neither a retried first deploy nor a redeploy after deletion meets "already exists".
+    this.group = new ScheduleGroup(this, 'Group', { removalPolicy: RemovalPolicy.DESTROY });
     // Scheduler DLQs must be standard queues.
     this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
       retentionPeriod: Duration.days(14),
