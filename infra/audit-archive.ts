@@ -22,6 +22,7 @@ import {
   BlockPublicAccess,
   Bucket,
   BucketEncryption,
+  type CfnBucket,
   ObjectOwnership,
   StorageClass,
 } from 'aws-cdk-lib/aws-s3';
@@ -95,7 +96,7 @@ export class AuditArchive extends Construct {
         {
           id: 'audit-tiering',
           // S3 transitions no object under 128 KB unless a rule sets its own size filter, and
-          // most five-minute archive batches are smaller (docs/deploy.md, "Archive").
+          // most five-minute archive batches are smaller (docs/deploy.md, step 7).
           objectSizeGreaterThan: 0,
           transitions: [
             {
@@ -104,12 +105,19 @@ export class AuditArchive extends Construct {
             },
           ],
           noncurrentVersionExpiration: props.noncurrentVersionExpiration ?? Duration.days(30),
-          abortIncompleteMultipartUploadAfter: Duration.days(7),
         },
+        // A rule of its own: S3 refuses it next to a size filter.
+        { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(7) },
       ],
       // The audit record outlives the stack.
       removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
+
+    // CloudFormation types the size filter as a string (CDK writes a number, which it coerces).
+    (this.bucket.node.defaultChild as CfnBucket).addPropertyOverride(
+      'LifecycleConfiguration.Rules.0.ObjectSizeGreaterThan',
+      '0',
+    );
 
     this.deliveryStream = new DeliveryStream(this, 'DeliveryStream', {
       encryption: StreamEncryption.awsOwnedKey(),

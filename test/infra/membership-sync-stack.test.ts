@@ -570,10 +570,17 @@ describe('audit archive', () => {
             Match.objectLike({
               Transitions: [{ StorageClass: 'GLACIER_IR', TransitionInDays: 90 }],
               // S3's default skips objects under 128 KB; most archive batches are smaller.
-              ObjectSizeGreaterThan: 0,
+              ObjectSizeGreaterThan: '0',
               NoncurrentVersionExpiration: { NoncurrentDays: 30 },
+              AbortIncompleteMultipartUpload: Match.absent(),
               Status: 'Enabled',
             }),
+            // S3 refuses an abort rule next to a size filter: a rule of its own.
+            {
+              Id: 'abort-incomplete-uploads',
+              AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 },
+              Status: 'Enabled',
+            },
           ],
         },
       }),
