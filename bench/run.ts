@@ -421,6 +421,9 @@ interface OutputInput {
   readonly totalMs: number;
 }
 
+/** Outcomes whose chat had events, so a recorded and a committed change. */
+const CHANGE_OUTCOMES = ['baseline', 'changed', 'released', 'held', 'access_lost'] as const;
+
 function perRun<T>(runs: Record<RunName, RunResult>, pick: (r: RunResult) => T) {
   return { baseline: pick(runs.baseline), steady: pick(runs.steady), churn: pick(runs.churn) };
 }
@@ -547,6 +550,11 @@ function buildOutput(input: OutputInput) {
       writes: perRun(runs, (r) => r.dynamoWrites),
       readCapacityUnits: perRun(runs, (r) => r.dynamoReadCapacity),
       writeCapacityUnits: perRun(runs, (r) => r.dynamoWriteCapacity),
+      // The outbox: a change is recorded before it is published, then committed.
+      writesPerChangedChat: perRun(runs, (r) => {
+        const changed = CHANGE_OUTCOMES.reduce((n, o) => n + (r.outcomes[o] ?? 0), 0);
+        return changed === 0 ? null : round(r.dynamoWrites / changed);
+      }),
       skippedSaves: perRun(runs, (r) => r.skippedSaves),
     },
     sns: {
@@ -640,6 +648,14 @@ function printTable(out: ReturnType<typeof buildOutput>): void {
   const d = out.dynamodb;
   rows.push(['DynamoDB read calls', d.reads.baseline, d.reads.steady, d.reads.churn, '', '']);
   rows.push(['DynamoDB write calls', d.writes.baseline, d.writes.steady, d.writes.churn, '', '']);
+  rows.push([
+    'DynamoDB writes per changed chat',
+    d.writesPerChangedChat.baseline ?? '-',
+    d.writesPerChangedChat.steady ?? '-',
+    d.writesPerChangedChat.churn ?? '-',
+    '',
+    '',
+  ]);
   rows.push([
     'DynamoDB RCU / WCU',
     `${d.readCapacityUnits.baseline} / ${d.writeCapacityUnits.baseline}`,
