@@ -15,7 +15,7 @@ export interface AppLogger {
 /**
  * Structured JSON logs. Every string is passed through the Bitrix24 redactor on its way out:
  * the client already never puts secrets into messages, this is the second line of defence
- * (DESIGN invariant 6).
+ * (docs/design.md, guarantee 7).
  */
 export function createLogger(serviceName: string): AppLogger {
   const logger = new Logger({

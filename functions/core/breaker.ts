@@ -3,7 +3,7 @@ import { isSortedSubset, sameMembers } from './member-set.js';
 import type { BreakerSettings, HeldChange } from './model.js';
 
 /**
- * True when a diff removes too many members to apply unattended (DESIGN invariant 3):
+ * True when a diff removes too many members to apply unattended (docs/design.md, guarantee 3):
  * `left > maxRemovedShare × previousCount` AND `left > minRemoved`. Both are strict, so with the
  * defaults (0.5, 5) removing exactly half, or exactly 5, still applies.
  */

@@ -1,4 +1,4 @@
-/** CloudEvents 1.0, JSON structured mode. See DESIGN.md "Event contract". */
+/** CloudEvents 1.0, JSON structured mode. The contract for consumers: docs/events.md. */
 export interface CloudEvent<T = unknown> {
   readonly specversion: '1.0';
   readonly id: string;

@@ -19,7 +19,7 @@ export interface EventIdInput {
 }
 
 /**
- * Deterministic event ID (DESIGN invariant 4): sha256 hex of
+ * Deterministic event ID (docs/design.md, guarantee 4): sha256 hex of
  * `source \n chatId \n userId|'-' \n type \n baseVersion [\n discriminator]`.
  * Re-running the same diff against the same base version yields the same IDs, so a re-publish
  * after a crash or by the loser of two overlapping runs is a duplicate consumers drop on

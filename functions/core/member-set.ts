@@ -31,7 +31,7 @@ export function isSortedUnique(ids: readonly number[]): boolean {
  * than a Float64Array or `Array#sort`), de-duplicated in place and copied out once.
  *
  * @throws {InvalidMemberIdError} on anything but an integer in 1..{@link MAX_USER_ID}: a malformed read must
- *   fail that chat, never be diffed (DESIGN invariant 7).
+ *   fail that chat, never be diffed (docs/design.md, guarantee 8).
  */
 export function normalizeMemberIds(ids: readonly unknown[]): UserId[] {
   let sorted = true;

@@ -25,7 +25,7 @@ export class ChangePendingError extends Error {
 }
 
 /**
- * An operator's approval of a held mass change (DESIGN invariant 3). The next sync applies the
+ * An operator's approval of a held mass change (docs/design.md, guarantee 3). The next sync applies the
  * change once, provided every member it removes was among the held leaves (`decideBreaker`).
  * The result is saved conditionally on `snapshot.version` (and no pending change) like any other
  * write, so a release racing a sync loses cleanly instead of approving a change nobody looked at.

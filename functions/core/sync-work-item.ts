@@ -190,7 +190,7 @@ interface Flushed {
 
 /**
  * Syncs one work item (one portal, ≤ 50 chats) through the outbox (docs/design.md, guarantees
- * 1 and 5):
+ * 1, 5 and 6):
  *
  * 1. one member read, one snapshot load;
  * 2. every change an earlier attempt left pending is finished first: its events rebuilt
@@ -225,7 +225,7 @@ export async function syncWorkItem(deps: SyncDeps, item: WorkItem): Promise<Sync
     loaded = await deps.store.loadMany(deps.portal.portalId, chatIds);
   } catch (error) {
     if (error instanceof SnapshotUnreadableError) {
-      // A corrupt snapshot fails its chat, not the work item (docs/design.md, guarantee 7).
+      // A corrupt snapshot fails its chat, not the work item (docs/design.md, guarantee 8).
       deps.logger?.error('stored snapshots unreadable', { error: safeMessage(error) });
       loaded = error.readable;
       unreadable = error.unreadable;
@@ -853,7 +853,7 @@ const MAX_MESSAGE_LENGTH = 500;
 
 /**
  * Error text fit for a report or a log line: every URL cut to its origin (a webhook URL carries
- * its secret code in the path; DESIGN invariant 6), capped in length.
+ * its secret code in the path; docs/design.md, guarantee 7), capped in length.
  */
 function safeMessage(cause: unknown): string {
   const text = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);

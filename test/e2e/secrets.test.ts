@@ -12,7 +12,7 @@ import {
 } from './support/harness.js';
 
 /**
- * DESIGN invariant 6: webhook codes, OAuth tokens (old and refreshed) and the client secret never
+ * docs/design.md, guarantee 7: webhook codes, OAuth tokens (old and refreshed) and the client secret never
  * appear in log lines (the real Powertools logger's stdout and the raw logger calls), metrics,
  * events, stored snapshot items or errors — through a run with faults, auth errors and a refresh.
  */

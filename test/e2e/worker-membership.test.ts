@@ -22,7 +22,7 @@ afterAll(async () => {
   await world?.close();
 });
 
-/** The documented ID: sha256(source \n chat \n user \n type \n base version), DESIGN invariant 4. */
+/** The documented ID: sha256(source \n chat \n user \n type \n base version), docs/design.md, guarantee 4. */
 function expectedId(
   source: string,
   chatId: number,

@@ -15,7 +15,7 @@ import {
 } from './support/harness.js';
 
 /**
- * DESIGN invariant 2 (no false leave) and 7 (a malformed answer fails that chat, not the run):
+ * docs/design.md, guarantees 2 (no false leave) and 8 (a malformed answer fails that chat, not the run):
  * every way a read can go wrong, through the real worker, client and simulator, must leave the
  * stored snapshot as it was and publish no `left` event.
  */
