@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { SimClock } from './bitrix-time.js';
 import type { FaultQueue } from './faults.js';
 import { sendJson } from './http-answers.js';
 import type { PortalState } from './portal-state.js';
@@ -9,6 +10,7 @@ export interface AdminSurfaceDependencies {
   readonly faults: FaultQueue;
   readonly stats: () => SimulatorStats;
   readonly setCompetingLoad: (requestsPerSecond: number) => void;
+  readonly clock: SimClock;
 }
 
 function isLoopback(address: string | undefined): boolean {
@@ -32,7 +34,10 @@ function chatJson(state: PortalState, id: number) {
  *
  * - `POST /_admin/users` NewUser → SimUser; `POST /_admin/users/{id}/active` `{active}`
  * - `POST /_admin/chats` NewChat → SimChat; `GET /_admin/chats/{id}`; `DELETE /_admin/chats/{id}`
- * - `POST /_admin/chats/{id}/members` `{add?: number[], remove?: number[]}` → SimChat
+ * - `POST /_admin/chats/{id}/members` `{add?: number[], remove?: number[], silent?, bySelf?}`
+ *   → SimChat (`silent`/`bySelf`: see MembershipChangeOptions)
+ * - `POST /_admin/chats/{id}/messages` (an ordinary message: the chat moves up recent lists)
+ * - `POST /_admin/settings` `{generalChatMessages: boolean}`; `POST /_admin/clock` `{advanceMs}`
  * - `POST /_admin/faults` Fault; `DELETE /_admin/faults`; `GET /_admin/stats`
  * - `POST /_admin/load` `{requestsPerSecond}`: other integrations' load on the bucket
  */
@@ -81,9 +86,29 @@ function route(deps: AdminSurfaceDependencies, route: string, body: unknown): [n
     return [200, { deleted: id }];
   }
   if (/^POST \/_admin\/chats\/\d+\/members$/.test(route)) {
-    if (input.add !== undefined) state.addMembers(id, idList(input.add));
-    if (input.remove !== undefined) state.removeMembers(id, idList(input.remove));
+    const options = { silent: input.silent === true, bySelf: input.bySelf === true };
+    if (input.add !== undefined) state.addMembers(id, idList(input.add), options);
+    if (input.remove !== undefined) state.removeMembers(id, idList(input.remove), options);
     return [200, chatJson(state, id)];
+  }
+  if (/^POST \/_admin\/chats\/\d+\/messages$/.test(route)) {
+    state.postMessage(id);
+    return [201, chatJson(state, id)];
+  }
+  if (route === 'POST /_admin/settings') {
+    if (typeof input.generalChatMessages !== 'boolean') {
+      throw new Error('expected {"generalChatMessages": true|false}');
+    }
+    state.setGeneralChatMessages(input.generalChatMessages);
+    return [200, { generalChatMessages: input.generalChatMessages }];
+  }
+  if (route === 'POST /_admin/clock') {
+    const advanceMs = input.advanceMs;
+    if (typeof advanceMs !== 'number' || !(advanceMs >= 0)) {
+      throw new Error('expected {"advanceMs": a non-negative number}');
+    }
+    deps.clock.advance(advanceMs);
+    return [200, { nowMs: deps.clock.nowMs() }];
   }
   if (route === 'POST /_admin/faults') {
     deps.faults.inject(input as unknown as Fault);

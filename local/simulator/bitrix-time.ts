@@ -8,8 +8,10 @@
 export const PORTAL_UTC_OFFSET_MINUTES = 180;
 
 export interface SimClock {
-  /** Real wall-clock milliseconds. */
+  /** Wall-clock milliseconds, plus whatever `advance` added. */
   nowMs(): number;
+  /** Moves the portal's clock forward (tests and the benchmark let hours pass in no time). */
+  advance(ms: number): void;
   /** Real milliseconds that `simulatedSeconds` of portal time take. */
   realMs(simulatedSeconds: number): number;
   readonly timeScale: number;
@@ -17,8 +19,13 @@ export interface SimClock {
 
 export function createSimClock(timeScale = 1): SimClock {
   if (!(timeScale > 0)) throw new Error(`timeScale must be positive, got ${timeScale}`);
+  let offsetMs = 0;
   return {
-    nowMs: () => Date.now(),
+    nowMs: () => Date.now() + offsetMs,
+    advance: (ms) => {
+      if (!(ms >= 0)) throw new Error(`the clock only moves forward, got ${ms} ms`);
+      offsetMs += ms;
+    },
     realMs: (simulatedSeconds) => (simulatedSeconds * 1000) / timeScale,
     timeScale,
   };

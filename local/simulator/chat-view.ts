@@ -8,8 +8,8 @@ function messageType(chat: ChatRecord): string {
 }
 
 /**
- * The chat object of `im.dialog.get` (§5) and of `im.recent.list` items. `user_counter` counts
- * every relation, dismissed users included (unverified against a live portal, §10).
+ * The chat object of `im.dialog.get` (§5) and of `im.recent.*` rows. `user_counter` counts active
+ * members only, so a deactivation lowers it without any message (docs/bitrix24.md).
  */
 export function renderChat(state: PortalState, chat: ChatRecord, callerId: number) {
   const role = chat.ownerId === callerId ? 'OWNER' : chat.members.has(callerId) ? 'MEMBER' : 'NONE';
@@ -33,7 +33,7 @@ export function renderChat(state: PortalState, chat: ChatRecord, callerId: numbe
     manager_list: [chat.ownerId],
     date_create: formatAtom(chat.createdAtMs),
     message_type: messageType(chat),
-    user_counter: chat.members.size,
+    user_counter: state.activeMemberCount(chat),
     restrictions: {
       avatar: true,
       rename: true,

@@ -1,4 +1,12 @@
-import type { NewChat, NewUser, PortalAdmin, SimChat, SimChatType, SimUser } from './types.js';
+import type {
+  MembershipChangeOptions,
+  NewChat,
+  NewUser,
+  PortalAdmin,
+  SimChat,
+  SimChatType,
+  SimUser,
+} from './types.js';
 
 /** Names for users created without one: deterministic by ID so every run reads the same. */
 const FIRST_NAMES = [
@@ -74,7 +82,15 @@ export interface ChatRecord {
   readonly ownerId: number;
   /** Insertion order is relation order: a re-join gets a new relation and moves to the end. */
   readonly members: Set<number>;
+  /** An announcement chat: a member leaving it by themself posts nothing (a silent path). */
+  readonly announcement: boolean;
   readonly createdAtMs: number;
+  /**
+   * When the last message that moves the chat up its members' recent lists was posted: every
+   * member's recent row has this as `date_update` and `message.date`. Rows are per user (a user
+   * sees only the chats they are a member of) but share the chat's last bump: per-user state
+   * such as pins or a row created by a silent join is not modelled.
+   */
   lastActivityMs: number;
   lastMessageId: number;
   version: number;
@@ -107,6 +123,8 @@ export class PortalState implements PortalAdmin {
   private messageCounter = 1000;
   private usersVersion = 0;
   private generalId = 0;
+  /** Bitrix24's general-chat option: join/leave auto-messages. Off = a silent path. */
+  private generalChatMessages = true;
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -203,6 +221,7 @@ export class PortalState implements PortalAdmin {
       type,
       ownerId,
       members: new Set(chat.memberIds),
+      announcement: chat.announcement ?? false,
       createdAtMs,
       lastActivityMs: createdAtMs,
       lastMessageId: ++this.messageCounter,
@@ -232,7 +251,16 @@ export class PortalState implements PortalAdmin {
     return this.chatRecords.size;
   }
 
-  addMembers(chatId: number, userIds: readonly number[]): void {
+  /**
+   * Joins post a `CHAT_JOIN` system message, which moves the chat up its members' recent lists
+   * (docs/bitrix24.md, "Recent list as change hints"), unless `options.silent` (an internal call
+   * skipping the message) or the general chat with its auto-messages off.
+   */
+  addMembers(
+    chatId: number,
+    userIds: readonly number[],
+    options: MembershipChangeOptions = {},
+  ): void {
     const chat = this.requireChat(chatId);
     let changed = false;
     for (const userId of userIds) {
@@ -242,10 +270,20 @@ export class PortalState implements PortalAdmin {
       this.chatsOfUser.get(userId)?.add(chatId);
       changed = true;
     }
-    if (changed) this.touch(chat);
+    if (!changed) return;
+    this.invalidate(chat);
+    if (!options.silent && this.postsMembershipMessages(chat)) this.postSystemMessage(chat);
   }
 
-  removeMembers(chatId: number, userIds: readonly number[]): void {
+  /**
+   * Leaves post a `CHAT_LEAVE` system message like joins, with one more silent path: a member
+   * leaving an announcement chat by themself (`options.bySelf`). The leaver's own row goes.
+   */
+  removeMembers(
+    chatId: number,
+    userIds: readonly number[],
+    options: MembershipChangeOptions = {},
+  ): void {
     const chat = this.requireChat(chatId);
     let changed = false;
     for (const userId of userIds) {
@@ -253,7 +291,23 @@ export class PortalState implements PortalAdmin {
       this.chatsOfUser.get(userId)?.delete(chatId);
       changed = true;
     }
-    if (changed) this.touch(chat);
+    if (!changed) return;
+    this.invalidate(chat);
+    const silent = options.silent || (chat.announcement && options.bySelf === true);
+    if (!silent && this.postsMembershipMessages(chat)) this.postSystemMessage(chat);
+  }
+
+  /** An ordinary message: moves the chat up its members' recent lists, membership unchanged. */
+  postMessage(chatId: number): void {
+    this.postSystemMessage(this.requireChat(chatId));
+  }
+
+  setGeneralChatMessages(on: boolean): void {
+    this.generalChatMessages = on;
+  }
+
+  private postsMembershipMessages(chat: ChatRecord): boolean {
+    return chat.type !== 'general' || this.generalChatMessages;
   }
 
   deleteChat(chatId: number): void {
@@ -266,7 +320,8 @@ export class PortalState implements PortalAdmin {
   renameChat(chatId: number, title: string): void {
     const chat = this.requireChat(chatId);
     chat.title = title;
-    this.touch(chat);
+    this.invalidate(chat);
+    this.postSystemMessage(chat);
   }
 
   /** Chat IDs the user has a relation in. */
@@ -312,6 +367,11 @@ export class PortalState implements PortalAdmin {
     return ids;
   }
 
+  /** Members whose user is active: `user_counter` (docs/bitrix24.md). */
+  activeMemberCount(chat: ChatRecord): number {
+    return this.activeInJoinOrder(chat).length;
+  }
+
   /** Whether an extranet user takes part (the chat's `extranet` flag), cached. */
   hasExtranetMember(chat: ChatRecord): boolean {
     const cache = this.cacheOf(chat);
@@ -346,9 +406,12 @@ export class PortalState implements PortalAdmin {
     return fresh;
   }
 
-  /** A membership change posts a system message, which moves the chat up `im.recent.list`. */
-  private touch(chat: ChatRecord): void {
+  private invalidate(chat: ChatRecord): void {
     chat.version++;
+  }
+
+  /** A message bumps every member's recent row (`date_update`, `message`). */
+  private postSystemMessage(chat: ChatRecord): void {
     chat.lastActivityMs = Math.max(this.now(), chat.lastActivityMs + 1);
     chat.lastMessageId = ++this.messageCounter;
   }
@@ -372,6 +435,7 @@ export class PortalState implements PortalAdmin {
       title: record.title,
       type: record.type,
       ownerId: record.ownerId,
+      announcement: record.announcement,
       get memberIds(): readonly number[] {
         return Array.from(record.members);
       },

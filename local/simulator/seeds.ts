@@ -196,6 +196,8 @@ export interface MembershipChange {
   readonly chatId: number;
   readonly userId: number;
   readonly change: 'joined' | 'left';
+  /** Made without a system message (MembershipChangeOptions.silent): no recent row moved. */
+  readonly silent: boolean;
 }
 
 export interface ChurnOptions {
@@ -205,6 +207,8 @@ export interface ChurnOptions {
   readonly random: (() => number) | number;
   /** Never removed (the webhook user by default: losing it would hide the chat). */
   readonly keepUserIds?: readonly number[];
+  /** Share of the changes made silently (no system message), 0..1. Default 0. */
+  readonly silentShare?: number;
 }
 
 /**
@@ -215,25 +219,28 @@ export interface ChurnOptions {
 export function churn(admin: PortalAdmin, options: ChurnOptions): MembershipChange[] {
   const random = typeof options.random === 'number' ? createRandom(options.random) : options.random;
   const keep = new Set(options.keepUserIds ?? [1]);
+  const silentShare = options.silentShare ?? 0;
   const userIds = admin.userIds();
   const changes: MembershipChange[] = [];
   if (userIds.length === 0) return changes;
   for (const chat of admin.chats()) {
     if (chat.id === admin.generalChatId || random() >= options.share) continue;
+    // Drawn only when asked for, so the same seed churns the same members as before.
+    const silent = silentShare > 0 && random() < silentShare;
     const memberIds = chat.memberIds;
     const removable = memberIds.filter((id) => !keep.has(id));
     if (random() < 0.5 && removable.length > 0) {
       const userId = removable[randomIndex(random, removable.length)] as number;
-      admin.removeMembers(chat.id, [userId]);
-      changes.push({ chatId: chat.id, userId, change: 'left' });
+      admin.removeMembers(chat.id, [userId], { silent });
+      changes.push({ chatId: chat.id, userId, change: 'left', silent });
       continue;
     }
     const present = new Set(memberIds);
     for (let attempt = 0; attempt < 20; attempt++) {
       const userId = userIds[randomIndex(random, userIds.length)] as number;
       if (present.has(userId)) continue;
-      admin.addMembers(chat.id, [userId]);
-      changes.push({ chatId: chat.id, userId, change: 'joined' });
+      admin.addMembers(chat.id, [userId], { silent });
+      changes.push({ chatId: chat.id, userId, change: 'joined', silent });
       break;
     }
   }

@@ -38,6 +38,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   const webhookUserId = options.webhookUserId ?? 1;
   const state = new PortalState(clock.nowMs);
   applySeed(state, options.seed ?? 'demo', webhookUserId, clock.nowMs());
+  if (options.generalChatMessages === false) state.setGeneralChatMessages(false);
 
   const stats = new StatsCounter();
   const faults = new FaultQueue();
@@ -98,7 +99,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
           return;
         }
         handleAdmin(
-          { state, faults, stats: snapshot, setCompetingLoad },
+          { state, faults, stats: snapshot, setCompetingLoad, clock },
           req,
           res,
           pathname,
@@ -171,6 +172,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       if (!state.user(userId)) throw new Error(`unknown user ${userId}`);
       return `${baseUrl}/rest/${userId}/${auth.addWebhook(userId, webhookOptions?.scopes)}/`;
     },
+    advanceClock: (ms) => clock.advance(ms),
     setRateLimit: (limit) => {
       bucket = makeBucket(limit);
     },

@@ -24,6 +24,7 @@ export interface SimChat {
   readonly title: string;
   readonly type: SimChatType;
   readonly ownerId: number;
+  readonly announcement: boolean;
   /** Member IDs in join order (relation ID order). */
   readonly memberIds: readonly number[];
 }
@@ -46,7 +47,21 @@ export interface NewChat {
   readonly title?: string;
   readonly type?: SimChatType;
   readonly ownerId?: number;
+  /** An announcement chat (a member leaving it by themself posts no message). Default false. */
+  readonly announcement?: boolean;
   readonly memberIds: readonly number[];
+}
+
+/**
+ * How a membership change reaches the recent lists. By default a join or leave posts a system
+ * message that moves the chat up every member's recent list; these options model the paths
+ * that post nothing (docs/bitrix24.md, "Recent list as change hints").
+ */
+export interface MembershipChangeOptions {
+  /** An internal call that skips the message (`skipMessage` / `skipRecent`). */
+  readonly silent?: boolean;
+  /** The member leaves by themself: silent in an announcement chat. */
+  readonly bySelf?: boolean;
 }
 
 /** In-process administration of the simulated portal's data. */
@@ -59,8 +74,16 @@ export interface PortalAdmin {
   createChat(chat: NewChat): SimChat;
   chat(id: number): SimChat | undefined;
   chats(): SimChat[];
-  addMembers(chatId: number, userIds: readonly number[]): void;
-  removeMembers(chatId: number, userIds: readonly number[]): void;
+  addMembers(chatId: number, userIds: readonly number[], options?: MembershipChangeOptions): void;
+  removeMembers(
+    chatId: number,
+    userIds: readonly number[],
+    options?: MembershipChangeOptions,
+  ): void;
+  /** An ordinary message: the chat moves up its members' recent lists, membership unchanged. */
+  postMessage(chatId: number): void;
+  /** The general chat's join/leave auto-messages (default on); off makes its changes silent. */
+  setGeneralChatMessages(on: boolean): void;
   deleteChat(chatId: number): void;
   /** The chat whose `im.chat.user.list` answers 403 ACCESS_ERROR. */
   readonly generalChatId: number;
@@ -168,6 +191,8 @@ export interface SimulatorOptions {
    * overlap when new messages arrive (docs: "page boundaries may overlap"). Default 2.
    */
   readonly recentListPageOverlap?: number;
+  /** The general chat posts join/leave auto-messages (`setGeneralChatMessages`). Default true. */
+  readonly generalChatMessages?: boolean;
   /** Keep the Node process alive while the server listens (the standalone CLI). Default false. */
   readonly keepProcessAlive?: boolean;
 }
@@ -200,6 +225,11 @@ export interface RunningSimulator {
    * are the scopes ticked on it (default: all); the simulated methods all need `im`.
    */
   createWebhook(userId: number, options?: { readonly scopes?: readonly string[] }): string;
+  /**
+   * Moves the portal's clock forward (every date it reports and keeps: `time`, recent rows,
+   * token lifetimes, buckets), so tests and the benchmark can let hours pass in no time.
+   */
+  advanceClock(ms: number): void;
   /** Switches the leaky bucket at run time (the benchmark turns it off for CPU profiling). */
   setRateLimit(limit: { readonly burst: number; readonly drainPerSecond: number } | false): void;
   /** Sets `competingLoad` at run time, starting now (0 stops it). */

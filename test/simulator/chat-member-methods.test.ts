@@ -294,7 +294,8 @@ describe('im.dialog.get and im.user.list.get', () => {
       owner: 6,
       type: 'chat',
       message_type: 'C',
-      user_counter: 10,
+      // Active members: the dismissed user 22 is a member but not counted.
+      user_counter: 9,
       manager_list: [6],
     });
   });

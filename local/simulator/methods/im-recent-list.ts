@@ -1,49 +1,11 @@
-import { formatAtom, parseAtom } from '../bitrix-time.js';
-import { renderChat } from '../chat-view.js';
+import { parseAtom } from '../bitrix-time.js';
 import { intval, isSet, upperCaseKeys } from '../php-params.js';
-import type { ChatRecord, PortalState } from '../portal-state.js';
-import { renderUser, userColor } from '../user-view.js';
+import type { ChatRecord } from '../portal-state.js';
 import type { MethodAnswer, MethodContext } from './method-types.js';
+import { newestFirst, recentChatsOf, renderRecentRow } from './recent-row.js';
 
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 200;
-
-function newestFirst(a: ChatRecord, b: ChatRecord): number {
-  return b.lastActivityMs - a.lastActivityMs || b.id - a.id;
-}
-
-function renderItem(state: PortalState, chat: ChatRecord, callerId: number) {
-  const date = formatAtom(chat.lastActivityMs);
-  const author = state.user(chat.ownerId);
-  return {
-    id: `chat${chat.id}`,
-    chat_id: chat.id,
-    type: 'chat',
-    avatar: { url: '', color: userColor(chat.id) },
-    title: chat.title,
-    message: {
-      id: chat.lastMessageId,
-      text: '',
-      file: false,
-      author_id: 0,
-      attach: false,
-      sticker: null,
-      date,
-      status: 'received',
-      uuid: null,
-    },
-    counter: 0,
-    last_id: chat.lastMessageId,
-    pinned: false,
-    unread: false,
-    has_reminder: false,
-    date_update: date,
-    date_last_activity: date,
-    chat: renderChat(state, chat, callerId),
-    user: author ? renderUser(author) : { id: 0 },
-    options: [],
-  };
-}
 
 /**
  * `im.recent.list` (docs `api-reference/chats/im-recent-list.md`): the caller's recent dialogs,
@@ -60,13 +22,7 @@ export function imRecentList(context: MethodContext): MethodAnswer {
   const limit = limitValue <= 0 ? DEFAULT_LIMIT : Math.min(limitValue, MAX_LIMIT);
   const empty = { items: [], hasMorePages: false, hasMore: false };
 
-  let chats: ChatRecord[] = [];
-  if (p.SKIP_CHAT !== 'Y') {
-    for (const chatId of state.chatIdsOf(callerId)) {
-      const chat = state.chatRecord(chatId);
-      if (chat) chats.push(chat);
-    }
-  }
+  let chats: ChatRecord[] = p.SKIP_CHAT === 'Y' ? [] : recentChatsOf(state, callerId);
   const before = parseAtom(p.LAST_MESSAGE_DATE);
   if (before !== undefined) {
     // ATOM dates have whole seconds: everything from that second on counts as seen.
@@ -86,7 +42,7 @@ export function imRecentList(context: MethodContext): MethodAnswer {
   const hasMore = from + page.length < chats.length;
   const result = page.length
     ? {
-        items: page.map((chat) => renderItem(state, chat, callerId)),
+        items: page.map((chat) => renderRecentRow(state, chat, callerId)),
         hasMorePages: hasMore,
         hasMore,
       }

@@ -1,6 +1,7 @@
 import { imChatUserList } from './im-chat-user-list.js';
 import { imDialogGet } from './im-dialog-get.js';
 import { imDialogUsersList } from './im-dialog-users-list.js';
+import { imRecentGet } from './im-recent-get.js';
 import { imRecentList } from './im-recent-list.js';
 import { imUserListGet } from './im-user-list-get.js';
 import type { MethodHandler } from './method-types.js';
@@ -15,4 +16,5 @@ export const METHODS: ReadonlyMap<string, MethodHandler> = new Map([
   ['im.dialog.get', imDialogGet],
   ['im.user.list.get', imUserListGet],
   ['im.recent.list', imRecentList],
+  ['im.recent.get', imRecentGet],
 ]);
