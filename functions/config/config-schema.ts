@@ -62,6 +62,29 @@ export const breakerSchema = z.strictObject({
   minRemoved: z.number().int().nonnegative().default(5),
 });
 
+/**
+ * How a tick reads a portal's chats. `hinted` (default): one recent-list read names the chats
+ * that may have changed, only those are read, and every chat is also fully re-read once per
+ * `reconcileMinutes` on a rolling schedule (docs/bitrix24.md, "Recent list as change hints").
+ * `full`: every chat on every tick.
+ */
+export const readsSchema = z.discriminatedUnion(
+  'mode',
+  [
+    z.strictObject({
+      mode: z.literal('hinted'),
+      /** Every chat is fully re-read at least this often, silent changes found within it. */
+      reconcileMinutes: positiveInt
+        .max(7 * 24 * 60, 'at most 7 days (the hint window)')
+        .default(60),
+    }),
+    z.strictObject({ mode: z.literal('full') }),
+  ],
+  { error: 'required: { "mode": "hinted", "reconcileMinutes": N } or { "mode": "full" }' },
+);
+
+export const DEFAULT_READS = { mode: 'hinted', reconcileMinutes: 60 } as const;
+
 const secretRef = z.union(
   [
     z.strictObject({
@@ -111,6 +134,8 @@ export const portalSchema = z.strictObject({
   rateLimit: rateLimitSchema.optional(),
   chats: chatsSchema,
   breaker: breakerSchema.partial().optional(),
+  /** Overrides the global `reads` for this portal. */
+  reads: readsSchema.optional(),
 });
 
 /** AWS account IDs: 12 digits. */
@@ -158,6 +183,7 @@ export const configSchema = z
       })
       .default({ expression: 'rate(15 minutes)', timeZone: 'UTC' }),
     breaker: breakerSchema.default({ maxRemovedShare: 0.5, minRemoved: 5 }),
+    reads: readsSchema.default(DEFAULT_READS),
     secrets: z
       .strictObject({ prefix: secretPrefix.default(DEFAULT_SECRET_PREFIX) })
       .default({ prefix: DEFAULT_SECRET_PREFIX }),
@@ -198,6 +224,7 @@ export interface RateLimit {
   readonly drainPerSecond: number;
   readonly share: number;
 }
+export type Reads = z.output<typeof readsSchema>;
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

@@ -44,6 +44,18 @@ const syncOptions = (command: Command) =>
     .option('--sns-topic-arn <arn>', 'publish events to this SNS topic instead')
     .option('--sns-endpoint <url>', 'SNS endpoint (an emulator) for --sns-topic-arn')
     .option('--ca-file <pem>', "trust this CA for the portal (the simulator's certificate)")
+    .addOption(
+      new Option(
+        '--reads <mode>',
+        'hinted: read the chats the recent list names plus a rolling reconcile slice; full: every chat every run (default: the config, else hinted)',
+      ).choices(['hinted', 'full']),
+    )
+    .option(
+      '--reconcile-minutes <n>',
+      'hinted reads: re-read every chat at least this often (default 60)',
+      positiveInt('--reconcile-minutes'),
+    )
+    .option('--full', 'read every chat in this run (hinted reads: a full reconcile)')
     .option('--verbose', 'log to stderr');
 
 /** The `membership-sync` command line, built without running it (the docs checks read its options). */

@@ -1,6 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import type { Bitrix24Credentials } from '../../functions/bitrix24/credentials.js';
-import { type Config, ConfigError, parseConfig } from '../../functions/config/config-schema.js';
+import {
+  type Config,
+  ConfigError,
+  parseConfig,
+  type Reads,
+} from '../../functions/config/config-schema.js';
 
 /** A config plus the credentials for each of its portals, resolved for a local run. */
 export interface LocalRunConfig {
@@ -12,6 +17,10 @@ export interface RunConfigFlags {
   readonly config?: string;
   readonly webhook?: string;
   readonly chat?: readonly number[];
+  /** `--reads`: overrides the read mode of every portal. */
+  readonly reads?: string;
+  /** `--reconcile-minutes`: hinted reads with this reconcile period, for every portal. */
+  readonly reconcileMinutes?: number;
 }
 
 export class UsageError extends Error {
@@ -30,14 +39,55 @@ export async function resolveRunConfig(
   if (flags.config && flags.webhook) {
     throw new UsageError('use either --config FILE or --webhook URL with --chat ID, not both');
   }
-  if (flags.config) return fromConfigFile(flags.config, env);
-  if (flags.webhook) {
+  const reads = readsFlag(flags);
+  let run: LocalRunConfig;
+  if (flags.config) {
+    run = await fromConfigFile(flags.config, env);
+  } else if (flags.webhook) {
     if (!flags.chat || flags.chat.length === 0) {
       throw new UsageError('--webhook needs at least one --chat ID');
     }
-    return fromWebhook(flags.webhook, flags.chat);
+    run = fromWebhook(flags.webhook, flags.chat);
+  } else {
+    throw new UsageError('give --config FILE, or --webhook URL with --chat ID (repeatable)');
   }
-  throw new UsageError('give --config FILE, or --webhook URL with --chat ID (repeatable)');
+  return reads ? { ...run, config: withReads(run.config, reads) } : run;
+}
+
+/** `--reads hinted|full` and `--reconcile-minutes N` as one read mode, or none given. */
+function readsFlag(flags: RunConfigFlags): Reads | undefined {
+  const { reads, reconcileMinutes } = flags;
+  if (reads !== undefined && reads !== 'hinted' && reads !== 'full') {
+    throw new UsageError(`--reads: "${reads}" is not hinted or full`);
+  }
+  if (reads === 'full') {
+    if (reconcileMinutes !== undefined) {
+      throw new UsageError('--reconcile-minutes applies to --reads hinted only');
+    }
+    return { mode: 'full' };
+  }
+  if (reads === undefined && reconcileMinutes === undefined) return undefined;
+  return parseConfig(
+    { portals: [PLACEHOLDER_PORTAL], reads: { mode: 'hinted', reconcileMinutes } },
+    '--reconcile-minutes',
+  ).reads;
+}
+
+/** Validates `--reconcile-minutes` through the config schema (same limits, same messages). */
+const PLACEHOLDER_PORTAL = {
+  id: 'flags',
+  url: 'https://flags.invalid',
+  secret: { name: 'flags' },
+  chats: [1],
+};
+
+/** The flags win over the file: the global mode and every portal's own. */
+function withReads(config: Config, reads: Reads): Config {
+  return {
+    ...config,
+    reads,
+    portals: config.portals.map(({ reads: _own, ...portal }) => portal),
+  };
 }
 
 export async function readConfigFile(path: string): Promise<Config> {

@@ -6,6 +6,7 @@ import {
   parseConfig,
   portalSecretId,
   rateLimitOf,
+  readsOf,
 } from '../../functions/config/config-schema.js';
 
 const portal = {
@@ -39,6 +40,35 @@ describe('parseConfig', () => {
     expect(config.topic.kind).toBe('standard');
     expect(config.archive.enabled).toBe(false);
     expect(rateLimitOf(portalAt(config))).toEqual({ burst: 50, drainPerSecond: 2, share: 1 });
+  });
+
+  it('reads hinted with a 60-minute reconcile period unless told otherwise, per portal too', () => {
+    const config = parseConfig({
+      portals: [portal, { ...portal, id: 'legacy', reads: { mode: 'full' } }],
+      reads: { mode: 'hinted', reconcileMinutes: 120 },
+    });
+    expect(readsOf(config, portalAt(config))).toEqual({ mode: 'hinted', reconcileMinutes: 120 });
+    expect(readsOf(config, portalAt(config, 1))).toEqual({ mode: 'full' });
+    expect(parseConfig({ portals: [portal] }).reads).toEqual({
+      mode: 'hinted',
+      reconcileMinutes: 60,
+    });
+    expect(parseConfig({ portals: [portal], reads: { mode: 'hinted' } }).reads).toEqual({
+      mode: 'hinted',
+      reconcileMinutes: 60,
+    });
+  });
+
+  it('names a bad read mode or reconcile period', () => {
+    expect(issuesOf({ portals: [portal], reads: { mode: 'sometimes' } })).toEqual([
+      expect.objectContaining({ path: 'reads.mode' }),
+    ]);
+    expect(
+      issuesOf({ portals: [{ ...portal, reads: { mode: 'hinted', reconcileMinutes: 0 } }] }),
+    ).toEqual([expect.objectContaining({ path: 'portals.0.reads.reconcileMinutes' })]);
+    expect(issuesOf({ portals: [portal], reads: { mode: 'full', reconcileMinutes: 60 } })).toEqual(
+      [expect.objectContaining({ path: 'reads' })],
+    );
   });
 
   it('uses the Enterprise bucket for enterprise portals unless overridden', () => {

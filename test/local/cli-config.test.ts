@@ -44,3 +44,32 @@ describe('resolveRunConfig --config', () => {
     await expect(attempt).rejects.not.toThrow(/secretcode9/);
   });
 });
+
+describe('resolveRunConfig --reads / --reconcile-minutes', () => {
+  const webhook = { webhook: 'https://acme.bitrix24.eu/rest/1/code1234/', chat: [2] };
+
+  it('reads hinted with a 60-minute reconcile period by default', async () => {
+    const run = await resolveRunConfig(webhook);
+    expect(run.config.reads).toEqual({ mode: 'hinted', reconcileMinutes: 60 });
+  });
+
+  it('overrides every portal with the flags', async () => {
+    const full = await resolveRunConfig({ ...webhook, reads: 'full' });
+    expect(full.config.reads).toEqual({ mode: 'full' });
+    const hinted = await resolveRunConfig({ ...webhook, reconcileMinutes: 30 });
+    expect(hinted.config.reads).toEqual({ mode: 'hinted', reconcileMinutes: 30 });
+    expect(hinted.config.portals.every((p) => p.reads === undefined)).toBe(true);
+  });
+
+  it('refuses a reconcile period with full reads, an unknown mode and a period over 7 days', async () => {
+    await expect(
+      resolveRunConfig({ ...webhook, reads: 'full', reconcileMinutes: 5 }),
+    ).rejects.toThrow('--reconcile-minutes applies to --reads hinted only');
+    await expect(resolveRunConfig({ ...webhook, reads: 'some' })).rejects.toThrow(
+      '--reads: "some" is not hinted or full',
+    );
+    await expect(resolveRunConfig({ ...webhook, reconcileMinutes: 20_000 })).rejects.toThrow(
+      /reconcileMinutes: at most 7 days/,
+    );
+  });
+});
