@@ -66,9 +66,9 @@ describe('parseConfig', () => {
     expect(
       issuesOf({ portals: [{ ...portal, reads: { mode: 'hinted', reconcileMinutes: 0 } }] }),
     ).toEqual([expect.objectContaining({ path: 'portals.0.reads.reconcileMinutes' })]);
-    expect(issuesOf({ portals: [portal], reads: { mode: 'full', reconcileMinutes: 60 } })).toEqual(
-      [expect.objectContaining({ path: 'reads' })],
-    );
+    expect(issuesOf({ portals: [portal], reads: { mode: 'full', reconcileMinutes: 60 } })).toEqual([
+      expect.objectContaining({ path: 'reads' }),
+    ]);
   });
 
   it('uses the Enterprise bucket for enterprise portals unless overridden', () => {
