@@ -2,11 +2,30 @@ import { z } from 'zod';
 import { MAX_CHATS_PER_WORK_ITEM, type WorkItem } from '../core/model.js';
 
 /** A work item as it arrives in an SQS body; anything else is rejected with the field named. */
-export const workItemSchema = z.strictObject({
-  portalId: z.string().min(1),
-  chatIds: z.array(z.number().int().positive()).min(1).max(MAX_CHATS_PER_WORK_ITEM),
-  scheduledAt: z.iso.datetime(),
-}) satisfies z.ZodType<WorkItem>;
+const chatIdList = z.array(z.number().int().positive()).max(MAX_CHATS_PER_WORK_ITEM);
+
+export const workItemSchema = z
+  .strictObject({
+    portalId: z.string().min(1),
+    chatIds: chatIdList.min(1),
+    scheduledAt: z.iso.datetime(),
+    reasons: z
+      .strictObject({
+        hint: chatIdList.optional(),
+        new: chatIdList.optional(),
+        retry: chatIdList.optional(),
+        reconcile: chatIdList.optional(),
+        full: chatIdList.optional(),
+      })
+      .optional(),
+  })
+  .refine(
+    (item) => {
+      const listed = new Set(item.chatIds);
+      return Object.values(item.reasons ?? {}).every((ids) => ids.every((id) => listed.has(id)));
+    },
+    { message: 'a chat in reasons is not in chatIds', path: ['reasons'] },
+  ) satisfies z.ZodType<WorkItem>;
 
 export function parseWorkItem(body: string): WorkItem {
   let json: unknown;

@@ -166,7 +166,31 @@ interface PendingChangeCommon {
   readonly eventCount: number;
   /** Events `[0, published)` in sequence order are acknowledged (the publish cursor). */
   readonly published: number;
+  /** How the change came to light (hinted reads only); travels in its events. */
+  readonly detectedBy?: DetectedBy;
 }
+
+/**
+ * Why a chat is read in a hinted tick (docs/bitrix24.md, "Recent list as change hints"):
+ *
+ * - `hint`: the recent list named it (a newer `date_update`, or a `user_counter` that moved);
+ * - `new`: no complete read of it is known yet;
+ * - `retry`: unfinished business (its last read failed, or it is held or lost access);
+ * - `reconcile`: not named, but its last full read is a reconcile period old (a change found
+ *   there is one the hints missed);
+ * - `full`: a full tick without usable hints (nothing can be said about the hints).
+ */
+export type ReadReason = 'hint' | 'new' | 'retry' | 'reconcile' | 'full';
+
+/** A work item's chats by the reason they are read (hinted reads only). */
+export type ReadReasons = Readonly<Partial<Record<ReadReason, readonly ChatId[]>>>;
+
+/**
+ * How a change came to light, so consumers know how late it may be (`data.detectedBy`, hinted
+ * reads only): `hint` within a tick; `reconcile` by a full read of the chat, up to the reconcile
+ * period plus a tick late; `baseline` the chat's first read.
+ */
+export type DetectedBy = 'hint' | 'reconcile' | 'baseline';
 
 /** A unit of work: one portal, at most 50 chats (one `batch` request of `im.chat.user.list`). */
 export interface WorkItem {
@@ -174,6 +198,8 @@ export interface WorkItem {
   readonly chatIds: readonly ChatId[];
   /** ISO time of the schedule tick that planned this item. */
   readonly scheduledAt: string;
+  /** Hinted reads: why each chat is read. Absent: full reads (every chat every tick). */
+  readonly reasons?: ReadReasons;
 }
 
 export const MAX_CHATS_PER_WORK_ITEM = 50;

@@ -1,17 +1,5 @@
 import { HINT_SAFETY_MARGIN_MS, HINT_WINDOW_MS, type HintsRead, type RecentHint } from './hints.js';
-import type { ChatId } from './model.js';
-
-/**
- * Why a chat is read in a tick. It decides what a change found there says about the hints:
- *
- * - `hint`: the hints named it (a newer `date_update`, or a `user_counter` that moved);
- * - `new`: no complete read of it is known yet (its first read is a baseline);
- * - `retry`: unfinished business (its last read failed, or it is held or lost access);
- * - `reconcile`: not named, its last full read is a reconcile period old (a change found here is
- *   one the hints missed);
- * - `full`: a full tick without usable hints (nothing can be said about the hints).
- */
-export type ReadReason = 'hint' | 'new' | 'retry' | 'reconcile' | 'full';
+import type { ChatId, ReadReason } from './model.js';
 
 /** Why a tick reads every chat. */
 export type FullReadCause =
@@ -50,6 +38,8 @@ export interface HintState {
    * the margin free of repeated reads.
    */
   readonly recentRows: ReadonlyMap<ChatId, number>;
+  /** Portal time of the last chat discovery (portals configured with `discover`). */
+  readonly discoveredAt?: number;
 }
 
 export interface SelectReadsInput {
@@ -113,7 +103,10 @@ export function selectReads(input: SelectReadsInput): ReadSelection {
   return { fullCause, reads, next: nextState(input, hints, chatIds, reads, fullCause) };
 }
 
-function fullReadCause(input: SelectReadsInput): FullReadCause | undefined {
+/** Why this tick must read every chat, if it must (also what `selectReads` decides on). */
+export function fullReadCause(
+  input: Pick<SelectReadsInput, 'state' | 'hints' | 'settingsKey' | 'forceFull'>,
+): FullReadCause | undefined {
   const { state, hints } = input;
   if (input.forceFull) return 'forced';
   if (!state) return 'no_state';
@@ -189,7 +182,14 @@ function nextState(
       recentRows.set(hint.chatId, hint.dateUpdate);
     }
   }
-  return { watermark: now, settingsKey: input.settingsKey, chats, recentRows };
+  const discoveredAt = input.state?.discoveredAt;
+  return {
+    watermark: now,
+    settingsKey: input.settingsKey,
+    chats,
+    recentRows,
+    ...(discoveredAt === undefined ? {} : { discoveredAt }),
+  };
 }
 
 /** A stable phase in [0, 1) per chat: the golden-ratio sequence spreads consecutive IDs evenly. */

@@ -4,10 +4,9 @@ import {
   type HintsRead,
   type RecentHint,
 } from '../../functions/core/hints.js';
-import type { ChatId } from '../../functions/core/model.js';
+import type { ChatId, ReadReason } from '../../functions/core/model.js';
 import {
   type HintState,
-  type ReadReason,
   type SelectReadsInput,
   selectReads,
   type UnfinishedKind,

@@ -1,0 +1,293 @@
+import { createHash } from 'node:crypto';
+import {
+  type DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import {
+  type HintRecall,
+  HintStateConflictError,
+  type HintStateStore,
+  NO_RECALL,
+  type ReadOutcomes,
+  type StoredHints,
+} from '../core/hint-store.js';
+import type { ChatId } from '../core/model.js';
+import type { ChatHintState, HintState, UnfinishedKind } from '../core/select-reads.js';
+import { compress, decompress } from './id-list-codec.js';
+
+/**
+ * HintStateStore on the snapshot table, in a partition of its own per portal,
+ * `pk = <portalId>#portal` (a chat's partitions are `<portalId>#<chatId>`; these items carry no
+ * `portalId`/`chatId` attributes, so the `byPortal` index never sees them):
+ *
+ * - `sk = hints`: the planner's state, `version` (conditional writes), `bodyHash`, and the body
+ *   inline or, above `partBytes`, in `sk = hints#<n>` items written first. A reader that meets a
+ *   half-written body (hash mismatch) gets no state, which makes that tick a full read: safe.
+ * - `sk = unfinished`: one attribute `c<chatId>` per chat with unfinished business (its kind), and
+ *   the recall counters, changed with SET/REMOVE/ADD only: workers never conflict.
+ *
+ * Other items of the partition (the rate budget, `sk = bucket`) are skipped. One Query reads
+ * everything: a quiet tick costs one read.
+ *
+ * Body: brotli-compressed JSON of columns (chat IDs as deltas, times as offsets from the watermark).
+ */
+export interface DynamoDbHintStoreOptions {
+  readonly client: DynamoDBDocumentClient;
+  readonly tableName: string;
+  /** Largest body kept in the head item. @default 350_000 */
+  readonly partBytes?: number;
+}
+
+export interface HintStoreStats {
+  /** Query calls (pages included). */
+  readonly readCalls: number;
+  /** Put and Update calls. */
+  readonly writeCalls: number;
+}
+
+export interface DynamoDbHintStore extends HintStateStore {
+  stats(): HintStoreStats;
+}
+
+const HEAD = 'hints';
+const UNFINISHED = 'unfinished';
+const FORMAT = 1;
+/** Chats per UpdateItem: keeps its expression far below DynamoDB's 4 KB expression limit. */
+const CHATS_PER_UPDATE = 100;
+const KINDS: ReadonlySet<string> = new Set(['failed', 'held', 'access_lost']);
+
+export function hintPartitionKey(portalId: string): string {
+  return `${portalId}#portal`;
+}
+
+export function createDynamoDbHintStore(options: DynamoDbHintStoreOptions): DynamoDbHintStore {
+  const { client, tableName } = options;
+  const partBytes = options.partBytes ?? 350_000;
+  const counters = { readCalls: 0, writeCalls: 0 };
+
+  async function load(portalId: string): Promise<StoredHints> {
+    const items: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      counters.readCalls++;
+      const page = await client.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': hintPartitionKey(portalId) },
+          ConsistentRead: true,
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+
+    const bySk = new Map(items.map((item) => [String(item.sk), item]));
+    const head = bySk.get(HEAD);
+    const unfinishedItem = bySk.get(UNFINISHED);
+    return {
+      state: head ? decodeState(head, bySk) : undefined,
+      version: typeof head?.version === 'number' ? head.version : undefined,
+      unfinished: unfinishedItem ? decodeUnfinished(unfinishedItem) : new Map(),
+      recall: unfinishedItem ? decodeRecall(unfinishedItem) : NO_RECALL,
+    };
+  }
+
+  async function saveState(
+    portalId: string,
+    state: HintState,
+    expectedVersion: number | undefined,
+  ): Promise<void> {
+    const pk = hintPartitionKey(portalId);
+    const body = encodeState(state);
+    const parts: Uint8Array[] = [];
+    if (body.length > partBytes) {
+      for (let at = 0; at < body.length; at += partBytes)
+        parts.push(body.subarray(at, at + partBytes));
+      for (const [n, part] of parts.entries()) {
+        counters.writeCalls++;
+        await client.send(
+          new PutCommand({ TableName: tableName, Item: { pk, sk: `${HEAD}#${n}`, body: part } }),
+        );
+      }
+    }
+    const version = (expectedVersion ?? 0) + 1;
+    counters.writeCalls++;
+    try {
+      await client.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: {
+            pk,
+            sk: HEAD,
+            version,
+            bodyHash: sha256(body),
+            ...(parts.length > 0 ? { parts: parts.length } : { body }),
+          },
+          ConditionExpression:
+            expectedVersion === undefined ? 'attribute_not_exists(pk)' : 'version = :expected',
+          ...(expectedVersion === undefined
+            ? {}
+            : { ExpressionAttributeValues: { ':expected': expectedVersion } }),
+        }),
+      );
+    } catch (error) {
+      if ((error as { name?: string }).name === 'ConditionalCheckFailedException') {
+        throw new HintStateConflictError(portalId);
+      }
+      throw error;
+    }
+  }
+
+  async function recordOutcomes(portalId: string, outcomes: ReadOutcomes): Promise<void> {
+    const changes: [ChatId, UnfinishedKind | undefined][] = [
+      ...outcomes.unfinished,
+      ...outcomes.finished
+        .filter((id) => !outcomes.unfinished.has(id))
+        .map((id): [ChatId, undefined] => [id, undefined]),
+    ];
+    const { byHint, byReconcile } = outcomes.detected;
+    const counts = byHint > 0 || byReconcile > 0;
+    for (let at = 0; at < changes.length || (at === 0 && counts); at += CHATS_PER_UPDATE) {
+      const chunk = changes.slice(at, at + CHATS_PER_UPDATE);
+      const names: Record<string, string> = {};
+      const values: Record<string, unknown> = {};
+      const set: string[] = [];
+      const remove: string[] = [];
+      chunk.forEach(([chatId, kind], i) => {
+        names[`#c${i}`] = `c${chatId}`;
+        if (kind === undefined) remove.push(`#c${i}`);
+        else {
+          values[`:c${i}`] = kind;
+          set.push(`#c${i} = :c${i}`);
+        }
+      });
+      const add: string[] = [];
+      if (at === 0 && counts) {
+        values[':h'] = byHint;
+        values[':r'] = byReconcile;
+        add.push('recallHint :h', 'recallReconcile :r');
+      }
+      const expression = [
+        set.length ? `SET ${set.join(', ')}` : '',
+        remove.length ? `REMOVE ${remove.join(', ')}` : '',
+        add.length ? `ADD ${add.join(', ')}` : '',
+      ]
+        .filter(Boolean)
+        .join(' ');
+      counters.writeCalls++;
+      await client.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { pk: hintPartitionKey(portalId), sk: UNFINISHED },
+          UpdateExpression: expression,
+          ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
+          ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),
+        }),
+      );
+    }
+  }
+
+  return { load, saveState, recordOutcomes, stats: () => ({ ...counters }) };
+}
+
+interface StateBody {
+  readonly format: number;
+  readonly watermark: number;
+  readonly settingsKey: string;
+  readonly discoveredAt?: number;
+  /** Chat IDs ascending, as differences (the first absolute). */
+  readonly ids: number[];
+  /** Per chat: watermark − lastFullReadAt, ms. */
+  readonly readAgo: number[];
+  /** Per chat: active count, or -1 when unknown. */
+  readonly active: number[];
+  /** [chat ID, date_update − watermark in ms] of the rows the next call returns again. */
+  readonly recent: [number, number][];
+}
+
+function encodeState(state: HintState): Uint8Array {
+  const ids = [...state.chats.keys()].sort((a, b) => a - b);
+  const body: StateBody = {
+    format: FORMAT,
+    watermark: state.watermark,
+    settingsKey: state.settingsKey,
+    ...(state.discoveredAt === undefined ? {} : { discoveredAt: state.discoveredAt }),
+    ids: ids.map((id, i) => (i === 0 ? id : id - (ids[i - 1] as number))),
+    readAgo: ids.map(
+      (id) => state.watermark - (state.chats.get(id) as ChatHintState).lastFullReadAt,
+    ),
+    active: ids.map((id) => state.chats.get(id)?.activeCount ?? -1),
+    recent: [...state.recentRows].map(([id, at]) => [id, at - state.watermark]),
+  };
+  // One flag byte (1 = brotli, 0 = raw), then the JSON.
+  const packed = compress(Buffer.from(JSON.stringify(body), 'utf8'), { compression: 'brotli' });
+  return Buffer.concat([Uint8Array.of(packed.compression === 'brotli' ? 1 : 0), packed.bytes]);
+}
+
+/** Undefined when the body is missing, torn, or of an unknown format: the tick reads everything. */
+function decodeState(
+  head: Record<string, unknown>,
+  bySk: ReadonlyMap<string, Record<string, unknown>>,
+): HintState | undefined {
+  let bytes: Uint8Array;
+  if (typeof head.parts === 'number') {
+    const parts: Uint8Array[] = [];
+    for (let n = 0; n < head.parts; n++) {
+      const part = bySk.get(`${HEAD}#${n}`)?.body;
+      if (!(part instanceof Uint8Array)) return undefined;
+      parts.push(part);
+    }
+    bytes = Buffer.concat(parts);
+  } else if (head.body instanceof Uint8Array) {
+    bytes = head.body;
+  } else {
+    return undefined;
+  }
+  if (sha256(bytes) !== head.bodyHash) return undefined;
+  try {
+    const json = decompress(bytes.subarray(1), bytes[0] === 1 ? 'brotli' : 'none');
+    const body = JSON.parse(Buffer.from(json).toString('utf8')) as StateBody;
+    if (body.format !== FORMAT) return undefined;
+    const chats = new Map<ChatId, ChatHintState>();
+    let id = 0;
+    body.ids.forEach((delta, i) => {
+      id += delta;
+      const active = body.active[i] ?? -1;
+      const lastFullReadAt = body.watermark - (body.readAgo[i] ?? 0);
+      chats.set(id, active < 0 ? { lastFullReadAt } : { lastFullReadAt, activeCount: active });
+    });
+    return {
+      watermark: body.watermark,
+      settingsKey: body.settingsKey,
+      chats,
+      recentRows: new Map(body.recent.map(([chatId, at]) => [chatId, body.watermark + at])),
+      ...(body.discoveredAt === undefined ? {} : { discoveredAt: body.discoveredAt }),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+function decodeUnfinished(item: Record<string, unknown>): Map<ChatId, UnfinishedKind> {
+  const unfinished = new Map<ChatId, UnfinishedKind>();
+  for (const [name, value] of Object.entries(item)) {
+    const chatId = /^c(\d+)$/.exec(name)?.[1];
+    if (chatId !== undefined && typeof value === 'string' && KINDS.has(value)) {
+      unfinished.set(Number(chatId), value as UnfinishedKind);
+    }
+  }
+  return unfinished;
+}
+
+function decodeRecall(item: Record<string, unknown>): HintRecall {
+  const count = (value: unknown) => (typeof value === 'number' ? value : 0);
+  return { byHint: count(item.recallHint), byReconcile: count(item.recallReconcile) };
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}

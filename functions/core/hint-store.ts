@@ -1,0 +1,55 @@
+import type { ChatId } from './model.js';
+import type { HintState, UnfinishedKind } from './select-reads.js';
+
+/**
+ * Changes found in hinted mode, counted where they were found: in a chat the hints named, or by
+ * a reconcile read of a chat they did not name (a miss). Recall = byHint / (byHint + byReconcile).
+ */
+export interface HintRecall {
+  readonly byHint: number;
+  readonly byReconcile: number;
+}
+
+/** Everything stored about a portal's hinted reads, loaded in one read. */
+export interface StoredHints {
+  /** The planner's state; undefined when none is stored or it cannot be read back. */
+  readonly state: HintState | undefined;
+  /** The version to save the next state on (undefined: nothing stored yet). */
+  readonly version: number | undefined;
+  /** Chats whose last read left unfinished business, as the workers reported them. */
+  readonly unfinished: ReadonlyMap<ChatId, UnfinishedKind>;
+  readonly recall: HintRecall;
+}
+
+/** What one work item's sync says about its chats (written by the worker). */
+export interface ReadOutcomes {
+  /** Chats to read again next tick. */
+  readonly unfinished: ReadonlyMap<ChatId, UnfinishedKind>;
+  /** Chats whose unfinished business is done. */
+  readonly finished: readonly ChatId[];
+  /** Changes found, added to the portal's recall counts. */
+  readonly detected: HintRecall;
+}
+
+/**
+ * Per-portal hint state, beside the snapshots. The planner owns the state (one writer per tick,
+ * conditional on the version it loaded); the workers own the unfinished business and the recall
+ * counts (per-chat writes that never conflict). Implemented by
+ * `functions/adapters/dynamodb-hint-store.ts`.
+ */
+export interface HintStateStore {
+  load(portalId: string): Promise<StoredHints>;
+  /** @throws {HintStateConflictError} when another planner saved since `expectedVersion`. */
+  saveState(portalId: string, state: HintState, expectedVersion: number | undefined): Promise<void>;
+  /** Writes nothing when there is nothing to record. */
+  recordOutcomes(portalId: string, outcomes: ReadOutcomes): Promise<void>;
+}
+
+export class HintStateConflictError extends Error {
+  override readonly name = 'HintStateConflictError';
+  constructor(readonly portalId: string) {
+    super(`the hint state of portal ${portalId} changed since it was loaded`);
+  }
+}
+
+export const NO_RECALL: HintRecall = { byHint: 0, byReconcile: 0 };

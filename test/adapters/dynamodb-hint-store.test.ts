@@ -1,0 +1,162 @@
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import {
+  createDynamoDbHintStore,
+  hintPartitionKey,
+} from '../../functions/adapters/dynamodb-hint-store.js';
+import { HintStateConflictError } from '../../functions/core/hint-store.js';
+import type { HintState } from '../../functions/core/select-reads.js';
+import { createRandom } from '../../local/simulator/seeded-random.js';
+import { connectDynamo, type DynamoEndpoint, startDynalite } from '../support/dynalite-server.js';
+
+const WATERMARK = Date.UTC(2026, 5, 1, 12, 0, 0);
+
+/** A state of `chats` chats with scattered IDs, read times and counts (so it compresses badly). */
+function stateOf(chats: number, extra: Partial<HintState> = {}): HintState {
+  const random = createRandom(chats);
+  let id = 1;
+  return {
+    watermark: WATERMARK,
+    settingsKey: 'key-1',
+    chats: new Map(
+      Array.from({ length: chats }, (_, i) => {
+        id += 1 + Math.floor(random() * 5_000);
+        const lastFullReadAt = WATERMARK - Math.floor(random() * 3_600_000);
+        return [
+          id,
+          i % 3 === 0
+            ? { lastFullReadAt }
+            : { lastFullReadAt, activeCount: Math.floor(random() * 500) },
+        ];
+      }),
+    ),
+    recentRows: new Map([[7, WATERMARK - 12_000]]),
+    ...extra,
+  };
+}
+
+const backends: [string, () => Promise<DynamoEndpoint>][] = [
+  ['dynalite', () => startDynalite()],
+  ['DynamoDB Local', async () => connectDynamo(inject('dynamoDbLocalEndpoint'))],
+];
+
+describe.each(backends)('DynamoDbHintStore on %s', (_name, start) => {
+  let dynamo: DynamoEndpoint;
+  let tableName: string;
+  const store = (partBytes?: number) =>
+    createDynamoDbHintStore({
+      client: dynamo.documentClient,
+      tableName,
+      ...(partBytes ? { partBytes } : {}),
+    });
+
+  beforeAll(async () => {
+    dynamo = await start();
+    tableName = await dynamo.createSnapshotTable();
+  });
+  afterAll(async () => {
+    await dynamo?.stop();
+  });
+
+  it('loads nothing for a portal never planned, in one read', async () => {
+    const hints = store();
+    const loaded = await hints.load('fresh');
+    expect(loaded).toEqual({
+      state: undefined,
+      version: undefined,
+      unfinished: new Map(),
+      recall: { byHint: 0, byReconcile: 0 },
+    });
+    expect(hints.stats().readCalls).toBe(1);
+  });
+
+  it('stores the state of 10,000 chats and reads it back exactly, versioned', async () => {
+    const hints = store();
+    const state = stateOf(10_000, { discoveredAt: WATERMARK - 60_000 });
+    await hints.saveState('big', state, undefined);
+    const loaded = await hints.load('big');
+    expect(loaded.version).toBe(1);
+    expect(loaded.state).toEqual(state);
+    await hints.saveState('big', { ...state, watermark: WATERMARK + 1 }, 1);
+    expect((await hints.load('big')).state?.watermark).toBe(WATERMARK + 1);
+  });
+
+  it('splits a body over parts and reads it back', async () => {
+    const hints = store(200);
+    const state = stateOf(5_000);
+    await hints.saveState('parts', state, undefined);
+    expect((await hints.load('parts')).state).toEqual(state);
+    expect(hints.stats().writeCalls).toBeGreaterThan(3);
+  });
+
+  it('refuses a save on a stale version and a second first save', async () => {
+    const hints = store();
+    await hints.saveState('race', stateOf(3), undefined);
+    await expect(hints.saveState('race', stateOf(3), undefined)).rejects.toBeInstanceOf(
+      HintStateConflictError,
+    );
+    await hints.saveState('race', stateOf(3), 1);
+    await expect(hints.saveState('race', stateOf(3), 1)).rejects.toBeInstanceOf(
+      HintStateConflictError,
+    );
+  });
+
+  it('loads no state (so the tick reads everything) when the body is torn or corrupt', async () => {
+    const hints = store(200);
+    await hints.saveState('torn', stateOf(5_000), undefined);
+    await dynamo.documentClient.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: { pk: hintPartitionKey('torn'), sk: 'hints#1', body: new Uint8Array([1, 2, 3]) },
+      }),
+    );
+    const loaded = await hints.load('torn');
+    expect(loaded.state).toBeUndefined();
+    expect(loaded.version).toBe(1);
+  });
+
+  it('records unfinished business and recall counts, and clears finished chats', async () => {
+    const hints = store();
+    await hints.recordOutcomes('work', {
+      unfinished: new Map([
+        [5, 'held'],
+        [9, 'failed'],
+      ]),
+      finished: [],
+      detected: { byHint: 3, byReconcile: 1 },
+    });
+    await hints.recordOutcomes('work', {
+      unfinished: new Map([[11, 'access_lost']]),
+      finished: [9, 404],
+      detected: { byHint: 2, byReconcile: 0 },
+    });
+    const loaded = await hints.load('work');
+    expect(loaded.unfinished).toEqual(
+      new Map([
+        [5, 'held'],
+        [11, 'access_lost'],
+      ]),
+    );
+    expect(loaded.recall).toEqual({ byHint: 5, byReconcile: 1 });
+  });
+
+  it('writes nothing when there is nothing to record, and copes with more than 100 chats', async () => {
+    const hints = store();
+    const before = hints.stats().writeCalls;
+    await hints.recordOutcomes('quiet', {
+      unfinished: new Map(),
+      finished: [],
+      detected: { byHint: 0, byReconcile: 0 },
+    });
+    expect(hints.stats().writeCalls).toBe(before);
+    const many = new Map(Array.from({ length: 250 }, (_, i) => [i + 1, 'failed' as const]));
+    await hints.recordOutcomes('quiet', {
+      unfinished: many,
+      finished: [],
+      detected: { byHint: 1, byReconcile: 0 },
+    });
+    const loaded = await hints.load('quiet');
+    expect(loaded.unfinished.size).toBe(250);
+    expect(loaded.recall).toEqual({ byHint: 1, byReconcile: 0 });
+  });
+});
