@@ -3,6 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createDynamoDbHintStore } from '../adapters/dynamodb-hint-store.js';
 import { createSqsWorkQueue } from '../adapters/sqs-work-queue.js';
 import { plannerEnvironmentSchema } from '../handlers/environment.js';
 import { loadConfigFile } from './load-config-file.js';
@@ -71,6 +72,10 @@ export function createLambdaPlanner(
       bitrix24: overrides.bitrix24 ?? PLANNER_CLIENT_SETTINGS,
     }),
     queue: createSqsWorkQueue({ client: new SQSClient(aws), queueUrl: environment.WORK_QUEUE_URL }),
+    hintStore: createDynamoDbHintStore({
+      client: DynamoDBDocumentClient.from(new DynamoDBClient(aws)),
+      tableName: environment.TABLE_NAME,
+    }),
   });
   const now = overrides.now ?? (() => new Date());
 

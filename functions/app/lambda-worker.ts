@@ -5,9 +5,12 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { createDynamoDbHintStore } from '../adapters/dynamodb-hint-store.js';
 import { createDynamoDbSnapshotStore } from '../adapters/dynamodb-snapshot-store.js';
 import { createSnsEventPublisher } from '../adapters/sns-event-publisher.js';
 import { CredentialsAwaitingError } from '../bitrix24/credentials.js';
+import type { WorkItem } from '../core/model.js';
+import { readOutcomesOf } from '../core/read-outcomes.js';
 import type { SyncReport } from '../core/sync-work-item.js';
 import { workerEnvironmentSchema } from '../handlers/environment.js';
 import { loadConfigFile } from './load-config-file.js';
@@ -85,6 +88,7 @@ export function createLambdaWorker(
     connector,
     deadlineAt,
     store: createDynamoDbSnapshotStore({ client: dynamo, tableName: environment.TABLE_NAME }),
+    hintStore: createDynamoDbHintStore({ client: dynamo, tableName: environment.TABLE_NAME }),
     publisher: createSnsEventPublisher({
       client: new SNSClient(aws),
       topicArn: environment.TOPIC_ARN,
@@ -145,7 +149,9 @@ export function createLambdaWorker(
       try {
         const item = parseWorkItem(record.body);
         const limitedBefore = connector.rateLimitedCount(item.portalId);
-        const report = await run(item).catch((error: unknown) => {
+        const report = await run(item, {
+          redelivered: Number(record.attributes.ApproximateReceiveCount) > 1,
+        }).catch((error: unknown) => {
           if (!(error instanceof CredentialsAwaitingError)) throw error;
           // Done, not failed: the next tick plans the portal again and finds out.
           recordAwaiting(metrics, logger, item.portalId, item.chatIds.length, error);
@@ -153,7 +159,7 @@ export function createLambdaWorker(
         });
         if (!report) continue;
         const rateLimited = connector.rateLimitedCount(item.portalId) - limitedBefore;
-        recordMetrics(metrics, report, Date.now() - started, rateLimited);
+        recordMetrics(metrics, item, report, Date.now() - started, rateLimited);
         logReport(logger, report, rateLimited);
         if (madeProgressBeforeDeadline(report)) {
           // Progress is recorded: a fresh message goes on from it, so a change too big for one
@@ -225,6 +231,7 @@ function recordAwaiting(
 
 function recordMetrics(
   metrics: Metrics,
+  item: WorkItem,
   report: SyncReport,
   durationMs: number,
   rateLimited: number,
@@ -240,6 +247,13 @@ function recordMetrics(
   metrics.addMetric(WORKER_METRICS.bitrix24Requests, MetricUnit.Count, report.bitrix24Requests);
   metrics.addMetric(WORKER_METRICS.rateLimited, MetricUnit.Count, rateLimited);
   metrics.addMetric(WORKER_METRICS.chatSyncDuration, MetricUnit.Milliseconds, durationMs);
+  const detected = readOutcomesOf(item, report)?.detected;
+  if (detected) {
+    // Hinted reads: changes found in named chats plus those the hints missed (docs/bitrix24.md).
+    const found = detected.byHint + detected.byReconcile;
+    metrics.addMetric(WORKER_METRICS.changesDetected, MetricUnit.Count, found);
+    metrics.addMetric(WORKER_METRICS.hintMisses, MetricUnit.Count, detected.byReconcile);
+  }
   // One EMF blob per work item: each carries its own portal dimension.
   metrics.publishStoredMetrics();
 }

@@ -22,6 +22,10 @@ export const WORKER_METRICS = {
    */
   rateLimited: 'RateLimited',
   chatSyncDuration: 'ChatSyncDuration',
+  /** Hinted reads: membership changes found by reading a chat the hints named or not. */
+  changesDetected: 'ChangesDetected',
+  /** Hinted reads: changes a reconcile read found in a chat the hints did not name. */
+  hintMisses: 'HintMisses',
 } as const;
 
 /**

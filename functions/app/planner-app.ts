@@ -1,6 +1,16 @@
+import { createHash } from 'node:crypto';
 import { discoverGroupChats } from '../bitrix24/discover-chats.js';
-import type { Config } from '../config/config-schema.js';
-import { type PlanReport, planRun } from '../core/plan-run.js';
+import { createRecentHintReader } from '../bitrix24/read-recent-hints.js';
+import {
+  type Config,
+  type PortalConfig,
+  portalSecretId,
+  readsOf,
+  scheduleIntervalMs,
+} from '../config/config-schema.js';
+import type { HintStateStore } from '../core/hint-store.js';
+import type { HintReader } from '../core/hints.js';
+import { type PlanReport, type PortalPlan, planRun } from '../core/plan-run.js';
 import type { WorkQueue } from '../core/work-queue.js';
 import type { PortalConnector } from './worker-app.js';
 
@@ -8,9 +18,18 @@ export interface PlannerAppDeps {
   readonly config: Config;
   readonly connector: PortalConnector;
   readonly queue: WorkQueue;
+  /** Needed when some portal reads hinted (the default). */
+  readonly hintStore?: HintStateStore;
+  /** The time between ticks; default: the config's schedule. */
+  readonly tickMs?: number;
 }
 
-/** A discovery portal left out of a tick because its credentials are still to be written. */
+export interface PlanTickOptions {
+  /** Read every chat of every portal in this tick (`--full`). */
+  readonly forceFull?: boolean;
+}
+
+/** A portal left out of a tick because its credentials are still to be written. */
 export interface AwaitingPortal {
   readonly portalId: string;
   readonly secretId: string;
@@ -23,35 +42,85 @@ export interface PlannerReport extends PlanReport {
 }
 
 /**
- * One schedule tick: explicit or discovered chats → work items of ≤ 50 chats → the FIFO queue.
- * Only discovery reads credentials here; a discovery portal awaiting them is skipped. Portals with
- * explicit chats are planned without reading their secret (the worker skips their items instead).
+ * One schedule tick: explicit or discovered chats (every one, or for hinted portals the ones the
+ * recent list names plus a rolling reconcile slice) → work items of ≤ 50 chats → the FIFO queue.
+ * Discovery and hints read credentials here; such a portal awaiting them is skipped. Portals with
+ * explicit chats and full reads are planned without reading their secret (the worker skips their
+ * items instead).
  */
 export function createPlannerApp(
   deps: PlannerAppDeps,
-): (scheduledAt: string) => Promise<PlannerReport> {
+): (scheduledAt: string, options?: PlanTickOptions) => Promise<PlannerReport> {
   const portals = new Map(deps.config.portals.map((p) => [p.id, p]));
-  return async (scheduledAt) => {
+  const portalOf = (portalId: string) => {
+    const portal = portals.get(portalId);
+    if (!portal) throw new Error(`unknown portal "${portalId}"`);
+    return portal;
+  };
+  const plans = new Map<string, PortalPlan>(
+    deps.config.portals.map((portal) => {
+      const reads = readsOf(deps.config, portal);
+      const plan: PortalPlan = {
+        portalId: portal.id,
+        chats: portal.chats,
+        ...(reads.mode === 'hinted'
+          ? {
+              hinted: {
+                reconcileMs: reads.reconcileMinutes * 60_000,
+                settingsKey: settingsKeyOf(portalSecretId(deps.config, portal), portal, reads),
+              },
+            }
+          : {}),
+      };
+      return [portal.id, plan];
+    }),
+  );
+  const hinted = [...plans.values()].some((plan) => plan.hinted);
+  if (hinted && !deps.hintStore) {
+    throw new Error('hinted reads need a hint store (the planner needs TABLE_NAME)');
+  }
+  const readers = new Map<string, HintReader>();
+  const client = (portalId: string) => deps.connector.clientsFor(portalOf(portalId)).client;
+  const readsCredentials = (portal: PortalConfig) =>
+    'discover' in portal.chats || plans.get(portal.id)?.hinted !== undefined;
+
+  return async (scheduledAt, options = {}) => {
     const checked = await Promise.all(
       deps.config.portals.map(async (portal) => ({
         portal,
-        awaiting:
-          'discover' in portal.chats ? await deps.connector.awaitingCredentials(portal) : undefined,
+        awaiting: readsCredentials(portal)
+          ? await deps.connector.awaitingCredentials(portal)
+          : undefined,
       })),
     );
     const report = await planRun(
       {
         queue: deps.queue,
-        discoverChats: async (portalId) => {
-          const portal = portals.get(portalId);
-          if (!portal) throw new Error(`unknown portal "${portalId}"`);
-          return discoverGroupChats(deps.connector.clientsFor(portal).client);
-        },
+        discoverChats: (portalId) => discoverGroupChats(client(portalId)),
+        requestCount: (portalId) => client(portalId).requestCount(),
+        ...(deps.hintStore
+          ? {
+              hints: {
+                store: deps.hintStore,
+                readerFor: (portalId: string) => {
+                  let reader = readers.get(portalId);
+                  if (!reader) {
+                    reader = createRecentHintReader(client(portalId));
+                    readers.set(portalId, reader);
+                  }
+                  return reader;
+                },
+                tickMs: deps.tickMs ?? scheduleIntervalMs(deps.config.schedule.expression),
+              },
+            }
+          : {}),
       },
-      checked
-        .filter((c) => c.awaiting === undefined)
-        .map(({ portal }) => ({ portalId: portal.id, chats: portal.chats })),
+      checked.flatMap(({ portal, awaiting }) => {
+        const plan = plans.get(portal.id);
+        return awaiting === undefined && plan ? [plan] : [];
+      }),
       scheduledAt,
+      options,
     );
     return {
       ...report,
@@ -62,4 +131,15 @@ export function createPlannerApp(
       ),
     };
   };
+}
+
+/**
+ * What the hints depend on: whose recent list (portal, credentials) and how it is used. Another
+ * value makes the next tick a full read.
+ */
+function settingsKeyOf(secretId: string, portal: PortalConfig, reads: unknown): string {
+  return createHash('sha256')
+    .update(JSON.stringify([portal.url, secretId, reads]))
+    .digest('hex')
+    .slice(0, 16);
 }

@@ -10,8 +10,10 @@ import {
 } from '../bitrix24/credentials.js';
 import { createBitrix24MemberReader } from '../bitrix24/member-reader.js';
 import { type Config, type PortalConfig, rateLimitOf } from '../config/config-schema.js';
+import type { HintStateStore } from '../core/hint-store.js';
 import type { WorkItem } from '../core/model.js';
 import type { Clock, EventPublisher, MemberReader, SnapshotStore } from '../core/ports.js';
+import { readOutcomesOf } from '../core/read-outcomes.js';
 import { type SyncReport, syncWorkItem } from '../core/sync-work-item.js';
 import type { AppLogger } from './observability.js';
 
@@ -102,6 +104,8 @@ export interface WorkerAppDeps {
   readonly connector: PortalConnector;
   readonly store: SnapshotStore;
   readonly publisher: EventPublisher;
+  /** Where hinted work items record unfinished business and hint recall. */
+  readonly hintStore?: HintStateStore;
   readonly clock?: Clock;
   readonly logger?: AppLogger;
   /**
@@ -111,6 +115,11 @@ export interface WorkerAppDeps {
   readonly deadlineAt?: () => number | undefined;
 }
 
+export interface WorkItemRun {
+  /** The queue delivers this item again (an earlier attempt may have recorded outcomes). */
+  readonly redelivered?: boolean;
+}
+
 export class UnknownPortalError extends Error {
   override readonly name = 'UnknownPortalError';
 }
@@ -118,12 +127,17 @@ export class UnknownPortalError extends Error {
 /**
  * Runs work items: the worker Lambda's and the local runner's shared composition. A portal whose
  * credentials are still to be written syncs nothing: the item is rejected with
- * `CredentialsAwaitingError` before any chat is read, so no chat is reported as failed.
+ * `CredentialsAwaitingError` before any chat is read, so no chat is reported as failed. A hinted
+ * item (with read reasons) then records its unfinished business and the changes it found for the
+ * planner's next ticks and the recall counts; if that write fails, the item fails (retried)
+ * rather than forget a failed chat.
  */
-export function createWorkerApp(deps: WorkerAppDeps): (item: WorkItem) => Promise<SyncReport> {
+export function createWorkerApp(
+  deps: WorkerAppDeps,
+): (item: WorkItem, run?: WorkItemRun) => Promise<SyncReport> {
   const clock = deps.clock ?? { now: () => new Date() };
   const portals = new Map(deps.config.portals.map((p) => [p.id, p]));
-  return async (item) => {
+  return async (item, run = {}) => {
     const portal = portals.get(item.portalId);
     if (!portal) {
       throw new UnknownPortalError(
@@ -132,7 +146,10 @@ export function createWorkerApp(deps: WorkerAppDeps): (item: WorkItem) => Promis
     }
     const awaiting = await deps.connector.awaitingCredentials(portal);
     if (awaiting) throw awaiting;
-    return syncWorkItem(
+    if (item.reasons && !deps.hintStore) {
+      throw new Error('a hinted work item needs a hint store (wiring)');
+    }
+    const report = await syncWorkItem(
       {
         reader: deps.connector.clientsFor(portal).reader,
         store: deps.store,
@@ -145,5 +162,8 @@ export function createWorkerApp(deps: WorkerAppDeps): (item: WorkItem) => Promis
       },
       item,
     );
+    const outcomes = readOutcomesOf(item, report, run);
+    if (outcomes && deps.hintStore) await deps.hintStore.recordOutcomes(portal.id, outcomes);
+    return report;
   };
 }

@@ -279,6 +279,10 @@ export function rateLimitOf(portal: PortalConfig): RateLimit {
   };
 }
 
+export function readsOf(config: Config, portal: PortalConfig): Reads {
+  return portal.reads ?? config.reads;
+}
+
 /**
  * The `SecretId` of a portal's credentials: the configured ARN or name, else the naming
  * convention `<secrets.prefix><portal id>` (docs/deploy.md, "Secrets").
@@ -289,4 +293,27 @@ export function portalSecretId(
 ): string {
   if (portal.secret === undefined) return `${config.secrets.prefix}${portal.id}`;
   return 'arn' in portal.secret ? portal.secret.arn : portal.secret.name;
+}
+
+const UNIT_MS: Readonly<Record<string, number>> = {
+  minute: 60_000,
+  hour: 3_600_000,
+  day: 86_400_000,
+};
+
+/**
+ * The time between two ticks of a schedule expression: exact for `rate(…)`; for `cron(…)` the
+ * step of an every-N-minutes minute field, an hour for a fixed minute of every hour, else a day.
+ */
+export function scheduleIntervalMs(expression: string): number {
+  const rate = /^rate\(\s*(\d+)\s+(minute|hour|day)s?\s*\)$/.exec(expression);
+  if (rate?.[1] !== undefined && rate[2] !== undefined) {
+    return Number(rate[1]) * (UNIT_MS[rate[2]] ?? 60_000);
+  }
+  const [minute = '', hour = ''] =
+    /^cron\((.*)\)$/.exec(expression)?.[1]?.trim().split(/\s+/) ?? [];
+  const everyN = /^(?:\*|0)\/(\d+)$/.exec(minute)?.[1];
+  if (hour === '*' && everyN !== undefined) return Number(everyN) * 60_000;
+  if (hour === '*' && /^\d+$/.test(minute)) return 3_600_000;
+  return 86_400_000;
 }

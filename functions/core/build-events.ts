@@ -13,6 +13,7 @@ import { contentHash } from './member-set.js';
 import type {
   BreakerSettings,
   ChatId,
+  DetectedBy,
   PortalRef,
   ReadMethod,
   UserDetails,
@@ -35,6 +36,8 @@ export interface ChatEventContext {
   readonly previousObservedAt: string | null;
   /** When this run read the chat: the events' `time` and the window's end. */
   readonly observedAt: string;
+  /** How the change came to light (hinted reads only). */
+  readonly detectedBy?: DetectedBy;
 }
 
 /** `(from, to]`: the change happened after the last applied observation and by this one. */
@@ -56,6 +59,12 @@ export interface ChatEventData {
   readonly sequence: number;
   readonly baseVersion: number;
   readonly version: number;
+  /**
+   * Hinted reads only: `hint` (the recent list named the chat: found within a tick), `reconcile`
+   * (a full read of the chat found it: up to the reconcile period plus a tick late) or
+   * `baseline` (the chat's first read). Absent in full mode (every chat read every tick).
+   */
+  readonly detectedBy?: DetectedBy;
 }
 
 /** What Bitrix24 said about a user when the change was seen; `UserDetails` without `id`. */
@@ -264,6 +273,7 @@ function commonData(ctx: ChatEventContext, index: number): ChatEventData {
     sequence: ctx.previousSequence + index + 1,
     baseVersion: ctx.baseVersion,
     version: ctx.baseVersion + 1,
+    ...(ctx.detectedBy === undefined ? {} : { detectedBy: ctx.detectedBy }),
   };
 }
 

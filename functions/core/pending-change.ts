@@ -50,6 +50,7 @@ export function eventsOfPending(
     previousSequence: snapshot.sequence,
     previousObservedAt: snapshot.version === 0 ? null : snapshot.observedAt,
     observedAt: pending.observedAt,
+    ...(pending.detectedBy === undefined ? {} : { detectedBy: pending.detectedBy }),
   };
   const diff = { joined: [...pending.joined], left: [...pending.left] };
   switch (pending.kind) {

@@ -31,6 +31,7 @@ import {
   type SnapshotStore,
   SnapshotUnreadableError,
 } from './ports.js';
+import { detectedByOf } from './read-outcomes.js';
 
 export interface SyncLogger {
   info(message: string, extra?: Record<string, unknown>): void;
@@ -300,7 +301,9 @@ export async function syncWorkItem(deps: SyncDeps, item: WorkItem): Promise<Sync
           return { ...decided.result, saved: true };
         }
         const { base } = decided;
-        const recorded = { ...base, pending: recordPending(deps.portal, base, decided.input) };
+        const detectedBy = detectedByOf(item, chatId, decided.input.kind === 'baseline');
+        const input = detectedBy === undefined ? decided.input : { ...decided.input, detectedBy };
+        const recorded = { ...base, pending: recordPending(deps.portal, base, input) };
         await deps.store.save(recorded, { version: base.version });
         return inFlight(deps, recorded);
       } catch (error) {

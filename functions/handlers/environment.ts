@@ -9,7 +9,10 @@ export const plannerEnvironmentSchema = z.object({
   /** Path of the bundled config JSON. */
   CONFIG_PATH: z.string().default('config.json'),
   WORK_QUEUE_URL: z.url(),
-  /** The snapshot table: the planner uses only the portals' OAuth refresh leases in it. */
+  /**
+   * The snapshot table: the portals' OAuth refresh leases, and each portal's hint state (and
+   * shared rate budget) for hinted reads.
+   */
   TABLE_NAME: z.string().min(1),
 });
 

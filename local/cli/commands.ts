@@ -3,15 +3,17 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { type AppLogger, silentLogger } from '../../functions/app/observability.js';
 import { sourceOf } from '../../functions/core/cloud-event.js';
+import type { StoredHints } from '../../functions/core/hint-store.js';
 import type { Snapshot } from '../../functions/core/model.js';
 import { SnapshotConflictError } from '../../functions/core/ports.js';
+import { recallOf } from '../../functions/core/read-outcomes.js';
 import {
   ChangePendingError,
   NothingHeldError,
   releaseHeldChange,
 } from '../../functions/core/release-held-change.js';
 import { type EventsTarget, openLocalEnvironment } from '../runtime/local-environment.js';
-import { createLocalRunner, type LocalRunResult } from '../runtime/local-run.js';
+import { createLocalRunner, type LocalRunResult, type RunOptions } from '../runtime/local-run.js';
 import { startSimulator } from '../simulator/start-simulator.js';
 import { checkPortalCredentials, describeCredentials } from './portal-credentials.js';
 import { createProgress } from './progress.js';
@@ -36,6 +38,8 @@ export interface SyncFlags extends RunConfigFlags, StateFlags {
   readonly snsEndpoint?: string;
   readonly caFile?: string;
   readonly verbose?: boolean;
+  /** `--full`: read every chat in this run (`watch`: its first run). */
+  readonly full?: boolean;
 }
 
 function eventsTarget(flags: SyncFlags): EventsTarget {
@@ -54,7 +58,8 @@ function eventsTarget(flags: SyncFlags): EventsTarget {
 
 async function withRunner<T>(
   flags: SyncFlags,
-  body: (runOnce: () => Promise<LocalRunResult>) => Promise<T>,
+  body: (runOnce: (options?: RunOptions) => Promise<LocalRunResult>) => Promise<T>,
+  tickMs?: number,
 ): Promise<T> {
   const run = await resolveRunConfig(flags);
   const environment = await openLocalEnvironment({
@@ -70,8 +75,9 @@ async function withRunner<T>(
       run,
       environment,
       flags.verbose ? stderrLogger() : silentLogger,
+      tickMs,
     );
-    return await body(() => runner.runOnce(createProgress()));
+    return await body((options) => runner.runOnce(createProgress(), options));
   } finally {
     await environment.close();
   }
@@ -103,8 +109,26 @@ function reportProblems(result: LocalRunResult): number {
   return result.problems.length === 0 ? 0 : 1;
 }
 
+/** `hinted: 3 of 120 chats read (2 hint, 1 reconcile)` or `full: 120 chats (no_state)`, per portal. */
+export function describeReads(result: LocalRunResult): string[] {
+  return result.plan.portals.flatMap((portal) => {
+    if (portal.error !== undefined || !portal.hinted) return [];
+    const reasons = Object.entries(portal.hinted.byReason)
+      .map(([reason, n]) => `${n} ${reason}`)
+      .join(', ');
+    const why = portal.hinted.fullCause ? `full read (${portal.hinted.fullCause})` : 'hinted';
+    return [
+      `${portal.portalId}: ${why}, ${portal.reads} of ${portal.chats} chats read${reasons ? ` (${reasons})` : ''}`,
+    ];
+  });
+}
+
 export async function syncCommand(flags: SyncFlags): Promise<number> {
-  return withRunner(flags, async (runOnce) => reportProblems(await runOnce()));
+  return withRunner(flags, async (runOnce) => {
+    const result = await runOnce({ full: flags.full === true });
+    if (flags.verbose) for (const line of describeReads(result)) process.stderr.write(`${line}\n`);
+    return reportProblems(result);
+  });
 }
 
 export async function watchCommand(flags: SyncFlags & { every: number }): Promise<number> {
@@ -113,19 +137,26 @@ export async function watchCommand(flags: SyncFlags & { every: number }): Promis
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    return await withRunner(flags, async (runOnce) => {
-      let exitCode = 0;
-      while (!stop.signal.aborted) {
-        const started = Date.now();
-        const result = await runOnce();
-        exitCode = reportProblems(result);
-        process.stderr.write(
-          `${new Date().toISOString()} run: ${result.chats} chats, ${result.events} events, ${result.bitrix24Requests} Bitrix24 requests (${sum(result.rateLimited.values())} rate-limited), ${Date.now() - started} ms\n`,
-        );
-        await delay(flags.every * 1000, undefined, { signal: stop.signal }).catch(() => undefined);
-      }
-      return exitCode;
-    });
+    return await withRunner(
+      flags,
+      async (runOnce) => {
+        let exitCode = 0;
+        for (let run = 0; !stop.signal.aborted; run++) {
+          const started = Date.now();
+          const result = await runOnce({ full: run === 0 && flags.full === true });
+          exitCode = reportProblems(result);
+          const reads = describeReads(result);
+          process.stderr.write(
+            `${new Date().toISOString()} run: ${result.chats} chats, ${result.events} events, ${result.bitrix24Requests} Bitrix24 requests (${sum(result.rateLimited.values())} rate-limited), ${Date.now() - started} ms${reads.length ? `; ${reads.join('; ')}` : ''}\n`,
+          );
+          await delay(flags.every * 1000, undefined, { signal: stop.signal }).catch(
+            () => undefined,
+          );
+        }
+        return exitCode;
+      },
+      flags.every * 1000,
+    );
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -191,10 +222,11 @@ export async function statusCommand(flags: StatusFlags): Promise<number> {
     }
   }
   const portalIds = await portalIdsOf(flags);
-  const snapshots = await withStore(flags, async ({ store }) => {
+  const { snapshots, hints } = await withStore(flags, async ({ store, hintStore }) => {
     const all: Snapshot[] = [];
     for (const portalId of portalIds) for await (const s of store.list(portalId)) all.push(s);
-    return all;
+    const loaded = await Promise.all(portalIds.map((id) => hintStore.load(id)));
+    return { snapshots: all, hints: portalIds.map((id, i) => [id, loaded[i]] as const) };
   });
   if (flags.json) {
     for (const s of snapshots) {
@@ -221,7 +253,33 @@ export async function statusCommand(flags: StatusFlags): Promise<number> {
         : 'ok',
   }));
   console.table(rows);
+  for (const [portalId, stored] of hints) {
+    if (!stored) continue;
+    const line = describeHints(portalId, stored);
+    if (line) process.stdout.write(`${line}\n`);
+  }
   return 0;
+}
+
+/** `portal p: hinted reads, watermark …, 2 chats with unfinished business; hint recall 0.98 (49 of 50)`. */
+function describeHints(portalId: string, stored: StoredHints): string | undefined {
+  if (!stored.state && stored.unfinished.size === 0) return undefined;
+  const parts = [`portal ${portalId}: hinted reads`];
+  if (stored.state) {
+    parts.push(
+      `${stored.state.chats.size} chats, watermark ${new Date(stored.state.watermark).toISOString()}`,
+    );
+  }
+  if (stored.unfinished.size > 0)
+    parts.push(`${stored.unfinished.size} chats with unfinished business`);
+  const recall = recallOf(stored.recall);
+  const found = stored.recall.byHint + stored.recall.byReconcile;
+  parts.push(
+    recall === undefined
+      ? 'hint recall: no changes found yet'
+      : `hint recall ${recall.toFixed(3)} (${stored.recall.byHint} of ${found} changes named by the hints; ${stored.recall.byReconcile} found by reconcile reads)`,
+  );
+  return parts.join(', ');
 }
 
 export async function releaseCommand(

@@ -10,6 +10,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createDynamoDbHintStore } from '../../functions/adapters/dynamodb-hint-store.js';
 import { createDynamoDbSnapshotStore } from '../../functions/adapters/dynamodb-snapshot-store.js';
 import { snapshotCreateTableInput } from '../../functions/adapters/snapshot-table.js';
 import { createSnsEventPublisher } from '../../functions/adapters/sns-event-publisher.js';
@@ -20,6 +21,7 @@ import { parseWorkItem } from '../../functions/app/work-item-schema.js';
 import { createPortalConnector, createWorkerApp } from '../../functions/app/worker-app.js';
 import { parseConfig } from '../../functions/config/config-schema.js';
 import { type CloudEvent, EventTypes } from '../../functions/core/cloud-event.js';
+import type { PortalPlanOutcome } from '../../functions/core/plan-run.js';
 import { releaseHeldChange } from '../../functions/core/release-held-change.js';
 import { createStaticCredentialStore } from '../adapters/static-credential-store.js';
 import { ensureTable, startEmbeddedDynamoDb } from '../runtime/embedded-dynamodb.js';
@@ -96,21 +98,23 @@ export async function demoCommand(flags: { every: number; ticks?: number }): Pro
         createStaticCredentialStore({ kind: 'webhook', webhookUrl: sim.webhookUrl }),
       fetch: createHttpsFetch(sim.caCert ?? ''),
     });
-    const store = createDynamoDbSnapshotStore({
-      client: DynamoDBDocumentClient.from(dynamoClient, {
-        marshallOptions: { removeUndefinedValues: true },
-      }),
-      tableName: TABLE,
+    const documentClient = DynamoDBDocumentClient.from(dynamoClient, {
+      marshallOptions: { removeUndefinedValues: true },
     });
+    const store = createDynamoDbSnapshotStore({ client: documentClient, tableName: TABLE });
+    const hintStore = createDynamoDbHintStore({ client: documentClient, tableName: TABLE });
     const plan = createPlannerApp({
       config,
       connector,
       queue: createSqsWorkQueue({ client: sqs, queueUrl: workQueueUrl }),
+      hintStore,
+      tickMs: flags.every * 1000,
     });
     const sync = createWorkerApp({
       config,
       connector,
       store,
+      hintStore,
       publisher: createSnsEventPublisher({ client: sns, topicArn }),
       logger: silentLogger,
     });
@@ -131,6 +135,7 @@ export async function demoCommand(flags: { every: number; ticks?: number }): Pro
       const report = await plan(new Date().toISOString());
       for (const p of report.portals.filter((x) => x.error))
         say(`planner: ${p.portalId}: ${p.error}`);
+      let requests = report.portals.reduce((n, p) => n + (p.bitrix24Requests ?? 0), 0);
       // The worker: the FIFO queue hands out one portal's work items in order.
       for (;;) {
         const { Messages = [] } = await sqs.send(
@@ -139,6 +144,7 @@ export async function demoCommand(flags: { every: number; ticks?: number }): Pro
         if (Messages.length === 0) break;
         for (const message of Messages) {
           const result = await sync(parseWorkItem(message.Body ?? ''));
+          requests += result.bitrix24Requests;
           for (const chat of result.chats.filter((c) => c.error)) {
             say(dim(`  chat ${chat.chatId}: ${chat.outcome} (${chat.error?.code})`));
           }
@@ -152,6 +158,7 @@ export async function demoCommand(flags: { every: number; ticks?: number }): Pro
           }
         }
       }
+      for (const p of report.portals.filter((x) => !x.error)) say(dim(tickLine(tick, p, requests)));
       // What a subscriber of the topic receives.
       for (;;) {
         const { Messages = [] } = await sqs.send(
@@ -220,6 +227,26 @@ async function changeMembership(
     }
   }
 }
+
+/**
+ * `tick 3: read 2 of 7 chats (2 named by the recent list), 2 Bitrix24 requests`: a hinted tick
+ * re-reads only the chats the hints name (plus due reconciles and unfinished business).
+ */
+function tickLine(tick: number, portal: PortalPlanOutcome, requests: number): string {
+  const reasons = Object.entries(portal.hinted?.byReason ?? {})
+    .map(([reason, n]) => `${n} ${REASON_WORDS[reason] ?? reason}`)
+    .join(', ');
+  const full = portal.hinted?.fullCause ? `, a full read (${portal.hinted.fullCause})` : '';
+  return `tick ${tick}: read ${portal.reads} of ${portal.chats} chats${full}${reasons && !full ? ` (${reasons})` : ''}, ${requests} Bitrix24 request${requests === 1 ? '' : 's'}`;
+}
+
+const REASON_WORDS: Readonly<Record<string, string>> = {
+  hint: 'named by the recent list',
+  new: 'new',
+  retry: 'unfinished',
+  reconcile: 'due for reconcile',
+  full: 'full',
+};
 
 function say(line: string): void {
   process.stdout.write(`${line}\n`);

@@ -9,6 +9,10 @@ import {
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
+  createDynamoDbHintStore,
+  type DynamoDbHintStore,
+} from '../../functions/adapters/dynamodb-hint-store.js';
+import {
   createDynamoDbSnapshotStore,
   type DynamoDbSnapshotStore,
 } from '../../functions/adapters/dynamodb-snapshot-store.js';
@@ -43,6 +47,8 @@ export interface LocalEnvironmentOptions {
 
 export interface LocalEnvironment {
   readonly store: DynamoDbSnapshotStore;
+  /** Hinted reads' per-portal state, in the same table. */
+  readonly hintStore: DynamoDbHintStore;
   readonly publisher: EventPublisher;
   readonly fetch: typeof globalThis.fetch | undefined;
   close(): Promise<void>;
@@ -106,12 +112,11 @@ export async function openLocalEnvironment(
     if (options.table !== undefined) throw new LocalSetupError(`--table ${options.table}`, error);
     throw error;
   }
-  const store = createDynamoDbSnapshotStore({
-    client: DynamoDBDocumentClient.from(dynamo, {
-      marshallOptions: { removeUndefinedValues: true },
-    }),
-    tableName,
+  const documentClient = DynamoDBDocumentClient.from(dynamo, {
+    marshallOptions: { removeUndefinedValues: true },
   });
+  const store = createDynamoDbSnapshotStore({ client: documentClient, tableName });
+  const hintStore = createDynamoDbHintStore({ client: documentClient, tableName });
 
   const closers: (() => Promise<void> | void)[] = [() => dynamo.destroy()];
   if (embedded) closers.push(() => embedded.stop());
@@ -119,6 +124,7 @@ export async function openLocalEnvironment(
   const fetch = ca === undefined ? undefined : createHttpsFetch(ca);
   return {
     store,
+    hintStore,
     publisher,
     fetch,
     async close() {

@@ -3,6 +3,7 @@ import { createPlannerApp } from '../../functions/app/planner-app.js';
 import { createPortalConnector, createWorkerApp } from '../../functions/app/worker-app.js';
 import type { CredentialStore } from '../../functions/bitrix24/credentials.js';
 import type { ChatId } from '../../functions/core/model.js';
+import type { PlanReport } from '../../functions/core/plan-run.js';
 import type { ChatOutcome, SyncReport } from '../../functions/core/sync-work-item.js';
 import type { PlannedWorkItem } from '../../functions/core/work-queue.js';
 import { createStaticCredentialStore } from '../adapters/static-credential-store.js';
@@ -20,10 +21,13 @@ export interface ChatProblem {
 }
 
 export interface LocalRunResult {
+  /** What the planner decided per portal (hinted: which chats and why). */
+  readonly plan: PlanReport;
   readonly reports: readonly SyncReport[];
   readonly problems: readonly ChatProblem[];
   readonly chats: number;
   readonly events: number;
+  /** The planner's requests (hints, discovery) and the workers'. */
   readonly bitrix24Requests: number;
   /** Of those, the ones refused with 503 QUERY_LIMIT_EXCEEDED (and retried), by portal. */
   readonly rateLimited: ReadonlyMap<string, number>;
@@ -37,8 +41,13 @@ export interface RunProgress {
 
 const noProgress: RunProgress = { start() {}, advance() {}, stop() {} };
 
+export interface RunOptions {
+  /** Read every chat in this run (`--full`). */
+  readonly full?: boolean;
+}
+
 export interface LocalRunner {
-  runOnce(progress?: RunProgress): Promise<LocalRunResult>;
+  runOnce(progress?: RunProgress, options?: RunOptions): Promise<LocalRunResult>;
 }
 
 /**
@@ -51,6 +60,8 @@ export function createLocalRunner(
   run: LocalRunConfig,
   environment: LocalEnvironment,
   logger: AppLogger = silentLogger,
+  /** The time between runs (`watch --every`); default: the config's schedule. */
+  tickMs?: number,
 ): LocalRunner {
   const stores = new Map<string, CredentialStore>();
   const connector = createPortalConnector({
@@ -77,20 +88,23 @@ export function createLocalRunner(
         planned.push(...items);
       },
     },
+    hintStore: environment.hintStore,
+    ...(tickMs === undefined ? {} : { tickMs }),
   });
   const sync = createWorkerApp({
     config: run.config,
     connector,
     store: environment.store,
+    hintStore: environment.hintStore,
     publisher: environment.publisher,
     logger,
   });
 
   return {
-    async runOnce(progress = noProgress) {
+    async runOnce(progress = noProgress, options = {}) {
       const problems: ChatProblem[] = [];
       planned = [];
-      const report = await plan(new Date().toISOString());
+      const report = await plan(new Date().toISOString(), { forceFull: options.full === true });
       for (const portal of report.portals) {
         if (portal.error === undefined) continue;
         problems.push({
@@ -130,11 +144,14 @@ export function createLocalRunner(
         progress.stop();
       }
       return {
+        plan: report,
         reports,
         problems,
         chats: reports.reduce((n, r) => n + r.totals.chats, 0),
         events: reports.reduce((n, r) => n + r.totals.events, 0),
-        bitrix24Requests: reports.reduce((n, r) => n + r.bitrix24Requests, 0),
+        bitrix24Requests:
+          report.portals.reduce((n, p) => n + (p.bitrix24Requests ?? 0), 0) +
+          reports.reduce((n, r) => n + r.bitrix24Requests, 0),
         rateLimited,
       };
     },

@@ -1,0 +1,134 @@
+import { HintStateConflictError, type HintStateStore, type StoredHints } from './hint-store.js';
+import { HINT_SAFETY_MARGIN_MS, type HintReader, type HintsRead } from './hints.js';
+import type { ChatId, ReadReason } from './model.js';
+import { type FullReadCause, fullReadCause, type HintState, selectReads } from './select-reads.js';
+
+export interface HintedPortal {
+  readonly portalId: string;
+  readonly chats:
+    | readonly ChatId[]
+    | { readonly discover: true; readonly exclude: readonly ChatId[] };
+  readonly reconcileMs: number;
+  readonly tickMs: number;
+  /** Fingerprint of what the hints depend on (portal, credentials, read settings). */
+  readonly settingsKey: string;
+  readonly forceFull: boolean;
+}
+
+export interface HintedPlanDeps {
+  readonly store: HintStateStore;
+  readonly reader: HintReader;
+  /** Every group chat the integration user is in (`im.recent.list`), for `discover` portals. */
+  readonly discoverChats: () => Promise<readonly ChatId[]>;
+  /** The local clock, only to bound the very first hints call (whose rows are not used). */
+  readonly now?: () => number;
+}
+
+/** What a hinted tick decided for one portal. */
+export interface HintedPlan {
+  /** The chats to read and why, ascending by chat ID. */
+  readonly reads: ReadonlyMap<ChatId, ReadReason>;
+  /** The chats the tick covers (read or not). */
+  readonly chats: number;
+  /** Why every chat is read; undefined for a hinted tick. */
+  readonly fullCause: FullReadCause | undefined;
+  /** Why the hints could not be used (the tick reads every chat). */
+  readonly hintsError?: string;
+  /** Stores the state for the next tick: call once the reads are enqueued. */
+  commit(): Promise<CommitOutcome>;
+}
+
+/** `conflict`: another planner stored a state meanwhile; the next tick plans from that one. */
+export type CommitOutcome = 'saved' | 'unchanged' | 'conflict';
+
+/**
+ * One portal's hinted tick (docs/bitrix24.md, "Recent list as change hints"): load the stored
+ * state, read the hints since the watermark minus the safety margin, resolve the chats (the
+ * configured list; for `discover` portals the known chats plus those the hints name, discovered
+ * afresh on full ticks and once per reconcile period), then {@link selectReads}. A stored state
+ * that cannot be loaded makes the tick full and leaves the store alone.
+ */
+export async function planHintedPortal(
+  deps: HintedPlanDeps,
+  portal: HintedPortal,
+): Promise<HintedPlan> {
+  let stored: StoredHints | undefined;
+  try {
+    stored = await deps.store.load(portal.portalId);
+  } catch {
+    stored = undefined;
+  }
+  const state = stored?.state;
+  const since = state
+    ? state.watermark - HINT_SAFETY_MARGIN_MS
+    : (deps.now ?? Date.now)() - HINT_SAFETY_MARGIN_MS;
+  let hints: HintsRead | undefined;
+  let hintsError: string | undefined;
+  try {
+    hints = await deps.reader.readHints(since);
+  } catch (error) {
+    hintsError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  }
+
+  const cause = fullReadCause({
+    state,
+    hints,
+    settingsKey: portal.settingsKey,
+    forceFull: portal.forceFull,
+  });
+  const { chatIds, discoveredAt } = await chatsOf(deps, portal, state, hints, cause);
+  const selection = selectReads({
+    chatIds,
+    state,
+    settingsKey: portal.settingsKey,
+    hints,
+    unfinished: stored?.unfinished ?? new Map(),
+    reconcileMs: portal.reconcileMs,
+    tickMs: portal.tickMs,
+    forceFull: portal.forceFull,
+  });
+
+  return {
+    reads: selection.reads,
+    chats: chatIds.length,
+    fullCause: selection.fullCause,
+    ...(hintsError === undefined ? {} : { hintsError }),
+    async commit() {
+      if (!stored || !selection.next) return 'unchanged';
+      const next: HintState =
+        discoveredAt === undefined ? selection.next : { ...selection.next, discoveredAt };
+      try {
+        await deps.store.saveState(portal.portalId, next, stored.version);
+        return 'saved';
+      } catch (error) {
+        if (error instanceof HintStateConflictError) return 'conflict';
+        throw error;
+      }
+    },
+  };
+}
+
+async function chatsOf(
+  deps: HintedPlanDeps,
+  portal: HintedPortal,
+  state: HintState | undefined,
+  hints: HintsRead | undefined,
+  cause: FullReadCause | undefined,
+): Promise<{ chatIds: readonly ChatId[]; discoveredAt?: number }> {
+  if (!('discover' in portal.chats)) return { chatIds: portal.chats };
+  const excluded = new Set(portal.chats.exclude);
+  const rediscover =
+    cause !== undefined ||
+    !state ||
+    !hints ||
+    state.discoveredAt === undefined ||
+    hints.portalTime - state.discoveredAt >= portal.reconcileMs;
+  if (rediscover) {
+    const found = (await deps.discoverChats()).filter((id) => !excluded.has(id));
+    return { chatIds: found, ...(hints ? { discoveredAt: hints.portalTime } : {}) };
+  }
+  // Chats the integration user was added to since the last discovery show up in the hints.
+  const known = new Set(state.chats.keys());
+  for (const hint of hints.hints) if (!excluded.has(hint.chatId)) known.add(hint.chatId);
+  return { chatIds: [...known] };
+}
