@@ -87,11 +87,21 @@ export async function planRun(
 ): Promise<PlanReport> {
   const outcomes = await Promise.all(
     portals.map(async (portal): Promise<PortalPlanOutcome> => {
-      const requestsBefore = deps.requestCount?.(portal.portalId);
-      const requests = () =>
-        requestsBefore === undefined
+      // A portal whose client cannot be made (a missing secret) fails below, with the others going on.
+      const count = () => {
+        try {
+          return deps.requestCount?.(portal.portalId);
+        } catch {
+          return undefined;
+        }
+      };
+      const requestsBefore = count();
+      const requests = () => {
+        const after = count();
+        return requestsBefore === undefined || after === undefined
           ? {}
-          : { bitrix24Requests: (deps.requestCount?.(portal.portalId) ?? 0) - requestsBefore };
+          : { bitrix24Requests: after - requestsBefore };
+      };
       try {
         if (portal.hinted) {
           const hinted = await planHinted(deps, portal, portal.hinted, scheduledAt, options);

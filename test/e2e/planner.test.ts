@@ -89,8 +89,14 @@ describe('planner Lambda', () => {
       many.slice(50, 100),
       many.slice(100),
     ]);
+    // Hinted reads (the default): the first tick reads every chat, each a new one.
     expect(byGroup('globex')).toEqual([
-      { portalId: 'globex', chatIds: [2, 3, 4], scheduledAt: '2026-11-21T10:15:00.000Z' },
+      {
+        portalId: 'globex',
+        chatIds: [2, 3, 4],
+        scheduledAt: '2026-11-21T10:15:00.000Z',
+        reasons: { new: [2, 3, 4] },
+      },
     ]);
     expect(
       messages.every((m) => /^[0-9a-f]{64}$/.test(m.Attributes?.MessageDeduplicationId ?? '')),
@@ -98,9 +104,15 @@ describe('planner Lambda', () => {
   });
 
   it('enqueues nothing twice when the same tick is planned again, and a new tick plans anew', async () => {
-    // Prepare
+    // Prepare: full reads, so that the next tick plans every chat again
     const deployment = await world.deploy({
-      portals: [{ id: 'acme', chats: Array.from({ length: 60 }, (_, i) => i + 1) }],
+      portals: [
+        {
+          id: 'acme',
+          chats: Array.from({ length: 60 }, (_, i) => i + 1),
+          reads: { mode: 'full' },
+        },
+      ],
     });
     const planner = deployment.planner();
 
@@ -227,7 +239,12 @@ describe('planner Lambda', () => {
       expect(everything).not.toContain(secret);
     }
     expect(messages.map((m) => bodyOf(m))).toEqual([
-      { portalId: 'good', chatIds: [2], scheduledAt: '2026-11-21T11:15:00.000Z' },
+      {
+        portalId: 'good',
+        chatIds: [2],
+        scheduledAt: '2026-11-21T11:15:00.000Z',
+        reasons: { new: [2] },
+      },
     ]);
   });
 });

@@ -87,6 +87,8 @@ export interface PortalSpec {
   readonly chats: ConfigInput['portals'][number]['chats'];
   readonly secret?: SecretSpec;
   readonly breaker?: { maxRemovedShare?: number; minRemoved?: number };
+  /** Default: hinted reads (the config's default). */
+  readonly reads?: ConfigInput['portals'][number]['reads'];
 }
 
 export interface DeployOptions {
@@ -223,6 +225,7 @@ export async function startWorld(options: SimulatorOptions = {}): Promise<World>
         // The simulator's bucket is off; the client's must not slow the tests either.
         rateLimit: { burst: 100_000, drainPerSecond: 100_000 },
         ...(portal.breaker ? { breaker: portal.breaker } : {}),
+        ...(portal.reads ? { reads: portal.reads } : {}),
       });
     }
     const configPath = join(dir, `${name}.json`);
