@@ -3,6 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createDynamoDbBucketStore } from '../adapters/dynamodb-bucket-store.js';
 import { createDynamoDbHintStore } from '../adapters/dynamodb-hint-store.js';
 import { createSqsWorkQueue } from '../adapters/sqs-work-queue.js';
 import { plannerEnvironmentSchema } from '../handlers/environment.js';
@@ -56,6 +57,8 @@ export function createLambdaPlanner(
   const logger = overrides.logger ?? createLogger(SERVICE_NAME);
   const metrics = overrides.metrics ?? createMetrics(SERVICE_NAME);
   const aws = overrides.awsClientConfig ?? {};
+  const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient(aws));
+  const tableName = environment.TABLE_NAME;
   const plan = createPlannerApp({
     config,
     connector: createSecretsPortalConnector({
@@ -63,19 +66,15 @@ export function createLambdaPlanner(
       client: new SecretsManagerClient(aws),
       // Discovery calls Bitrix24 before any worker runs, so the planner refreshes (and stores)
       // expired tokens too, under the same lease as the workers.
-      leaseTable: {
-        client: DynamoDBDocumentClient.from(new DynamoDBClient(aws)),
-        tableName: environment.TABLE_NAME,
-      },
+      leaseTable: { client: dynamo, tableName },
       logger,
       ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
       bitrix24: overrides.bitrix24 ?? PLANNER_CLIENT_SETTINGS,
     }),
     queue: createSqsWorkQueue({ client: new SQSClient(aws), queueUrl: environment.WORK_QUEUE_URL }),
-    hintStore: createDynamoDbHintStore({
-      client: DynamoDBDocumentClient.from(new DynamoDBClient(aws)),
-      tableName: environment.TABLE_NAME,
-    }),
+    // Hinted reads: each portal's hint state and its rate budget shared with the workers.
+    hintStore: createDynamoDbHintStore({ client: dynamo, tableName }),
+    bucketStore: createDynamoDbBucketStore({ client: dynamo, tableName }),
   });
   const now = overrides.now ?? (() => new Date());
 

@@ -5,6 +5,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { createDynamoDbBucketStore } from '../adapters/dynamodb-bucket-store.js';
 import { createDynamoDbHintStore } from '../adapters/dynamodb-hint-store.js';
 import { createDynamoDbSnapshotStore } from '../adapters/dynamodb-snapshot-store.js';
 import { createSnsEventPublisher } from '../adapters/sns-event-publisher.js';
@@ -89,6 +90,7 @@ export function createLambdaWorker(
     deadlineAt,
     store: createDynamoDbSnapshotStore({ client: dynamo, tableName: environment.TABLE_NAME }),
     hintStore: createDynamoDbHintStore({ client: dynamo, tableName: environment.TABLE_NAME }),
+    bucketStore: createDynamoDbBucketStore({ client: dynamo, tableName: environment.TABLE_NAME }),
     publisher: createSnsEventPublisher({
       client: new SNSClient(aws),
       topicArn: environment.TOPIC_ARN,

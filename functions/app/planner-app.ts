@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { discoverGroupChats } from '../bitrix24/discover-chats.js';
 import { createRecentHintReader } from '../bitrix24/read-recent-hints.js';
+import { type BucketStateStore, takeUpBucket } from '../bitrix24/shared-bucket.js';
 import {
   type Config,
   type PortalConfig,
@@ -22,6 +23,8 @@ export interface PlannerAppDeps {
   readonly hintStore?: HintStateStore;
   /** The time between ticks; default: the config's schedule. */
   readonly tickMs?: number;
+  /** Shares each portal's rate budget with the workers (taken up for the tick's planning). */
+  readonly bucketStore?: BucketStateStore;
 }
 
 export interface PlanTickOptions {
@@ -81,6 +84,14 @@ export function createPlannerApp(
   }
   const readers = new Map<string, HintReader>();
   const client = (portalId: string) => deps.connector.clientsFor(portalOf(portalId)).client;
+  const takeUp = async (store: BucketStateStore | undefined, portal: PortalConfig) => {
+    if (!store) return undefined;
+    try {
+      return await takeUpBucket(store, portal.id, deps.connector.clientsFor(portal).bucket);
+    } catch {
+      return undefined; // No client for the portal: its planning fails and is reported.
+    }
+  };
   const readsCredentials = (portal: PortalConfig) =>
     'discover' in portal.chats || plans.get(portal.id)?.hinted !== undefined;
 
@@ -93,6 +104,10 @@ export function createPlannerApp(
           : undefined,
       })),
     );
+    const planned = checked.filter(({ awaiting }) => awaiting === undefined);
+    const handBacks = deps.bucketStore
+      ? await Promise.all(planned.map(({ portal }) => takeUp(deps.bucketStore, portal)))
+      : [];
     const report = await planRun(
       {
         queue: deps.queue,
@@ -115,13 +130,13 @@ export function createPlannerApp(
             }
           : {}),
       },
-      checked.flatMap(({ portal, awaiting }) => {
+      planned.flatMap(({ portal }) => {
         const plan = plans.get(portal.id);
-        return awaiting === undefined && plan ? [plan] : [];
+        return plan ? [plan] : [];
       }),
       scheduledAt,
       options,
-    );
+    ).finally(() => Promise.all(handBacks.map((handBack) => handBack?.())));
     return {
       ...report,
       awaitingCredentials: checked.flatMap(({ portal, awaiting }) =>

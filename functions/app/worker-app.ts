@@ -1,6 +1,7 @@
 import {
   type Bitrix24Client,
   type Bitrix24ClientOptions,
+  bucketLimit,
   createBitrix24Client,
 } from '../bitrix24/bitrix24-client.js';
 import {
@@ -8,7 +9,9 @@ import {
   CredentialsAwaitingError,
   type RefreshLease,
 } from '../bitrix24/credentials.js';
+import { createLeakyBucket, type LeakyBucket } from '../bitrix24/leaky-bucket.js';
 import { createBitrix24MemberReader } from '../bitrix24/member-reader.js';
+import { type BucketStateStore, takeUpBucket } from '../bitrix24/shared-bucket.js';
 import { type Config, type PortalConfig, rateLimitOf } from '../config/config-schema.js';
 import type { HintStateStore } from '../core/hint-store.js';
 import type { WorkItem } from '../core/model.js';
@@ -20,6 +23,8 @@ import type { AppLogger } from './observability.js';
 export interface PortalClients {
   readonly client: Bitrix24Client;
   readonly reader: MemberReader;
+  /** The client's leaky bucket, whose counter can be shared across processes. */
+  readonly bucket: LeakyBucket;
 }
 
 export interface PortalConnector {
@@ -78,10 +83,13 @@ export function createPortalConnector(options: PortalConnectorOptions): PortalCo
     clientsFor(portal) {
       let entry = clients.get(portal.id);
       if (!entry) {
+        const rateLimit = rateLimitOf(portal);
+        const bucket = createLeakyBucket(bucketLimit(rateLimit));
         const client = createBitrix24Client({
           credentials: storeOf(portal.id),
           ...(options.refreshLeaseFor ? { refreshLease: options.refreshLeaseFor(portal.id) } : {}),
-          rateLimit: rateLimitOf(portal),
+          rateLimit,
+          bucket,
           ...options.client,
           ...(options.deadlineAt ? { deadlineAt: options.deadlineAt } : {}),
           ...(options.fetch ? { fetch: options.fetch } : {}),
@@ -90,7 +98,7 @@ export function createPortalConnector(options: PortalConnectorOptions): PortalCo
         const reader = createBitrix24MemberReader(client, {
           ...(options.logger ? { logger: options.logger } : {}),
         });
-        entry = { client, reader };
+        entry = { client, reader, bucket };
         clients.set(portal.id, entry);
       }
       return entry;
@@ -106,6 +114,8 @@ export interface WorkerAppDeps {
   readonly publisher: EventPublisher;
   /** Where hinted work items record unfinished business and hint recall. */
   readonly hintStore?: HintStateStore;
+  /** Shares each portal's rate budget with the other containers (taken up per work item). */
+  readonly bucketStore?: BucketStateStore;
   readonly clock?: Clock;
   readonly logger?: AppLogger;
   /**
@@ -149,21 +159,34 @@ export function createWorkerApp(
     if (item.reasons && !deps.hintStore) {
       throw new Error('a hinted work item needs a hint store (wiring)');
     }
-    const report = await syncWorkItem(
-      {
-        reader: deps.connector.clientsFor(portal).reader,
-        store: deps.store,
-        publisher: deps.publisher,
-        clock,
-        portal: { portalId: portal.id, baseUrl: portal.url },
-        breaker: { ...deps.config.breaker, ...portal.breaker },
-        ...(deps.logger ? { logger: deps.logger } : {}),
-        ...(deps.deadlineAt ? { deadlineAt: deps.deadlineAt } : {}),
-      },
-      item,
-    );
-    const outcomes = readOutcomesOf(item, report, run);
-    if (outcomes && deps.hintStore) await deps.hintStore.recordOutcomes(portal.id, outcomes);
-    return report;
+    const clients = deps.connector.clientsFor(portal);
+    const handBack = deps.bucketStore
+      ? await takeUpBucket(deps.bucketStore, portal.id, clients.bucket, (step, error) =>
+          deps.logger?.warn(`could not ${step} the shared rate budget`, {
+            portalId: portal.id,
+            error: error instanceof Error ? error.name : String(error),
+          }),
+        )
+      : undefined;
+    try {
+      const report = await syncWorkItem(
+        {
+          reader: clients.reader,
+          store: deps.store,
+          publisher: deps.publisher,
+          clock,
+          portal: { portalId: portal.id, baseUrl: portal.url },
+          breaker: { ...deps.config.breaker, ...portal.breaker },
+          ...(deps.logger ? { logger: deps.logger } : {}),
+          ...(deps.deadlineAt ? { deadlineAt: deps.deadlineAt } : {}),
+        },
+        item,
+      );
+      const outcomes = readOutcomesOf(item, report, run);
+      if (outcomes && deps.hintStore) await deps.hintStore.recordOutcomes(portal.id, outcomes);
+      return report;
+    } finally {
+      await handBack?.();
+    }
   };
 }

@@ -26,7 +26,12 @@ import {
   Bitrix24TransportError,
   classifyError,
 } from './errors.js';
-import { createLeakyBucket, DEFAULT_RATE_LIMIT, type RateLimit } from './leaky-bucket.js';
+import {
+  createLeakyBucket,
+  DEFAULT_RATE_LIMIT,
+  type LeakyBucket,
+  type RateLimit,
+} from './leaky-bucket.js';
 import { createOAuthSession, type Renewal } from './oauth-session.js';
 import { createRedactor, sanitizeError } from './redact.js';
 import {
@@ -82,6 +87,11 @@ export interface Bitrix24ClientOptions {
   readonly refreshLease?: RefreshLease;
   /** Client-side leaky bucket; default 50 burst / 2 per s, all of it (`share` 1). */
   readonly rateLimit?: RateLimit;
+  /**
+   * A bucket made by the caller, who can then hand its counter between processes
+   * (`shared-bucket.ts`). Default: one made from `rateLimit` (then `rateLimit` is ignored here).
+   */
+  readonly bucket?: LeakyBucket;
   /**
    * Epoch ms by which every call must have returned, asked before each wait and request (one
    * client outlives many Lambda invocations, each with its own deadline). No wait ends after
@@ -149,7 +159,8 @@ export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Cl
   const random = options.random ?? Math.random;
   const now = options.now ?? Date.now;
   const logger = options.logger;
-  const bucket = createLeakyBucket(bucketLimit(options.rateLimit ?? DEFAULT_RATE_LIMIT));
+  const bucket =
+    options.bucket ?? createLeakyBucket(bucketLimit(options.rateLimit ?? DEFAULT_RATE_LIMIT));
 
   let requests = 0;
   let rateLimited = 0;

@@ -41,6 +41,15 @@ export interface LeakyBucketOptions {
   readonly drainPerSecond: number;
   /** Milliseconds; defaults to `performance.now()` so wall-clock jumps do not matter. */
   readonly now?: () => number;
+  /** Epoch milliseconds, for counters handed between processes (`handOver`/`takeOver`). */
+  readonly wallNow?: () => number;
+}
+
+/** A counter as one process hands it to the next (`shared-bucket.ts`). */
+export interface BucketLevel {
+  readonly level: number;
+  /** Epoch ms at which `level` was the counter. */
+  readonly at: number;
 }
 
 export interface Reservation {
@@ -64,6 +73,13 @@ export interface LeakyBucket {
   level(): number;
   /** Current drain rate per second (the pace of a long run). */
   rate(): number;
+  /** The counter now, for another process to take over (queued reservations included). */
+  handOver(): BucketLevel;
+  /**
+   * Takes over a counter another process handed back: ours becomes the fuller of the two, the
+   * handed one leaked at the configured rate since it was handed over.
+   */
+  takeOver(handed: BucketLevel): void;
 }
 
 export function createLeakyBucket(options: LeakyBucketOptions): LeakyBucket {
@@ -71,6 +87,7 @@ export function createLeakyBucket(options: LeakyBucketOptions): LeakyBucket {
     throw new RangeError('rate limit needs burst >= 1 and drainPerSecond > 0');
   }
   const now = options.now ?? (() => performance.now());
+  const wallNow = options.wallNow ?? Date.now;
   const { burst } = options;
   const maxRate = options.drainPerSecond;
   const minRate = maxRate * MIN_RATE_SHARE;
@@ -114,5 +131,14 @@ export function createLeakyBucket(options: LeakyBucketOptions): LeakyBucket {
       return counter;
     },
     rate: () => rate,
+    handOver() {
+      leak();
+      return { level: counter, at: wallNow() };
+    },
+    takeOver(handed) {
+      leak();
+      const elapsed = Math.max(0, wallNow() - handed.at) / 1000;
+      counter = Math.max(counter, handed.level - elapsed * maxRate);
+    },
   };
 }
