@@ -5,7 +5,7 @@
  *
  * Parent ↔ child over the fork IPC channel: the child sends `ready` with the endpoints, then
  * answers `{ id, cmd }` requests (`stats`, `reset`, `churn`, `churnChat`, `rateLimit`, `load`,
- * `close`).
+ * `advanceClock`, `close`).
  */
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -47,7 +47,16 @@ export type EmulatorRequest =
   | { readonly id: number; readonly cmd: 'reset' }
   /** The chats' current member counts (they change with churn). */
   | { readonly id: number; readonly cmd: 'shapes' }
-  | { readonly id: number; readonly cmd: 'churn'; readonly share: number; readonly seed: number }
+  | {
+      readonly id: number;
+      readonly cmd: 'churn';
+      readonly share: number;
+      readonly seed: number;
+      /** Share of the changes made without a system message (the hints miss them). */
+      readonly silentShare?: number;
+    }
+  /** Moves the portal's clock forward (15-minute ticks in no time). */
+  | { readonly id: number; readonly cmd: 'advanceClock'; readonly ms: number }
   /** Removes `leave` and adds `join` members of one chat (the large-chat churn run). */
   | {
       readonly id: number;
@@ -137,7 +146,13 @@ async function main(): Promise<void> {
           reply(shapes());
           return;
         case 'churn':
-          reply(churn(admin, { share: message.share, random: createRandom(message.seed) }));
+          reply(
+            churn(admin, {
+              share: message.share,
+              random: createRandom(message.seed),
+              ...(message.silentShare === undefined ? {} : { silentShare: message.silentShare }),
+            }),
+          );
           return;
         case 'churnChat': {
           const chat = admin.chat(message.chatId);
@@ -163,6 +178,10 @@ async function main(): Promise<void> {
           return;
         case 'load':
           sim.setCompetingLoad(message.perSecond);
+          reply(null);
+          return;
+        case 'advanceClock':
+          sim.advanceClock(message.ms);
           reply(null);
           return;
         case 'close':

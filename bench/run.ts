@@ -22,6 +22,7 @@ import {
   startEmulators,
   withPeakRss,
 } from './harness.js';
+import { type HintedResult, runHinted } from './hinted.js';
 import { type LargeMicroResult, runLargeMicro } from './large-chat-micro.js';
 import type { LargeWorkerArgs, LargeWorkerResult } from './large-chat-worker.js';
 import { naivePages, naivePoll } from './naive-poller.js';
@@ -87,7 +88,15 @@ const program = new Command()
   )
   .option('--json', 'print one JSON object instead of the table', false)
   .option('--cpu-prof', 'profile the three sync runs; writes .bench/ours.cpuprofile', false)
-  .option('--no-large-worker', 'skip the isolated large-chat worker processes');
+  .option('--no-large-worker', 'skip the isolated large-chat worker processes')
+  .option('--no-hinted', 'skip the hinted-reads ticks')
+  .option('--tick-minutes <n>', 'hinted reads: minutes between ticks', int('--tick-minutes'), 15)
+  .option(
+    '--reconcile-minutes <n>',
+    'hinted reads: reconcile period',
+    int('--reconcile-minutes'),
+    60,
+  );
 
 interface Options {
   chats: number;
@@ -101,6 +110,9 @@ interface Options {
   json: boolean;
   cpuProf: boolean;
   largeWorker: boolean;
+  hinted: boolean;
+  tickMinutes: number;
+  reconcileMinutes: number;
 }
 
 type RunName = 'baseline' | 'steady' | 'churn';
@@ -253,6 +265,24 @@ async function main(): Promise<void> {
       largeWorker = { idle, baseline, churn };
     }
 
+    // --- hinted reads: 15-minute ticks of the portal's clock over the same portal -------------
+    const hinted = opts.hinted
+      ? await runHinted(
+          emulators,
+          endpoints,
+          chatIds,
+          'bench-snapshots',
+          {
+            tickMinutes: opts.tickMinutes,
+            reconcileMinutes: opts.reconcileMinutes,
+            churn: opts.churn,
+            silentShare: 0.1,
+            seed: opts.seed,
+          },
+          say,
+        )
+      : undefined;
+
     const output = buildOutput({
       opts,
       ready: { chats: ready.chats.length, seedMs: ready.seedMs },
@@ -275,6 +305,7 @@ async function main(): Promise<void> {
       micro,
       largeWorker,
       shared,
+      hinted,
       profile,
       totalMs: Math.round(performance.now() - startedAll),
     });
@@ -417,6 +448,7 @@ interface OutputInput {
       }
     | undefined;
   readonly shared: SharedRuns | undefined;
+  readonly hinted: HintedResult | undefined;
   readonly profile: ProfileSummary | undefined;
   readonly totalMs: number;
 }
@@ -446,7 +478,12 @@ function buildOutput(input: OutputInput) {
   const workerPeak = largeWorker
     ? Math.max(largeWorker.baseline.maxRssMb, largeWorker.churn.maxRssMb)
     : null;
-  const targets = [
+  const targets: {
+    name: string;
+    target: string | number;
+    actual: string | number | null;
+    ok: boolean;
+  }[] = [
     {
       name: 'steady Bitrix24 requests ≤ ceil(chats/50) + general-chat keyset pages',
       target: `≤ ${steadyTarget} (${batchRequests} + ${generalPages})`,
@@ -508,6 +545,45 @@ function buildOutput(input: OutputInput) {
         ]
       : []),
   ];
+  const hinted = input.hinted;
+  const ticksPerPeriod = Math.round(input.opts.reconcileMinutes / input.opts.tickMinutes);
+  const amortizedTarget = 2 + Math.ceil(input.chatCount / 50 / ticksPerPeriod);
+  const delayTarget = input.opts.reconcileMinutes + input.opts.tickMinutes;
+  if (hinted) {
+    const c = hinted.changes;
+    targets.push(
+      {
+        name: 'hinted: requests per quiet tick (nothing changed, no reconcile due) ≤ 2',
+        target: '≤ 2',
+        actual: hinted.quiet.requests,
+        ok: hinted.quiet.requests <= 2,
+      },
+      {
+        name: `hinted: requests per tick over a reconcile period ≤ 2 + ceil(chats / 50 / ${ticksPerPeriod})`,
+        target: `≤ ${amortizedTarget}`,
+        actual: round(hinted.amortized),
+        ok: hinted.amortized <= amortizedTarget,
+      },
+      {
+        name: 'hinted: recall of changes that post a message = 1.0',
+        target: 1,
+        actual: c.recall ?? 'no messaged changes',
+        ok: c.recall === 1,
+      },
+      {
+        name: 'hinted: worst detection delay of a silent change ≤ reconcile period + one tick',
+        target: `≤ ${delayTarget} min`,
+        actual: c.worstSilentDelayMinutes ?? 'no silent changes',
+        ok: c.worstSilentDelayMinutes !== null && c.worstSilentDelayMinutes <= delayTarget,
+      },
+      {
+        name: 'hinted: nothing lost, nothing invented',
+        target: '0 lost, 0 unexpected',
+        actual: `${c.lost} lost, ${c.unexpected} unexpected`,
+        ok: c.lost === 0 && c.unexpected === 0,
+      },
+    );
+  }
   return {
     config: {
       chats: input.opts.chats,
@@ -519,9 +595,28 @@ function buildOutput(input: OutputInput) {
       chatsSynced: input.chatCount,
       generalChatMembers: general?.activeMembers ?? 0,
       portalRate: PORTAL_RATE,
+      tickMinutes: input.opts.tickMinutes,
+      reconcileMinutes: input.opts.reconcileMinutes,
     },
     requests: {
       ours: perRun(runs, (r) => r.requests),
+      ...(hinted
+        ? {
+            hinted: {
+              quiet: hinted.quiet.requests,
+              amortized: round(hinted.amortized, 2),
+              churn: hinted.churn.requests,
+              initial: hinted.initial.requests,
+              amortizedTarget,
+              perTickOfPeriod: hinted.period.map((t) => t.requests),
+              afterChurn: hinted.afterChurn.map((t) => t.requests),
+              byMethod: {
+                quiet: hinted.quiet.byMethod,
+                churn: hinted.churn.byMethod,
+              },
+            },
+          }
+        : {}),
       naive: naive.total,
       naiveAfterChurn: naive.afterChurn,
       byMethod: perRun(runs, (r) => r.byMethod),
@@ -546,8 +641,14 @@ function buildOutput(input: OutputInput) {
     peakRssMb: Math.max(runs.baseline.peakRssMb, runs.steady.peakRssMb, runs.churn.peakRssMb),
     peakRssMbByRun: perRun(runs, (r) => r.peakRssMb),
     dynamodb: {
-      reads: perRun(runs, (r) => r.dynamoReads),
-      writes: perRun(runs, (r) => r.dynamoWrites),
+      reads: {
+        ...perRun(runs, (r) => r.dynamoReads),
+        ...(hinted ? { hintedQuiet: hinted.quiet.dynamoReads } : {}),
+      },
+      writes: {
+        ...perRun(runs, (r) => r.dynamoWrites),
+        ...(hinted ? { hintedQuiet: hinted.quiet.dynamoWrites } : {}),
+      },
       readCapacityUnits: perRun(runs, (r) => r.dynamoReadCapacity),
       writeCapacityUnits: perRun(runs, (r) => r.dynamoWriteCapacity),
       // The outbox: a change is recorded before it is published, then committed.
@@ -585,6 +686,24 @@ function buildOutput(input: OutputInput) {
       worker: largeWorker ?? null,
     },
     sharedBucket: sharedBucket ?? null,
+    hints: hinted
+      ? {
+          recall: hinted.changes.recall,
+          messagedChanges: hinted.changes.messaged,
+          silentChanges: hinted.changes.silent,
+          worstSilentDelayMinutes: hinted.changes.worstSilentDelayMinutes,
+          worstMessagedDelayMinutes: hinted.changes.worstMessagedDelayMinutes,
+          lost: hinted.changes.lost,
+          unexpected: hinted.changes.unexpected,
+          chatsReadPerTick: {
+            quiet: hinted.quiet.chatsRead,
+            period: hinted.period.map((t) => t.chatsRead),
+            churn: hinted.churn.chatsRead,
+          },
+          reasons: { churn: hinted.churn.byReason, initial: hinted.initial.byReason },
+          initialFullCause: hinted.initial.fullCause,
+        }
+      : null,
     targets,
     profile: input.profile ?? null,
     measured:
@@ -717,6 +836,11 @@ function printTable(out: ReturnType<typeof buildOutput>): void {
   if (l.worker) {
     print(
       `large chat worker (child process maxRSS): idle ${l.worker.idle.maxRssMb} MB, baseline ${l.worker.baseline.maxRssMb} MB (${l.worker.baseline.outcome}, ${l.worker.baseline.cpuMs} ms CPU), churn ${l.worker.churn.maxRssMb} MB (${l.worker.churn.outcome}, +${l.worker.churn.joined}/−${l.worker.churn.left}, ${l.worker.churn.cpuMs} ms CPU)`,
+    );
+  }
+  if (out.hints && r.hinted) {
+    print(
+      `hinted reads (${out.config.tickMinutes}-minute ticks, ${out.config.reconcileMinutes}-minute reconcile): ${r.hinted.quiet} requests per quiet tick, ${r.hinted.amortized} per tick over a reconcile period ${JSON.stringify(r.hinted.perTickOfPeriod)}, ${r.hinted.churn} with churn; ${out.dynamodb.reads.hintedQuiet} DynamoDB reads per quiet tick; recall ${out.hints.recall} over ${out.hints.messagedChanges} messaged changes; worst silent delay ${out.hints.worstSilentDelayMinutes} min over ${out.hints.silentChanges} silent changes`,
     );
   }
   print();

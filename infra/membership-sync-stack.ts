@@ -13,7 +13,7 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { Construct } from 'constructs';
-import type { Config } from '../functions/config/config-schema.js';
+import { type Config, readsOf } from '../functions/config/config-schema.js';
 import { AuditArchive } from './audit-archive.js';
 import { EventTopic } from './event-topic.js';
 import { SyncMonitoring } from './monitoring.js';
@@ -122,22 +122,27 @@ export class MembershipSyncStack extends Stack {
     });
 
     snapshots.table.grant(worker, ...WORKER_TABLE_ACTIONS);
+    // Hinted reads: the planner keeps each portal's hint state and shared rate budget.
+    snapshots.grantPortalState(planner);
     events.topic.grantPublish(worker);
     work.queue.grantSendMessages(planner);
     // A keyset read that runs out of time sends its item back to the queue to go on later.
     work.queue.grantSendMessages(worker);
-    // Both functions call Bitrix24 (the planner only for discovery, `im.recent.list`, before any
-    // worker runs), so both may refresh OAuth tokens: each writes the new pair back under the
-    // portal's refresh lease (docs/oauth-token-refresh.md). A refresher that could not store the
-    // rotated pair would lose it. The lease grant is the leases' items only: releasing one
-    // deletes it, and the worker's own table grant has no DeleteItem.
-    const discovery = config.portals.filter((p) => 'discover' in p.chats);
+    // Both functions call Bitrix24 (the planner for the recent-list hints, `im.recent.get`, and
+    // for discovery, `im.recent.list`, before any worker runs), so both may refresh OAuth tokens:
+    // each writes the new pair back under the portal's refresh lease
+    // (docs/oauth-token-refresh.md). A refresher that could not store the rotated pair would
+    // lose it. The lease grant is the leases' items only: releasing one deletes it, and the
+    // worker's own table grant has no DeleteItem.
+    const plannerCalls = config.portals.filter(
+      (p) => 'discover' in p.chats || readsOf(config, p).mode === 'hinted',
+    );
     secrets.grantRead(worker);
     secrets.grantTokenWrite(worker);
     snapshots.grantRefreshLeases(worker);
-    secrets.grantRead(planner, discovery);
-    secrets.grantTokenWrite(planner, discovery);
-    if (discovery.length > 0) snapshots.grantRefreshLeases(planner);
+    secrets.grantRead(planner, plannerCalls);
+    secrets.grantTokenWrite(planner, plannerCalls);
+    if (plannerCalls.length > 0) snapshots.grantRefreshLeases(planner);
 
     const tableArn = `<${this.getLogicalId(snapshots.table.node.defaultChild as CfnElement)}.Arn>`;
     const secretGrantReason =
@@ -158,7 +163,7 @@ export class MembershipSyncStack extends Stack {
         reason: secretGrantReason,
       },
     );
-    if (discovery.length > 0) {
+    if (plannerCalls.length > 0) {
       Validations.of(planner).acknowledge({
         id: `AwsSolutions-IAM5[Resource::${nagResource(this, secrets.prefixArn)}]`,
         reason: secretGrantReason,

@@ -368,6 +368,19 @@ export class SyncMonitoring extends Construct {
             },
           ],
         },
+        {
+          title: 'Changes the hints missed, all portals (hinted reads)',
+          metrics: [
+            {
+              metric: jobMetric(WORKER_METRICS.hintMisses, every),
+              alarmFriendlyName: 'HintMisses',
+              addAlarm: atLeastOne(
+                1,
+                'A full (reconcile) read of a chat found a membership change the recent-list hints did not name; it reached subscribers up to a reconcile period late (data.detectedBy "reconcile"). Expected for silent paths (announcement chats, the general chat with its auto-messages off, chats the integration user is not in: docs/bitrix24.md). Which portal: the HintMisses metric by portal, or membership-sync status --table <TableName> --portal ID (its hint recall); if it repeats for ordinary chats, set that portal\'s reads.mode to "full". See docs/scale.md.',
+              ),
+            },
+          ],
+        },
       ],
     });
   }

@@ -10,6 +10,7 @@ import {
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import {
+  PORTAL_STATE_PARTITION_SUFFIX,
   REFRESH_LEASE_PARTITION_SUFFIX,
   snapshotTableDefinition,
 } from '../functions/adapters/snapshot-table.js';
@@ -69,6 +70,24 @@ export class SnapshotTable extends Construct {
       conditions: {
         'ForAllValues:StringLike': {
           'dynamodb:LeadingKeys': [`*${REFRESH_LEASE_PARTITION_SUFFIX}`],
+        },
+      },
+    });
+  }
+
+  /**
+   * Reading and writing the portals' hinted-reads state and shared rate budget
+   * (`dynamodb-hint-store.ts`, `dynamodb-bucket-store.ts`) and nothing else: the partition key
+   * must end in the portal-state suffix, so no snapshot is reachable.
+   */
+  grantPortalState(grantee: IGrantable): Grant {
+    return Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      resourceArns: [this.table.tableArn],
+      conditions: {
+        'ForAllValues:StringLike': {
+          'dynamodb:LeadingKeys': [`*${PORTAL_STATE_PARTITION_SUFFIX}`],
         },
       },
     });

@@ -16,6 +16,7 @@ import {
 import type { ChatId } from '../core/model.js';
 import type { ChatHintState, HintState, UnfinishedKind } from '../core/select-reads.js';
 import { compress, decompress } from './id-list-codec.js';
+import { PORTAL_STATE_PARTITION_SUFFIX } from './snapshot-table.js';
 
 /**
  * HintStateStore on the snapshot table, in a partition of its own per portal,
@@ -59,7 +60,7 @@ const CHATS_PER_UPDATE = 100;
 const KINDS: ReadonlySet<string> = new Set(['failed', 'held', 'access_lost']);
 
 export function hintPartitionKey(portalId: string): string {
-  return `${portalId}#portal`;
+  return `${portalId}${PORTAL_STATE_PARTITION_SUFFIX}`;
 }
 
 export function createDynamoDbHintStore(options: DynamoDbHintStoreOptions): DynamoDbHintStore {

@@ -31,6 +31,12 @@ export const snapshotTableDefinition = {
 /** Partition keys of the OAuth refresh leases end with this (IAM conditions match on it). */
 export const REFRESH_LEASE_PARTITION_SUFFIX = '#oauth';
 
+/**
+ * Each portal's hinted-reads state (`dynamodb-hint-store.ts`) and shared rate budget
+ * (`dynamodb-bucket-store.ts`) live in the partition `<portalId>#portal`.
+ */
+export const PORTAL_STATE_PARTITION_SUFFIX = '#portal';
+
 export function refreshLeaseKey(portalId: string): { readonly pk: string; readonly sk: string } {
   return { pk: `${portalId}${REFRESH_LEASE_PARTITION_SUFFIX}`, sk: 'refresh-lease' };
 }
