@@ -321,7 +321,7 @@ describe('functions', () => {
     ]);
   });
 
-  it('gives the planner the queue URL and the table of leases, no secret ARNs (the bundled config names the secrets)', () => {
+  it('gives the planner the queue URL and the table (leases, hint state), no secret ARNs (the bundled config names the secrets)', () => {
     const { stack } = synth();
     const env = envOf(functionByDescription('^Splits the configured'));
     expect(env.CONFIG_PATH).toBe(BUNDLED_CONFIG_PATH);
@@ -334,12 +334,16 @@ describe('functions', () => {
     expect(env.SECRET_ARNS).toBeUndefined();
   });
 
-  it('lets the planner send to the work queue and take OAuth refresh leases, but not touch snapshots', () => {
+  it('lets the planner send to the work queue, take OAuth refresh leases and keep the portals’ hint state, but not touch snapshots', () => {
     const { template, stack } = synth();
     const planner = policyStatementsOf(template, stack, plannerCfn(stack));
     expect(planner.flatMap(actions)).toEqual(expect.arrayContaining(['sqs:SendMessage']));
     const table = planner.filter((s) => actions(s).some((a) => a.startsWith('dynamodb:')));
     expect(table).toEqual([
+      expect.objectContaining({
+        Action: ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['*#portal'] } },
+      }),
       expect.objectContaining({
         Action: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
         Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['*#oauth'] } },
@@ -405,8 +409,7 @@ describe('portal secrets', () => {
     ]);
   });
 
-  it('lets the planner read and write back refreshed tokens of discovery portals only', () => {
-    const { template, stack } = synth();
+  it('lets the planner read and write back refreshed tokens of the portals it calls only (hints, discovery)', () => {
     const secretStatements = (input: ReturnType<typeof configInput>) => {
       const s = synth(input);
       return policyStatementsOf(s.template, s.stack, plannerCfn(s.stack)).filter((st) =>
@@ -419,22 +422,29 @@ describe('portal secrets', () => {
       Resource: resource,
       Condition: { StringNotEquals: { [`aws:ResourceTag/${CREDENTIALS_TAG_KEY}`]: 'webhook' } },
     });
-    // acme (explicit chats, convention name) is out of reach; globex (discovery, imported) is not.
-    expect(
-      policyStatementsOf(template, stack, plannerCfn(stack)).filter((st) =>
-        actions(st).some((a) => a.startsWith('secretsmanager:')),
-      ),
-    ).toEqual([
+    // acme (explicit chats, full reads) is out of reach; globex (discovery, imported) is not.
+    const fullReads = configInput();
+    fullReads.portals = fullReads.portals.map((p, i) =>
+      i === 0 ? { ...p, reads: { mode: 'full' as const } } : p,
+    );
+    expect(secretStatements(fullReads)).toEqual([
       expect.objectContaining({
         Action: 'secretsmanager:GetSecretValue',
         Resource: IMPORTED_SECRET_ARN,
       }),
       tokenWrite(IMPORTED_SECRET_ARN),
     ]);
-    // No discovery portal: no secret grant at all.
+    // Explicit chats and full reads only: no secret grant at all.
     const explicitOnly = configInput();
-    explicitOnly.portals = explicitOnly.portals.slice(0, 1);
+    explicitOnly.portals = fullReads.portals.slice(0, 1);
     expect(secretStatements(explicitOnly)).toEqual([]);
+    // Explicit chats with hinted reads (the default): the planner reads the hints, under the prefix.
+    const hinted = configInput();
+    hinted.portals = hinted.portals.slice(0, 1);
+    expect(secretStatements(hinted)).toEqual([
+      expect.objectContaining({ Action: 'secretsmanager:GetSecretValue', Resource: PREFIX_ARN }),
+      tokenWrite(PREFIX_ARN),
+    ]);
     // A discovery portal under the convention: the prefix.
     const conventionDiscovery = configInput();
     conventionDiscovery.portals = [
