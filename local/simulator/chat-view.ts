@@ -8,7 +8,7 @@ function messageType(chat: ChatRecord): string {
 }
 
 /**
- * The chat object of `im.dialog.get` (§5) and of `im.recent.*` rows. `user_counter` counts active
+ * The chat object of `im.dialog.get` and of `im.recent.*` rows. `user_counter` counts active
  * members only, so a deactivation lowers it without any message (docs/bitrix24.md).
  */
 export function renderChat(state: PortalState, chat: ChatRecord, callerId: number) {
