@@ -76,9 +76,8 @@ export interface ReadSelection {
  * `reconcile / tick` equal groups, so those reconciles come in equal slices, one per tick, and
  * every chat is re-read within a reconcile period plus half a tick of its last full read.
  *
- * A full tick (`fullCause`) reads every chat: forced, nothing stored, changed settings, no
- * watermark yet, the hints failed, a gap longer than the hint window, or a watermark ahead of
- * the portal's clock. With usable hints, the named chats still count as `hint` and the others
+ * A full tick (`fullCause`) reads every chat: forced, nothing stored, changed settings, the
+ * hints failed, a gap longer than the hint window, or a watermark ahead of the portal's clock. With usable hints, the named chats still count as `hint` and the others
  * as `reconcile`, so misses are counted; without, they are `full`.
  */
 export function selectReads(input: SelectReadsInput): ReadSelection {
