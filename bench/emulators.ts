@@ -26,7 +26,7 @@ export interface EmulatorOptions {
 export interface ChatShape {
   readonly id: number;
   readonly members: number;
-  /** Members `im.dialog.users.list` lists (active users only, reference §3). */
+  /** Members `im.dialog.users.list` lists (active users only, docs/bitrix24.md §3). */
   readonly activeMembers: number;
 }
 

@@ -1,7 +1,7 @@
 /**
  * The naive baseline: how a straightforward integration reads a chat's members. Per chat,
- * `im.dialog.users.list` pages of `LIMIT` 50 by `OFFSET` (reference §3), following `next`; one
- * HTTP request per page, no `batch`, plain fetch. (It is also unsafe for a diff: offsets shift
+ * `im.dialog.users.list` pages of `LIMIT` 50 by `OFFSET` (docs/bitrix24.md §3), following `next`;
+ * one HTTP request per page, no `batch`, plain fetch. (It is also unsafe for a diff: offsets shift
  * when someone joins or leaves mid-read. It is here only to count requests.)
  */
 

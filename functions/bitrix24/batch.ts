@@ -11,7 +11,10 @@ import { buildPhpQuery, type QueryValue } from './php-query.js';
 import { redact } from './redact.js';
 import { batchResultSchema } from './schemas.js';
 
-/** `batch` carries at most 50 commands; more each get `ERROR_BATCH_LENGTH_EXCEEDED` (§6). */
+/**
+ * `batch` carries at most 50 commands; more each get `ERROR_BATCH_LENGTH_EXCEEDED`
+ * (docs/bitrix24.md §6).
+ */
 export const MAX_BATCH_COMMANDS = 50;
 
 export interface BatchCommand {
@@ -82,9 +85,9 @@ export async function runBatch(
 }
 
 /**
- * Maps one `batch` answer to per-command outcomes (§6): entries exist only for commands that
- * produced them; an empty map arrives as `[]` (normalised by the schema). A command with neither
- * a result nor an error was skipped by `halt=1`, or the answer is incomplete.
+ * Maps one `batch` answer to per-command outcomes (docs/bitrix24.md §6): entries exist only for
+ * commands that produced them; an empty map arrives as `[]` (normalised by the schema). A command
+ * with neither a result nor an error was skipped by `halt=1`, or the answer is incomplete.
  */
 export function mapBatchResult(
   commands: readonly BatchCommand[],

@@ -360,7 +360,7 @@ export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Cl
     let text: string;
     let status: number;
     try {
-      // Form POST, as the JS SDK does (reference §1): keeps the secrets out of the URL.
+      // Form POST, as the JS SDK does (docs/bitrix24.md §1): keeps the secrets out of the URL.
       const response = await ky.post(endpoint, {
         body: new URLSearchParams({
           grant_type: 'refresh_token',
@@ -575,7 +575,7 @@ function checkCredentials(creds: Bitrix24Credentials): void {
 
 /**
  * HTTPS everywhere except loopback: webhook codes and tokens travel in every request, and the
- * portal itself rejects plain HTTP with "Https required." (reference §1).
+ * portal itself rejects plain HTTP with "Https required." (docs/bitrix24.md §1).
  */
 function requireSecureUrl(value: string, field: string): void {
   let url: URL;

@@ -1,7 +1,7 @@
 /**
  * Typed Bitrix24 failures. Classification is by the `error` CODE of the body, never by the HTTP
  * status alone: the docs and the platform source disagree on the status of several codes
- * (reference §2 "conflict" rows), and some answers arrive as HTML or empty bodies.
+ * (docs/bitrix24.md §2 "conflict" rows), and some answers arrive as HTML or empty bodies.
  * Messages are built from the method name, the code and a redacted description only.
  */
 
@@ -33,13 +33,16 @@ export abstract class Bitrix24Error extends Error {
   }
 }
 
-/** 503 `QUERY_LIMIT_EXCEEDED`: the portal's leaky bucket is full (reference §7). */
+/** 503 `QUERY_LIMIT_EXCEEDED`: the portal's leaky bucket is full (docs/bitrix24.md §7). */
 export class Bitrix24RateLimitError extends Bitrix24Error {
   override readonly name = 'Bitrix24RateLimitError';
   readonly retryable = true;
 }
 
-/** 429 `OPERATION_TIME_LIMIT`: the method's execution budget is spent until `resetAt` (§7). */
+/**
+ * 429 `OPERATION_TIME_LIMIT`: the method's execution budget is spent until `resetAt`
+ * (docs/bitrix24.md §7).
+ */
 export class Bitrix24OperationLimitError extends Bitrix24Error {
   override readonly name = 'Bitrix24OperationLimitError';
   readonly retryable = true;
@@ -58,7 +61,10 @@ export class Bitrix24AuthError extends Bitrix24Error {
   readonly retryable = false;
 }
 
-/** `ACCESS_ERROR`: this chat refuses this method for this user (e.g. general chat, §4). */
+/**
+ * `ACCESS_ERROR`: this chat refuses this method for this user (e.g. general chat,
+ * docs/bitrix24.md §4).
+ */
 export class Bitrix24AccessError extends Bitrix24Error {
   override readonly name = 'Bitrix24AccessError';
   readonly retryable = false;
@@ -98,7 +104,7 @@ export class Bitrix24ConfigurationError extends Bitrix24Error {
 }
 
 /**
- * Codes that mean "these credentials or this portal cannot be used" (reference §1, §2, §8).
+ * Codes that mean "these credentials or this portal cannot be used" (docs/bitrix24.md §2).
  * Upper-cased for lookup: Bitrix24 mixes `expired_token` and `NO_AUTH_FOUND` styles.
  * `INVALID_REQUEST` comes only from the auth check ("Https required.").
  */

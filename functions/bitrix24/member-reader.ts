@@ -14,9 +14,9 @@ export interface MemberReaderOptions {
 }
 
 /**
- * The production {@link MemberReader}: `im.chat.user.list` for up to 50 chats per `batch`
- * request (reference §4, §6), with a keyset `im.dialog.users.list` fallback for chats that refuse
- * it (`ACCESS_ERROR`: the general chat).
+ * The production {@link MemberReader}: `im.chat.user.list` for up to 50 chats per `batch` request
+ * (docs/bitrix24.md §4, §6), with a keyset `im.dialog.users.list` fallback for chats that refuse it
+ * (`ACCESS_ERROR`: the general chat).
  */
 export function createBitrix24MemberReader(
   client: Bitrix24Client,
@@ -56,7 +56,7 @@ export function createBitrix24MemberReader(
         } else if (isPortalFatal(outcome.error)) {
           throw outcome.error;
         } else if (outcome.error.code === 'ACCESS_ERROR' && !outcome.wholeRequest) {
-          // Only this chat refused im.chat.user.list (the general chat does, §4).
+          // Only this chat refused im.chat.user.list (the general chat does, docs/bitrix24.md §4).
           fallback.push(chatId);
         } else {
           reads.set(chatId, failedRead(chatId, outcome.error));
@@ -177,8 +177,8 @@ function sortedUnique(ids: readonly number[]): number[] {
 }
 
 /**
- * Reference §4: `[]` is Bitrix24's "no permission / not visible" answer, never an empty chat.
- * The keyset fallback is held to the same rule: a chat whose active roster is empty cannot be
+ * Per docs/bitrix24.md §4: `[]` is Bitrix24's "no permission / not visible" answer, never an empty
+ * chat. The keyset fallback is held to the same rule: a chat whose active roster is empty cannot be
  * told apart from one we cannot see, and a false mass leave is the worse mistake.
  */
 function nonEmpty(read: Extract<ChatRead, { kind: 'complete' }>): ChatRead {

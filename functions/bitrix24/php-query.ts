@@ -1,10 +1,10 @@
 /**
- * PHP-style query strings for `batch` commands (reference §6: `method?query`, parsed by PHP's
- * `parse_str`). Arrays of scalars become `ID[]=1&ID[]=2`; arrays holding objects get explicit
+ * PHP-style query strings for `batch` commands (docs/bitrix24.md §6: `method?query`, parsed by
+ * PHP's `parse_str`). Arrays of scalars become `ID[]=1&ID[]=2`; arrays holding objects get explicit
  * indexes (`A[0][x]=1`) so each object stays one element; objects become `FILTER[>ID]=5`.
- * `null`/`undefined` are omitted and booleans become `1`/`0`, as `http_build_query` does.
- * Brackets stay literal (PHP accepts both); keys and values are percent-encoded. The command
- * travels inside a JSON body, so no second encoding is needed.
+ * `null`/`undefined` are omitted and booleans become `1`/`0`, as `http_build_query` does. Brackets
+ * stay literal (PHP accepts both); keys and values are percent-encoded. The command travels inside
+ * a JSON body, so no second encoding is needed.
  */
 
 export type QueryValue =

@@ -3,7 +3,7 @@ import type { Bitrix24Client } from './bitrix24-client.js';
 import { Bitrix24Error, isPortalFatal } from './errors.js';
 import { dialogUsersListSchema } from './schemas.js';
 
-/** `im.dialog.users.list` caps LIMIT at 200 (reference §3). */
+/** `im.dialog.users.list` caps LIMIT at 200 (docs/bitrix24.md §3). */
 export const DIALOG_PAGE_SIZE = 200;
 
 export interface ReadDialogMembersOptions {
@@ -20,7 +20,7 @@ export interface KeysetReadOptions {
 
 /**
  * Reads a chat's members with `im.dialog.users.list` in keyset mode (`LAST_ID`, `LIMIT` 200;
- * reference §3), for chats that refuse `im.chat.user.list` (the general chat).
+ * docs/bitrix24.md §3), for chats that refuse `im.chat.user.list` (the general chat).
  *
  * Never OFFSET: offsets shift when someone joins or leaves mid-read, a member slips between pages
  * and a false "left" follows. Keyset pages are `USER_ID > LAST_ID ORDER BY USER_ID`, so IDs must
@@ -30,8 +30,9 @@ export interface KeysetReadOptions {
  * must be followed by an empty one; a short page followed by more members means the pages cannot
  * be trusted, and the read is `failed` (the extra request costs one call per fallback chat).
  *
- * Unlike `im.chat.user.list`, this method omits deactivated (dismissed) users (§3): a member list
- * from here and one from `im.chat.user.list` must not be diffed against each other blindly.
+ * Unlike `im.chat.user.list`, this method omits deactivated (dismissed) users
+ * (docs/bitrix24.md §3): a member list from here and one from `im.chat.user.list` must not be
+ * diffed against each other blindly.
  *
  * Throws auth/configuration errors; every other failure becomes a `failed` (or `no_access` for
  * `ACCESS_ERROR`) result.

@@ -1,11 +1,13 @@
 import { z } from 'zod';
 
 /**
- * Response shapes (reference §2, §3, §4, §6). Objects are loose: Bitrix24 adds fields over time,
- * and we only depend on the ones named here.
+ * Response shapes (docs/bitrix24.md §2, §3, §4, §6). Objects are loose: Bitrix24 adds fields over
+ * time, and we only depend on the ones named here.
  */
 
-/** `time`; `operating*` appear only while the cloud load limiter is active (§2). */
+/**
+ * `time`; `operating*` appear only while the cloud load limiter is active (docs/bitrix24.md §2).
+ */
 export const timeSchema = z.looseObject({
   start: z.number().optional(),
   finish: z.number().optional(),
@@ -29,8 +31,8 @@ export const errorBodySchema = z.looseObject({
 });
 
 /**
- * A PHP associative array as JSON: an object, or `[]` when empty (§6). A PHP array whose keys
- * happen to be 0..n-1 also serialises as a list; both become a string-keyed record.
+ * A PHP associative array as JSON: an object, or `[]` when empty (docs/bitrix24.md §6). A PHP array
+ * whose keys happen to be 0..n-1 also serialises as a list; both become a string-keyed record.
  */
 export function phpMap<T extends z.ZodType>(value: T) {
   return z
@@ -51,14 +53,17 @@ export const batchResultSchema = z.object({
   result_time: phpMap(z.unknown()).optional(),
 });
 
-/** `im.chat.user.list`: a flat int array; `[]` = no permission (§4). Duplicates are tolerated. */
+/**
+ * `im.chat.user.list`: a flat int array; `[]` = no permission (docs/bitrix24.md §4). Duplicates are
+ * tolerated.
+ */
 export const chatUserListSchema = z.array(z.number().int().positive());
 
 /** `im.dialog.users.list` item; only `id` is needed for membership. */
 export const dialogUserSchema = z.looseObject({ id: z.number().int().positive() });
 export const dialogUsersListSchema = z.array(dialogUserSchema);
 
-/** `im.user.list.get` item (§ docs `im-user-list-get.md`); unknown IDs map to `null`. */
+/** `im.user.list.get` item (docs/bitrix24.md §9); unknown IDs map to `null`. */
 export const imUserSchema = z.looseObject({
   id: z.number().int().positive(),
   name: z.string().optional(),
@@ -89,7 +94,7 @@ export const recentListSchema = z.looseObject({
   hasMorePages: z.boolean().optional(),
 });
 
-/** OAuth server answer to `grant_type=refresh_token` (reference §1). */
+/** OAuth server answer to `grant_type=refresh_token` (docs/bitrix24.md §1). */
 export const tokenResponseSchema = z.looseObject({
   access_token: z.string().min(1),
   refresh_token: z.string().min(1),

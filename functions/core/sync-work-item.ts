@@ -456,8 +456,8 @@ function decideDiff(
   let diff = plan.diff;
   if (method === 'im.dialog.users.list' && diff.left.length > 0) {
     // im.dialog.users.list never lists deactivated accounts, while Bitrix24 keeps their
-    // membership (docs/bitrix24.md, "Two ways to read members"): a missing member is a leave
-    // only when the account is active or gone. Without details, nothing can be told apart.
+    // membership (docs/bitrix24.md §10): a missing member is a leave only when the account is
+    // active or gone. Without details, nothing can be told apart.
     if (details === undefined) {
       return {
         result: failedResult(chatId, {

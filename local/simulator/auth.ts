@@ -2,7 +2,10 @@ import { randomBytes } from 'node:crypto';
 import type { SimClock } from './bitrix-time.js';
 import { RestError } from './rest-error.js';
 
-/** Who a REST call runs as; `principal` keys the operating budget (per app or webhook, §7). */
+/**
+ * Who a REST call runs as; `principal` keys the operating budget (per app or webhook,
+ * docs/bitrix24.md §7).
+ */
 export interface Caller {
   readonly userId: number;
   readonly principal: string;
@@ -37,15 +40,16 @@ export function randomSecret(length = 32): string {
 }
 
 export interface AuthSettings {
-  /** Conflicting status (§2): docs 403, source 401. */
+  /** Conflicting status (docs/bitrix24.md §2): docs 403, source 401. */
   readonly invalidCredentialsStatus: 401 | 403;
-  /** Conflicting status (§2): docs 403, source 401. */
+  /** Conflicting status (docs/bitrix24.md §2): docs 403, source 401. */
   readonly insufficientScopeStatus: 401 | 403;
 }
 
 /**
- * Incoming webhooks and OAuth access tokens (§1). Every auth failure is an `OAuthException`
- * in the source, hence 401 unless the conflict setting says otherwise (§2).
+ * Incoming webhooks and OAuth access tokens (docs/bitrix24.md §1). Every auth failure is an
+ * `OAuthException` in the source, hence 401 unless the conflict setting says otherwise
+ * (docs/bitrix24.md §2).
  */
 export class Authenticator {
   private readonly webhooks = new Map<string, Webhook>();
@@ -61,7 +65,10 @@ export class Authenticator {
     return code;
   }
 
-  /** §1: a webhook runs only with the scopes ticked on it; the failure is an auth failure (§2). */
+  /**
+   * docs/bitrix24.md §1: a webhook runs only with the scopes ticked on it; the failure is an auth
+   * failure (docs/bitrix24.md §2).
+   */
   requireScope(caller: Caller, scope: string): void {
     if (caller.scopes && !caller.scopes.has(scope)) {
       throw new RestError(

@@ -5,7 +5,7 @@ import { phpArrayJson } from './php-json.js';
 import { type Params, type ParamValue, parsePhpQuery, phpTruthy } from './php-params.js';
 import { methodNotFound, RestError } from './rest-error.js';
 
-/** §6: at most 50 commands run; the rest each get ERROR_BATCH_LENGTH_EXCEEDED. */
+/** docs/bitrix24.md §6: at most 50 commands run; the rest each get ERROR_BATCH_LENGTH_EXCEEDED. */
 export const MAX_BATCH_COMMANDS = 50;
 
 export interface BatchCommand {
@@ -15,7 +15,7 @@ export interface BatchCommand {
   readonly params: Params;
 }
 
-/** The `cmd` parameter as ordered commands: a map or a list (keys 0..n-1), §6. */
+/** The `cmd` parameter as ordered commands: a map or a list (keys 0..n-1), docs/bitrix24.md §6. */
 export function parseBatchCommands(cmd: ParamValue | undefined): BatchCommand[] {
   if (cmd === undefined || cmd === null || typeof cmd !== 'object') return [];
   const entries: Array<[string, ParamValue]> = Array.isArray(cmd)
@@ -53,9 +53,9 @@ const tooLong = () =>
   new RestError(400, 'ERROR_BATCH_LENGTH_EXCEEDED', 'Max batch length exceeded');
 
 /**
- * Runs a batch (§6): HTTP 200 always; per-command results, errors, totals, nexts and times in
- * maps that exist only for commands that produced them; each empty map serialises as `[]`.
- * `halt` stops after the first failing command. Nested `batch` is refused per command.
+ * Runs a batch (docs/bitrix24.md §6): HTTP 200 always; per-command results, errors, totals, nexts
+ * and times in maps that exist only for commands that produced them; each empty map serialises as
+ * `[]`. `halt` stops after the first failing command. Nested `batch` is refused per command.
  */
 export function runBatch(run: BatchRun): Record<string, unknown> {
   const result = new Map<string, unknown>();

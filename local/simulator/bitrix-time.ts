@@ -58,9 +58,9 @@ export interface OperatingInfo {
 }
 
 /**
- * The `time` object of every answer (§2): `start, finish, duration, processing, date_start,
- * date_finish`, plus `operating` (and `operating_reset_at` when a reset time exists) only
- * while the load limiter is active.
+ * The `time` object of every answer (docs/bitrix24.md §2): `start, finish, duration, processing,
+ * date_start, date_finish`, plus `operating` (and `operating_reset_at` when a reset time exists)
+ * only while the load limiter is active.
  */
 export function timeEnvelope(
   startMs: number,

@@ -2,14 +2,15 @@ import { formatAtom } from './bitrix-time.js';
 import type { ChatRecord, PortalState } from './portal-state.js';
 import { userColor } from './user-view.js';
 
-/** `message_type` (§5): C group, O open; the general chat is an open chat. */
+/** `message_type` (docs/bitrix24.md §5): C group, O open; the general chat is an open chat. */
 function messageType(chat: ChatRecord): string {
   return chat.type === 'chat' ? 'C' : 'O';
 }
 
 /**
- * The chat object of `im.dialog.get` and of `im.recent.*` rows. `user_counter` counts active
- * members only, so a deactivation lowers it without any message (docs/bitrix24.md).
+ * The chat object of `im.dialog.get` (docs/bitrix24.md §5) and of `im.recent.*` rows.
+ * `user_counter` counts active members only, so a deactivation lowers it without any message
+ * (docs/bitrix24.md §11; unverified against a live portal, docs/bitrix24.md §12).
  */
 export function renderChat(state: PortalState, chat: ChatRecord, callerId: number) {
   const role = chat.ownerId === callerId ? 'OWNER' : chat.members.has(callerId) ? 'MEMBER' : 'NONE';

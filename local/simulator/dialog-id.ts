@@ -1,6 +1,6 @@
 /**
- * `DIALOG_ID` forms (§3, §5): `chatN` (chat N), `sgN` (workgroup N's chat), `crmN`, or a bare
- * user ID `N` (the private dialog with that user). Source regex
+ * `DIALOG_ID` forms (docs/bitrix24.md §3, §5): `chatN` (chat N), `sgN` (workgroup N's chat),
+ * `crmN`, or a bare user ID `N` (the private dialog with that user). Source regex
  * `^([0-9]+|(chat|sg|crm)[0-9]+)$`, case-insensitive.
  */
 export type DialogRef =

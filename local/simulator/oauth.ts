@@ -4,7 +4,7 @@ import type { SimClock } from './bitrix-time.js';
 import type { Params } from './php-params.js';
 import type { OAuthApp } from './types.js';
 
-/** §1: a refresh token lives 180 days (portal time). */
+/** docs/bitrix24.md §1: a refresh token lives 180 days (portal time). */
 const REFRESH_TOKEN_TTL_SECONDS = 180 * 24 * 3600;
 
 interface RefreshToken {
@@ -25,8 +25,8 @@ export interface TokenPair {
 }
 
 /**
- * The OAuth server (stands in for https://oauth.bitrix.info/oauth/token/, §1). Each refresh
- * returns a new pair and invalidates the refresh token used: reuse is `invalid_grant`.
+ * The OAuth server (stands in for https://oauth.bitrix.info/oauth/token/, docs/bitrix24.md §1).
+ * Each refresh returns a new pair and invalidates the refresh token used: reuse is `invalid_grant`.
  */
 export class OAuthServer implements OAuthApp {
   readonly clientId = `local.${randomSecret(14)}.${randomSecret(8)}`;

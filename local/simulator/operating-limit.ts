@@ -12,10 +12,10 @@ export interface OperatingLimitSettings {
 }
 
 /**
- * The per-method operating budget (§7): execution time summed in ten baskets of a tenth of the
- * window each; a basket lives one window from its first call. Checked before each call: the
- * call that crosses the limit completes, the next one is refused (429) for that method only,
- * until the oldest basket drops. Calls are charged a fixed simulated `costSeconds`.
+ * The per-method operating budget (docs/bitrix24.md §7): execution time summed in ten baskets of a
+ * tenth of the window each; a basket lives one window from its first call. Checked before each
+ * call: the call that crosses the limit completes, the next one is refused (429) for that method
+ * only, until the oldest basket drops. Calls are charged a fixed simulated `costSeconds`.
  */
 export class OperatingLimiter {
   private readonly baskets = new Map<string, Basket[]>();

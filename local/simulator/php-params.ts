@@ -1,7 +1,8 @@
 /**
  * PHP-style request parameters: `ID[]=1&ID[]=2`, `ID[0]=1`, `cmd[k]=...`, `FILTER[>ID]=5`
- * (§6, data-encoding.md). Pairs are folded into ordered PHP arrays, then into plain values:
- * a PHP array whose keys are exactly 0..n-1 in order becomes a JS array, any other an object.
+ * (docs/bitrix24.md §6, data-encoding.md). Pairs are folded into ordered PHP arrays, then into
+ * plain values: a PHP array whose keys are exactly 0..n-1 in order becomes a JS array, any other an
+ * object.
  */
 
 export type ParamValue = string | number | boolean | null | ParamValue[] | ParamObject;

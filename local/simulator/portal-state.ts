@@ -97,7 +97,7 @@ export interface ChatRecord {
   cache?: MemberCache;
 }
 
-/** Decides which active members a read returns (SKIP_EXTERNAL, §3). */
+/** Decides which active members a read returns (SKIP_EXTERNAL, docs/bitrix24.md §3). */
 export interface MemberFilter {
   /** Cache key; '' = no filtering. */
   readonly key: string;

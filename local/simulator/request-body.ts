@@ -48,7 +48,8 @@ function isPlainObject(value: unknown): value is Params {
 
 /**
  * Request parameters as PHP sees them: the query string, overridden by the body (JSON,
- * form-urlencoded or multipart/form-data), as `$_GET` then `$_POST` are merged (§1).
+ * form-urlencoded or multipart/form-data), as `$_GET` then `$_POST` are merged
+ * (docs/bitrix24.md §1).
  */
 export function parseRequestParams(
   query: string,

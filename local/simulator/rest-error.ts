@@ -1,4 +1,7 @@
-/** A REST method failure: answered as `{"error":code,"error_description":description}` (§2). */
+/**
+ * A REST method failure: answered as `{"error":code,"error_description":description}`
+ * (docs/bitrix24.md §2).
+ */
 export class RestError extends Error {
   override readonly name = 'RestError';
   constructor(
@@ -17,7 +20,7 @@ export class RestError extends Error {
 export const methodNotFound = () =>
   new RestError(404, 'ERROR_METHOD_NOT_FOUND', 'Method not found!');
 
-/** §7 / ISSUE b24-rest-docs#193: the cloud edge's real body. */
+/** docs/bitrix24.md §7 / ISSUE b24-rest-docs#193: the cloud edge's real body. */
 export const queryLimitExceeded = () =>
   new RestError(503, 'QUERY_LIMIT_EXCEEDED', 'Too many requests');
 

@@ -31,7 +31,9 @@ export interface RestTarget {
   readonly webhook?: { readonly userId: string; readonly code: string };
 }
 
-/** §1: optional `.json` suffix; classic method names are lower-cased server-side. */
+/**
+ * docs/bitrix24.md §1: optional `.json` suffix; classic method names are lower-cased server-side.
+ */
 export function parseRestPath(pathname: string): RestTarget | undefined {
   const parts = pathname.split('/').filter((part) => part !== '');
   if (parts[0] !== 'rest') return undefined;
@@ -48,7 +50,7 @@ export function parseRestPath(pathname: string): RestTarget | undefined {
   return { method: normalise(parts[1]) };
 }
 
-/** §1: `auth` or `access_token` parameter, else `Authorization: Bearer`. */
+/** docs/bitrix24.md §1: `auth` or `access_token` parameter, else `Authorization: Bearer`. */
 function credentialOf(target: RestTarget, params: Params, req: IncomingMessage): Credential {
   if (target.webhook) return { kind: 'webhook', ...target.webhook };
   const fromParams = params.auth ?? params.access_token;
@@ -65,7 +67,10 @@ const sleep = (ms: number) =>
     setTimeout(resolve, ms).unref();
   });
 
-/** The REST surface: faults, bucket, auth, operating budget, the method, the envelope (§2). */
+/**
+ * The REST surface: faults, bucket, auth, operating budget, the method, the envelope
+ * (docs/bitrix24.md §2).
+ */
 export class RestSurface {
   constructor(private readonly deps: RestSurfaceDependencies) {}
 
@@ -139,7 +144,10 @@ export class RestSurface {
     }
   }
 
-  /** §6: one request for the bucket; operating accounting in batch is not modelled (unresolved). */
+  /**
+   * docs/bitrix24.md §6: one request for the bucket; operating accounting in batch is not modelled
+   * (unresolved).
+   */
   private batch(
     params: Params,
     commands: ReturnType<typeof parseBatchCommands>,

@@ -31,7 +31,7 @@ const DEFAULT_RATE_LIMIT = { burst: 50, drainPerSecond: 2 };
 /**
  * Starts a simulated Bitrix24 cloud portal on 127.0.0.1 (HTTPS by default) serving the REST
  * methods the sync uses, incoming webhooks, OAuth refresh and `/_admin/…`. See
- * `../shared/reference/bitrix24-api.md` for the behaviour it reproduces.
+ * docs/bitrix24.md for the behaviour it reproduces.
  */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
   const clock = createSimClock(options.timeScale ?? 1);
@@ -136,7 +136,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
 
   const tls = options.tls ?? true;
   const material = tls ? await selfSignedCertificate() : undefined;
-  // With TLS on, only HTTPS is served (§1: the cloud refuses plain HTTP webhooks).
+  // With TLS on, only HTTPS is served (docs/bitrix24.md §1: the cloud refuses plain HTTP webhooks).
   const server = material
     ? createHttpsServer({ key: material.key, cert: material.cert, keepAlive: true }, listener)
     : createHttpServer({ keepAlive: true }, listener);

@@ -1,8 +1,8 @@
 /**
  * The typed control surface of the Bitrix24 portal simulator. The simulator speaks real HTTP(S)
  * on 127.0.0.1 and must be indistinguishable from a cloud portal for the methods we use
- * (`../shared/reference/bitrix24-api.md`). This file is the contract between the simulator, the
- * client tests, the local runner and the benchmark.
+ * (docs/bitrix24.md). This file is the contract between the simulator, the client tests, the local
+ * runner and the benchmark.
  */
 
 export interface SimUser {
@@ -179,7 +179,10 @@ export interface SimulatorOptions {
   readonly port?: number;
   /** Access token lifetime in (simulated) seconds. Default 3600. */
   readonly accessTokenTtlSeconds?: number;
-  /** Statuses the reference marks as conflicting (docs vs source); defaults follow the source (401). */
+  /**
+   * Statuses on which the docs and the source disagree (docs/bitrix24.md §2); defaults follow the
+   * source (401).
+   */
   readonly statuses?: {
     readonly invalidCredentials?: 401 | 403;
     readonly insufficientScope?: 401 | 403;

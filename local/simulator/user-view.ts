@@ -1,7 +1,7 @@
 import { formatAtom } from './bitrix-time.js';
 import type { MemberFilter, UserRecord } from './portal-state.js';
 
-/** `UserTable::getExternalUserTypes` (§3): the users SKIP_EXTERNAL leaves out. */
+/** `UserTable::getExternalUserTypes` (docs/bitrix24.md §3): the users SKIP_EXTERNAL leaves out. */
 export const EXTERNAL_USER_TYPES: ReadonlySet<string> = new Set([
   'bot',
   'email',
@@ -45,8 +45,8 @@ function lastActivityDate(id: number): string {
 }
 
 /**
- * The user item of `im.dialog.users.list` (§3 "Result item fields"). Built as one literal so
- * every item has the same hidden class: a 200-item page serialises several times faster.
+ * The user item of `im.dialog.users.list` (docs/bitrix24.md §3 "Result item fields"). Built as one
+ * literal so every item has the same hidden class: a 200-item page serialises several times faster.
  */
 export function renderUser(user: UserRecord): Record<string, unknown> {
   return {
@@ -109,8 +109,8 @@ function listOf(value: unknown): string[] {
 }
 
 /**
- * §3: `SKIP_EXTERNAL` is compared `=== 'Y'`; the mere presence of `SKIP_EXTERNAL_EXCEPT_TYPES`
- * also turns skipping on, keeping the listed external types.
+ * docs/bitrix24.md §3: `SKIP_EXTERNAL` is compared `=== 'Y'`; the mere presence of
+ * `SKIP_EXTERNAL_EXCEPT_TYPES` also turns skipping on, keeping the listed external types.
  */
 export function externalFilter(
   skipExternal: unknown,

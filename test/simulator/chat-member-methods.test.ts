@@ -172,7 +172,7 @@ describe('im.dialog.users.list', () => {
     }
   });
 
-  it('returns the §3 item shape', async () => {
+  it('returns the documented item shape (docs/bitrix24.md §3)', async () => {
     const [item] = (await page({ LIMIT: 1 })).body.result;
     expect(Object.keys(item)).toEqual([
       'id',

@@ -3,7 +3,10 @@ import { startSimulator } from '../../local/simulator/start-simulator.js';
 import type { RunningSimulator } from '../../local/simulator/types.js';
 import { postJson } from './rest-call.js';
 
-/** §1: a webhook runs with the scopes ticked on it; §2: insufficient_scope's status conflicts. */
+/**
+ * docs/bitrix24.md §1: a webhook runs with the scopes ticked on it; docs/bitrix24.md §2:
+ * insufficient_scope's status conflicts.
+ */
 describe('simulator webhook scopes', () => {
   let sim: RunningSimulator;
   let docsSim: RunningSimulator;

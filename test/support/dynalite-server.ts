@@ -19,7 +19,8 @@ export interface DynamoEndpoint {
 /**
  * Starts dynalite in-process on a free port. In memory unless `path` is given (a folder for a
  * persistent LevelDB store, as the local runner uses). Lacks TransactWrite, TTL and
- * ReturnValuesOnConditionCheckFailure (see local-emulation.md §1).
+ * ReturnValuesOnConditionCheckFailure (its actions, https://github.com/architect/dynalite, have no
+ * TransactWriteItems or UpdateTimeToLive).
  */
 export async function startDynalite(options: { path?: string } = {}): Promise<DynamoEndpoint> {
   const server = dynalite({

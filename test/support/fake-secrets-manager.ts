@@ -8,7 +8,7 @@ import { emulatorClientConfig } from './aws.js';
  * A fake Secrets Manager speaking the real wire protocol (AWS JSON 1.1: `POST /`,
  * `X-Amz-Target: secretsmanager.<Op>`; errors are HTTP 400 `{"__type","message"}` plus
  * `x-amzn-errortype`), so the real @aws-sdk/client-secrets-manager drives it and maps errors to
- * its typed exceptions. No emulator exists on npm (local-emulation.md §2).
+ * its typed exceptions. No Secrets Manager emulator is published on npm.
  *
  * Modelled: CreateSecret, GetSecretValue (by stage or version), PutSecretValue (ClientRequestToken
  * idempotency, VersionStages), UpdateSecretVersionStage (RemoveFromVersionId must name the

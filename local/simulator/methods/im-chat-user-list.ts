@@ -4,9 +4,9 @@ import { dialogIdEmpty, RestError } from '../rest-error.js';
 import type { MethodAnswer, MethodContext } from './method-types.js';
 
 /**
- * `im.chat.user.list` (§4): every relation's user ID, unpaged, no ACTIVE or external filtering
- * (dismissed users and bots included), in relation order. `[]` when the caller may not see
- * the chat or it does not exist. The general chat is refused with 403 ACCESS_ERROR.
+ * `im.chat.user.list` (docs/bitrix24.md §4): every relation's user ID, unpaged, no ACTIVE or
+ * external filtering (dismissed users and bots included), in relation order. `[]` when the caller
+ * may not see the chat or it does not exist. The general chat is refused with 403 ACCESS_ERROR.
  */
 export function imChatUserList({ state, callerId, params }: MethodContext): MethodAnswer {
   const p = upperCaseKeys(params);

@@ -4,7 +4,7 @@ import { isSet, upperCaseKeys } from '../php-params.js';
 import { dialogIdEmpty, RestError } from '../rest-error.js';
 import type { MethodAnswer, MethodContext } from './method-types.js';
 
-/** `im.dialog.get` (§5): the chat object with `dialog_id` and `user_counter`. */
+/** `im.dialog.get` (docs/bitrix24.md §5): the chat object with `dialog_id` and `user_counter`. */
 export function imDialogGet({ state, callerId, params }: MethodContext): MethodAnswer {
   const p = upperCaseKeys(params);
   if (!isSet(p.DIALOG_ID) || p.DIALOG_ID === '') throw dialogIdEmpty();

@@ -8,7 +8,7 @@ import type { MethodAnswer, MethodContext } from './method-types.js';
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 200;
 
-/** §3 `getLimit`: absent or ≤0 → 50, above 200 → 200. */
+/** docs/bitrix24.md §3 `getLimit`: absent or ≤0 → 50, above 200 → 200. */
 function pageLimit(value: unknown): number {
   const limit = intval(value);
   if (limit <= 0) return DEFAULT_LIMIT;
@@ -29,14 +29,14 @@ function upperBound(ids: readonly number[], lastId: number): number {
 
 const noAccess = () =>
   new RestError(403, 'ACCESS_ERROR', 'You do not have access to the specified dialog');
-/** §3: the source answers an unresolvable dialog with 400, not 403. */
+/** docs/bitrix24.md §3: the source answers an unresolvable dialog with 400, not 403. */
 const unresolvable = () => new RestError(400, 'ACCESS_ERROR', "You don't have access to this chat");
 
 /**
- * `im.dialog.users.list` (§3). OFFSET mode: active members in relation order, `total` =
- * count, `next` = offset + page length only while more remain. Keyset mode (`LAST_ID` set and
- * ≥ 0): `USER_ID > LAST_ID ORDER BY USER_ID`, bare array, no `total`/`next`. Dismissed users are
- * left out in both.
+ * `im.dialog.users.list` (docs/bitrix24.md §3). OFFSET mode: active members in relation order,
+ * `total` = count, `next` = offset + page length only while more remain. Keyset mode (`LAST_ID` set
+ * and ≥ 0): `USER_ID > LAST_ID ORDER BY USER_ID`, bare array, no `total`/`next`. Dismissed users
+ * are left out in both.
  */
 export function imDialogUsersList(context: MethodContext): MethodAnswer {
   const { state, callerId, params } = context;
@@ -84,7 +84,8 @@ export function imDialogUsersList(context: MethodContext): MethodAnswer {
     return { result: render(sorted.slice(from, from + limit)) };
   }
 
-  // §3 getOffset: the generic `start` wins when > 0 (it is read as sent, lower-case).
+  // docs/bitrix24.md §3 getOffset: the generic `start` wins when > 0 (it is read as sent,
+  // lower-case).
   const start = intval(params.start);
   const offset = start > 0 ? start : Math.max(0, intval(p.OFFSET));
   const page = joinOrder.slice(offset, offset + limit);

@@ -9,7 +9,10 @@ import type { MethodHandler } from './method-types.js';
 /** The scope every simulated method needs (`batch` itself is `basic`, always granted). */
 export const METHOD_SCOPE = 'im';
 
-/** The simulated REST methods, keyed by lower-case name (§1: classic names are case-insensitive). */
+/**
+ * The simulated REST methods, keyed by lower-case name (docs/bitrix24.md §1: classic names are
+ * case-insensitive).
+ */
 export const METHODS: ReadonlyMap<string, MethodHandler> = new Map([
   ['im.chat.user.list', imChatUserList],
   ['im.dialog.users.list', imDialogUsersList],

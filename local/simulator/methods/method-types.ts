@@ -14,7 +14,7 @@ export interface MethodContext {
   readonly recentListPageOverlap: number;
 }
 
-/** A method's answer: `total`/`next` go to the top level of the envelope (§2). */
+/** A method's answer: `total`/`next` go to the top level of the envelope (docs/bitrix24.md §2). */
 export interface MethodAnswer {
   readonly result: unknown;
   readonly total?: number;
