@@ -13,12 +13,13 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** The section sign, spelled out so this file's own text does not look like a citation. */
 const SECTION = '\u00a7';
 
+const designWord = ['DES', 'IGN'].join('');
 /** Phrases that point outside the repository, built from parts so this file does not match them. */
 const OUTSIDE: readonly { pattern: RegExp; what: string }[] = [
   { pattern: new RegExp(['\\.\\.', 'shared'].join('/')), what: 'a folder beside the clone' },
   { pattern: new RegExp(['shared', 'reference'].join('/')), what: 'an outside reference folder' },
-  { pattern: new RegExp(['DESIGN', 'md'].join('\\.')), what: 'an outside design document' },
-  { pattern: new RegExp(['DESIGN', 'invariant'].join(' ')), what: 'an outside design document' },
+  { pattern: new RegExp([designWord, 'md'].join('\\.')), what: 'an outside design document' },
+  { pattern: new RegExp([designWord, 'invariant'].join(' ')), what: 'an outside design document' },
   {
     pattern: new RegExp(['reference', SECTION].join(' '), 'i'),
     what: 'sections of an outside reference',
