@@ -26,6 +26,7 @@ import type { ChatId, UserId } from '../../functions/core/model.js';
 import { releaseHeldChange } from '../../functions/core/release-held-change.js';
 import type { SyncReport } from '../../functions/core/sync-work-item.js';
 import { createStaticCredentialStore } from '../../local/adapters/static-credential-store.js';
+import { createRandom } from '../../local/simulator/seeded-random.js';
 import { startSimulator } from '../../local/simulator/start-simulator.js';
 import type { RunningSimulator } from '../../local/simulator/types.js';
 import { emulatorClientConfig } from '../support/aws.js';
@@ -75,7 +76,7 @@ const T0 = Date.parse('2026-03-01T00:00:00.000Z');
 
 /** Runs one schedule; never throws for a divergence (it is returned). */
 export async function runSchedule(seed: number, env: ModelEnvironment): Promise<ScheduleResult> {
-  const random = mulberry32(seed);
+  const random = createRandom(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
   const sim = await startSimulator({
     seed: 'empty',
@@ -468,16 +469,4 @@ function injected(message: string): Error {
 /** `MODEL_DEBUG=1` prints every sync's report (replaying one seed). */
 function debug(seed: number, line: string): void {
   if (globalThis.process.env.MODEL_DEBUG) console.info(`[seed ${seed}] ${line}`);
-}
-
-/** Small seeded PRNG (mulberry32): the same seed replays the same schedule. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
