@@ -532,7 +532,8 @@ function decideDiff(
  * One lookup for the users that joined or left, chat by chat up to `maxDetailsLookup` users; a
  * chat that would exceed it (a released mass change, a chat that grew by thousands) gets no
  * details, so one huge diff cannot spend the portal's rate budget. Leaves from
- * `im.dialog.users.list` reads come first: without their details they cannot be applied.
+ * `im.dialog.users.list` reads come first and are always looked up: without their details they
+ * cannot be applied.
  * A failed lookup does not block the other chats: their events go out without details
  * (`user: null`, leave reason `unknown`), because a delayed change is worse than a change
  * without a name.
@@ -558,7 +559,9 @@ async function lookUpDetails(
   diffs.sort((a, b) => Number(mustVerify(b.plan)) - Number(mustVerify(a.plan)));
   for (const { plan, chatId } of diffs) {
     const changed = plan.diff.joined.length + plan.diff.left.length;
-    if (ids.length + changed > limit) {
+    // Leaves that need checking are looked up whatever their number: without details they
+    // would fail the chat on every attempt.
+    if (ids.length + changed > limit && !mustVerify(plan)) {
       skipped += 1;
       continue;
     }

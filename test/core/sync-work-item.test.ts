@@ -942,6 +942,22 @@ describe('syncWorkItem', () => {
       expect(reader.readOptions[0]?.resume).toBeUndefined();
     });
 
+    it('checks every member missing from im.dialog.users.list, even past the details budget', async () => {
+      // Prepare: 30 members gone from the general chat, a budget of 10 users
+      const { reader, store, publisher, sync } = setup();
+      store.put(snapshotOf(1, range(1, 40), { method: 'im.dialog.users.list' }));
+      reader.members(1, range(1, 10), 'im.dialog.users.list');
+      for (const id of range(11, 40)) reader.user({ id, active: false });
+
+      // Act
+      const report = await sync([1], { maxDetailsLookup: 10 });
+
+      // Assess: all deactivated, so nothing left and nothing fails
+      expect(reader.detailsCalls).toEqual([range(11, 40)]);
+      expect(chat(report, 1)).toMatchObject({ outcome: 'unchanged' });
+      expect(publisher.published).toEqual([]);
+    });
+
     it('fails a chat with a permanent read error without asking for a retry of the item', async () => {
       // Prepare
       const { reader, store, sync } = setup();
