@@ -1,6 +1,7 @@
 /**
- * `npm run soak -- --schedules 20000 [--first-seed N]`: runs the crash-schedule model test
- * (test/model) with as many schedules as asked and prints `schedules: N, divergences: D`.
+ * `npm run soak -- --schedules 20000 [--first-seed N] [--concurrency N]`: runs the crash-schedule
+ * model test (test/model) with as many schedules as asked; prints `schedules: N, divergences: D`
+ * every 1,000 schedules and at the end.
  * A failing schedule is printed with its seed; replay it with
  * `MODEL_FIRST_SEED=<seed> MODEL_SCHEDULES=1 MODEL_DEBUG=1 npx vitest run test/model`.
  */
@@ -16,8 +17,9 @@ const positive = (value: string): number => {
 const options = new Command('soak')
   .option('--schedules <n>', 'schedules to run', positive, 2_000)
   .option('--first-seed <n>', 'seed of the first schedule', positive, 1)
+  .option('--concurrency <n>', 'schedules run side by side', positive, 6)
   .parse()
-  .opts<{ schedules: number; firstSeed: number }>();
+  .opts<{ schedules: number; firstSeed: number; concurrency: number }>();
 
 const run = spawnSync('npx', ['vitest', 'run', 'test/model'], {
   stdio: 'inherit',
@@ -25,6 +27,7 @@ const run = spawnSync('npx', ['vitest', 'run', 'test/model'], {
     ...process.env,
     MODEL_SCHEDULES: String(options.schedules),
     MODEL_FIRST_SEED: String(options.firstSeed),
+    MODEL_CONCURRENCY: String(options.concurrency),
   },
 });
 process.exit(run.status ?? 1);

@@ -21,20 +21,24 @@ export async function runSchedules(
   options: {
     first: number;
     count: number;
-    concurrency?: number;
-    onProgress?: (done: number) => void;
+    concurrency: number;
+    /** After each schedule: how many ran, and how many diverged so far. */
+    onProgress?: (done: number, divergent: number) => void;
   },
 ): Promise<ScheduleSummary> {
   const results: ScheduleResult[] = [];
+  let divergent = 0;
   let next = options.first;
   const end = options.first + options.count;
   const worker = async () => {
     for (let seed = next++; seed < end; seed = next++) {
-      results.push(await runSchedule(seed, env));
-      options.onProgress?.(results.length);
+      const result = await runSchedule(seed, env);
+      results.push(result);
+      if (result.divergences.length > 0) divergent += 1;
+      options.onProgress?.(results.length, divergent);
     }
   };
-  await Promise.all(Array.from({ length: options.concurrency ?? 6 }, worker));
+  await Promise.all(Array.from({ length: options.concurrency }, worker));
 
   const failures = results.filter((r) => r.divergences.length > 0).sort((a, b) => a.seed - b.seed);
   const boundaries = new Map<string, number>();
