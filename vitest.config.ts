@@ -17,7 +17,7 @@ const unit = [
   'test/adapters/{id-list-codec,secrets-manager-credentials}.test.ts',
   'test/bitrix24/{batch,client-config,discover-chats,errors,leaky-bucket,operating-wait,php-query,read-dialog-members,redact}.test.ts',
   'test/local/{cli-config,export-record}.test.ts',
-  'test/docs/**/*.test.ts',
+  'test/repository/**/*.test.ts',
 ];
 
 export default defineConfig({
