@@ -45,9 +45,9 @@ describe('membership-sync simulator', () => {
       const second = await sync();
 
       // Assess
-      expect(first.code).toBe(0);
+      expect(first.code, first.stderr).toBe(0);
       expect(answer.status).toBe(200);
-      expect(second.code).toBe(0);
+      expect(second.code, second.stderr).toBe(0);
       expect(
         second.stdout
           .trim()
