@@ -5,14 +5,8 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import {
-  type HintRecall,
-  HintStateConflictError,
-  type HintStateStore,
-  NO_RECALL,
-  type ReadOutcomes,
-  type StoredHints,
-} from '../core/hint-store.js';
+import { HintStateConflictError } from '../core/errors.js';
+import type { HintRecall, HintStateStore, ReadOutcomes, StoredHints } from '../core/hint-store.js';
 import type { ChatId } from '../core/model.js';
 import type { ChatHintState, HintState, UnfinishedKind } from '../core/select-reads.js';
 import { compress, decompress } from './id-list-codec.js';
@@ -58,6 +52,7 @@ const FORMAT = 1;
 /** Chats per UpdateItem: keeps its expression far below DynamoDB's 4 KB expression limit. */
 const CHATS_PER_UPDATE = 100;
 const KINDS: ReadonlySet<string> = new Set(['failed', 'held', 'access_lost']);
+const NO_RECALL: HintRecall = { byHint: 0, byReconcile: 0 };
 
 export function hintPartitionKey(portalId: string): string {
   return `${portalId}${PORTAL_STATE_PARTITION_SUFFIX}`;

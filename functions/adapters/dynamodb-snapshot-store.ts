@@ -9,6 +9,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { SnapshotConflictError, SnapshotUnreadableError } from '../core/errors.js';
 import { isSortedUnique } from '../core/member-set.js';
 import type {
   ChatId,
@@ -18,12 +19,7 @@ import type {
   Snapshot,
   UserDetails,
 } from '../core/model.js';
-import {
-  SnapshotConflictError,
-  type SnapshotStore,
-  SnapshotUnreadableError,
-  type StoredState,
-} from '../core/ports.js';
+import type { SnapshotStore, StoredState } from '../core/ports.js';
 import {
   type Compression,
   compress,

@@ -6,7 +6,8 @@ import {
   type SNSClient,
 } from '@aws-sdk/client-sns';
 import type { OutgoingEvent } from '../core/cloud-event.js';
-import { type EventPublisher, PublishError } from '../core/ports.js';
+import { PublishError } from '../core/errors.js';
+import type { EventPublisher } from '../core/ports.js';
 
 /**
  * EventPublisher on SNS PublishBatch. One CloudEvent (JSON structured mode) per message; the

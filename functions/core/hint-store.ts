@@ -44,12 +44,3 @@ export interface HintStateStore {
   /** Writes nothing when there is nothing to record. */
   recordOutcomes(portalId: string, outcomes: ReadOutcomes): Promise<void>;
 }
-
-export class HintStateConflictError extends Error {
-  override readonly name = 'HintStateConflictError';
-  constructor(readonly portalId: string) {
-    super(`the hint state of portal ${portalId} changed since it was loaded`);
-  }
-}
-
-export const NO_RECALL: HintRecall = { byHint: 0, byReconcile: 0 };

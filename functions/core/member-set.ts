@@ -1,13 +1,6 @@
 import { createHash } from 'node:crypto';
+import { InvalidMemberIdError } from './errors.js';
 import type { UserId } from './model.js';
-
-/** A member-ID list from Bitrix24 held something that is not a positive integer user ID. */
-export class InvalidMemberIdError extends Error {
-  override readonly name = 'InvalidMemberIdError';
-  constructor(readonly value: unknown) {
-    super(`member list holds an invalid user ID: ${JSON.stringify(value) ?? String(value)}`);
-  }
-}
 
 /** Bitrix24 user IDs are MySQL `INT` keys; the core stores and hashes them as unsigned 32-bit. */
 export const MAX_USER_ID = 0xffff_ffff;

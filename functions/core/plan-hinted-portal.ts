@@ -1,4 +1,5 @@
-import { HintStateConflictError, type HintStateStore, type StoredHints } from './hint-store.js';
+import { HintStateConflictError } from './errors.js';
+import type { HintStateStore, StoredHints } from './hint-store.js';
 import { HINT_SAFETY_MARGIN_MS, type HintReader, type HintsRead } from './hints.js';
 import type { ChatId, ReadReason } from './model.js';
 import { type FullReadCause, fullReadCause, type HintState, selectReads } from './select-reads.js';

@@ -1,28 +1,5 @@
+import { ChangePendingError, NothingHeldError } from './errors.js';
 import type { Snapshot } from './model.js';
-
-export class NothingHeldError extends Error {
-  override readonly name = 'NothingHeldError';
-  constructor(
-    readonly portalId: string,
-    readonly chatId: number,
-  ) {
-    super(`chat ${chatId} on portal ${portalId} has no held mass change to release`);
-  }
-}
-
-/** The chat has a change in flight; releasing now would race the sync that finishes it. */
-export class ChangePendingError extends Error {
-  override readonly name = 'ChangePendingError';
-  constructor(
-    readonly portalId: string,
-    readonly chatId: number,
-    readonly pendingSince: string,
-  ) {
-    super(
-      `chat ${chatId} on portal ${portalId} has a change in flight since ${pendingSince}; the next sync finishes it, then release again if a change is still held`,
-    );
-  }
-}
 
 /**
  * An operator's approval of a held mass change (docs/design.md, guarantee 3). The next sync applies the

@@ -1,7 +1,13 @@
 import { decideBreaker } from './breaker.js';
 import type { OutgoingEvent } from './cloud-event.js';
 import { diffMembers, isEmptyDiff, type MemberDiff } from './diff-members.js';
-import { contentHash, InvalidMemberIdError, normalizeMemberIds } from './member-set.js';
+import {
+  InvalidMemberIdError,
+  PublishError,
+  SnapshotConflictError,
+  SnapshotUnreadableError,
+} from './errors.js';
+import { contentHash, normalizeMemberIds } from './member-set.js';
 import type {
   BreakerSettings,
   ChatId,
@@ -21,15 +27,12 @@ import {
   type PendingChangeInput,
   recordPending,
 } from './pending-change.js';
-import {
-  type Clock,
-  type EventPublisher,
-  type MemberReader,
-  PublishError,
-  type ReadMembersOptions,
-  SnapshotConflictError,
-  type SnapshotStore,
-  SnapshotUnreadableError,
+import type {
+  Clock,
+  EventPublisher,
+  MemberReader,
+  ReadMembersOptions,
+  SnapshotStore,
 } from './ports.js';
 import { detectedByOf } from './read-outcomes.js';
 

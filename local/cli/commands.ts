@@ -3,15 +3,15 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { type AppLogger, silentLogger } from '../../functions/app/observability.js';
 import { sourceOf } from '../../functions/core/cloud-event.js';
-import type { StoredHints } from '../../functions/core/hint-store.js';
-import type { Snapshot } from '../../functions/core/model.js';
-import { SnapshotConflictError } from '../../functions/core/ports.js';
-import { recallOf } from '../../functions/core/read-outcomes.js';
 import {
   ChangePendingError,
   NothingHeldError,
-  releaseHeldChange,
-} from '../../functions/core/release-held-change.js';
+  SnapshotConflictError,
+} from '../../functions/core/errors.js';
+import type { StoredHints } from '../../functions/core/hint-store.js';
+import type { Snapshot } from '../../functions/core/model.js';
+import { recallOf } from '../../functions/core/read-outcomes.js';
+import { releaseHeldChange } from '../../functions/core/release-held-change.js';
 import { type EventsTarget, openLocalEnvironment } from '../runtime/local-environment.js';
 import { createLocalRunner, type LocalRunResult, type RunOptions } from '../runtime/local-run.js';
 import { startSimulator } from '../simulator/start-simulator.js';

@@ -8,7 +8,7 @@ import type {
   EventType,
   OutgoingEvent,
 } from '../../functions/core/cloud-event.js';
-import { PublishError } from '../../functions/core/ports.js';
+import { PublishError } from '../../functions/core/errors.js';
 import {
   type ArchiveFlags,
   chatIdOf,

@@ -4,7 +4,7 @@ import {
   createDynamoDbHintStore,
   hintPartitionKey,
 } from '../../functions/adapters/dynamodb-hint-store.js';
-import { HintStateConflictError } from '../../functions/core/hint-store.js';
+import { HintStateConflictError } from '../../functions/core/errors.js';
 import type { HintState } from '../../functions/core/select-reads.js';
 import { createRandom } from '../../local/simulator/seeded-random.js';
 import { connectDynamo, type DynamoEndpoint, startDynalite } from '../support/dynalite-server.js';

@@ -12,8 +12,8 @@ import {
   createDynamoDbSnapshotStore,
   type DynamoDbSnapshotStoreOptions,
 } from '../../functions/adapters/dynamodb-snapshot-store.js';
+import { SnapshotConflictError, SnapshotUnreadableError } from '../../functions/core/errors.js';
 import { DEFAULT_BREAKER, type HeldChange, type Snapshot } from '../../functions/core/model.js';
-import { SnapshotConflictError, SnapshotUnreadableError } from '../../functions/core/ports.js';
 import { syncWorkItem } from '../../functions/core/sync-work-item.js';
 import { connectDynamo, type DynamoEndpoint, startDynalite } from '../support/dynalite-server.js';
 import { FakeMemberReader, FixedClock, RecordingPublisher } from '../support/fakes.js';

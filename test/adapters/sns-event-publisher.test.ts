@@ -7,7 +7,7 @@ import {
   EventTypes,
   type OutgoingEvent,
 } from '../../functions/core/cloud-event.js';
-import { PublishError } from '../../functions/core/ports.js';
+import { PublishError } from '../../functions/core/errors.js';
 import { emulatorClientConfig } from '../support/aws.js';
 import { type FauxqsEndpoint, startFauxqsServer } from '../support/fauxqs-server.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { SnapshotConflictError } from '../../functions/core/errors.js';
 import { contentHash } from '../../functions/core/member-set.js';
 import type { Snapshot } from '../../functions/core/model.js';
-import { SnapshotConflictError } from '../../functions/core/ports.js';
 import { FakeMemberReader, InMemorySnapshotStore, noAccess } from '../support/fakes.js';
 
 function snapshot(version: number, members: number[], fields: Partial<Snapshot> = {}): Snapshot {

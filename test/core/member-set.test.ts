@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { InvalidMemberIdError } from '../../functions/core/errors.js';
 import {
   contentHash,
-  InvalidMemberIdError,
   isSortedSubset,
   normalizeMemberIds,
 } from '../../functions/core/member-set.js';

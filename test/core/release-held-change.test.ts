@@ -1,11 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { ChangePendingError, NothingHeldError } from '../../functions/core/errors.js';
 import { contentHash } from '../../functions/core/member-set.js';
 import type { Snapshot } from '../../functions/core/model.js';
-import {
-  ChangePendingError,
-  NothingHeldError,
-  releaseHeldChange,
-} from '../../functions/core/release-held-change.js';
+import { releaseHeldChange } from '../../functions/core/release-held-change.js';
 
 const held = {
   baseVersion: 3,

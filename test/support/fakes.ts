@@ -3,6 +3,11 @@
  * (functions/core/ports.ts) exactly, and checks the caller keeps its side of it.
  */
 import type { OutgoingEvent } from '../../functions/core/cloud-event.js';
+import {
+  PublishError,
+  SnapshotConflictError,
+  SnapshotUnreadableError,
+} from '../../functions/core/errors.js';
 import { contentHash, isSortedUnique } from '../../functions/core/member-set.js';
 import type {
   ChatId,
@@ -12,16 +17,13 @@ import type {
   UserDetails,
   UserId,
 } from '../../functions/core/model.js';
-import {
-  type Clock,
-  type EventPublisher,
-  type MemberReader,
-  PublishError,
-  type ReadMembersOptions,
-  SnapshotConflictError,
-  type SnapshotStore,
-  SnapshotUnreadableError,
-  type StoredState,
+import type {
+  Clock,
+  EventPublisher,
+  MemberReader,
+  ReadMembersOptions,
+  SnapshotStore,
+  StoredState,
 } from '../../functions/core/ports.js';
 
 export function complete(
