@@ -15,7 +15,7 @@ import {
 import { createPortalConnector, createWorkerApp } from '../functions/app/worker-app.js';
 import { parseConfig } from '../functions/config/config-schema.js';
 import type { ChatId, WorkItem } from '../functions/core/model.js';
-import type { SyncReport } from '../functions/core/sync-work-item.js';
+import type { SyncReport } from '../functions/core/sync-report.js';
 import { createStaticCredentialStore } from '../local/adapters/static-credential-store.js';
 import { ensureTable } from '../local/runtime/embedded-dynamodb.js';
 import type { SimulatorStats } from '../local/simulator/types.js';

@@ -5,7 +5,7 @@ import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { planWorkItems } from '../functions/core/plan-work-items.js';
-import type { SyncReport } from '../functions/core/sync-work-item.js';
+import type { SyncReport } from '../functions/core/sync-report.js';
 import type { MembershipChange } from '../local/simulator/seeds.js';
 import type { SimulatorStats } from '../local/simulator/types.js';
 import { type ProfileSummary, startCpuProfile } from './cpu-profile.js';

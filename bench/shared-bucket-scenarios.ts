@@ -10,7 +10,7 @@
  */
 import type { ChatId, WorkItem } from '../functions/core/model.js';
 import { planWorkItems } from '../functions/core/plan-work-items.js';
-import type { ChatOutcome, SyncReport } from '../functions/core/sync-work-item.js';
+import type { ChatOutcome, SyncReport } from '../functions/core/sync-report.js';
 import type { SimulatorStats } from '../local/simulator/types.js';
 
 export interface BucketLimit {

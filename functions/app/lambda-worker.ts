@@ -12,7 +12,7 @@ import { createSnsEventPublisher } from '../adapters/sns-event-publisher.js';
 import { CredentialsAwaitingError } from '../bitrix24/credentials.js';
 import type { WorkItem } from '../core/model.js';
 import { readOutcomesOf } from '../core/read-outcomes.js';
-import type { SyncReport } from '../core/sync-work-item.js';
+import type { SyncReport } from '../core/sync-report.js';
 import { workerEnvironmentSchema } from '../handlers/environment.js';
 import { loadConfigFile } from './load-config-file.js';
 import { AWAITING_CREDENTIALS_METRIC, SERVICE_NAME, WORKER_METRICS } from './metric-names.js';

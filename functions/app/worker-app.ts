@@ -17,7 +17,8 @@ import type { HintStateStore } from '../core/hint-store.js';
 import type { WorkItem } from '../core/model.js';
 import type { Clock, EventPublisher, MemberReader, SnapshotStore } from '../core/ports.js';
 import { readOutcomesOf } from '../core/read-outcomes.js';
-import { type SyncReport, syncWorkItem } from '../core/sync-work-item.js';
+import type { SyncReport } from '../core/sync-report.js';
+import { syncWorkItem } from '../core/sync-work-item.js';
 import type { AppLogger } from './observability.js';
 
 export interface PortalClients {

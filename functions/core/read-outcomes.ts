@@ -1,7 +1,7 @@
 import type { HintRecall, ReadOutcomes } from './hint-store.js';
 import type { ChatId, DetectedBy, ReadReason, WorkItem } from './model.js';
 import type { UnfinishedKind } from './select-reads.js';
-import type { ChatSyncResult, SyncReport } from './sync-work-item.js';
+import type { ChatSyncResult, SyncReport } from './sync-report.js';
 
 /** Why the work item reads `chatId`; undefined in full mode (no reasons). */
 export function reasonOf(item: WorkItem, chatId: ChatId): ReadReason | undefined {

@@ -1,13 +1,7 @@
-import { decideBreaker } from './breaker.js';
 import type { OutgoingEvent } from './cloud-event.js';
-import { diffMembers, isEmptyDiff, type MemberDiff } from './diff-members.js';
-import {
-  InvalidMemberIdError,
-  PublishError,
-  SnapshotConflictError,
-  SnapshotUnreadableError,
-} from './errors.js';
-import { contentHash, normalizeMemberIds } from './member-set.js';
+import { isEmptyDiff } from './diff-members.js';
+import { PublishError, SnapshotConflictError, SnapshotUnreadableError } from './errors.js';
+import { normalizeMemberIds } from './member-set.js';
 import type {
   BreakerSettings,
   ChatId,
@@ -15,18 +9,13 @@ import type {
   KeysetProgress,
   PendingChange,
   PortalRef,
-  ReadMethod,
   Snapshot,
   UserDetails,
   UserId,
   WorkItem,
 } from './model.js';
-import {
-  commitPending,
-  eventsOfPending,
-  type PendingChangeInput,
-  recordPending,
-} from './pending-change.js';
+import { commitPending, eventsOfPending, recordPending } from './pending-change.js';
+import { type ChatPlan, decideChat, done, planChat } from './plan-chat.js';
 import type {
   Clock,
   EventPublisher,
@@ -35,6 +24,17 @@ import type {
   SnapshotStore,
 } from './ports.js';
 import { detectedByOf } from './read-outcomes.js';
+import {
+  type ChatOutcome,
+  type ChatSyncError,
+  type ChatSyncResult,
+  chatError,
+  chatResult,
+  failedResult,
+  type SyncReport,
+  safeMessage,
+  syncReport,
+} from './sync-report.js';
 
 export interface SyncLogger {
   info(message: string, extra?: Record<string, unknown>): void;
@@ -66,114 +66,6 @@ export const DEFAULT_MAX_DETAILS_LOOKUP = 5_000;
 
 /** 1,000 events ≈ 100 PublishBatch calls: a few seconds between two progress records. */
 export const DEFAULT_PUBLISH_CHUNK_EVENTS = 1_000;
-
-/**
- * - `unchanged`: complete read, same members (a save happens only to clear a stale flag/hold);
- * - `changed`: joins/leaves published and committed;
- * - `baseline`: first sync of the chat, baseline published and the first snapshot committed;
- * - `held`: the breaker holds the diff (announced once per distinct held leave set);
- * - `released`: a released hold was applied;
- * - `access_lost`: the chat is unreadable (announced once per loss), snapshot members kept;
- * - `failed`: the chat's new read was not applied; see `error` (a pending change may have
- *   advanced: `events` counts what was acknowledged);
- * - `conflict`: another run changed the chat first, or already holds a newer read of it.
- *
- * When this run finished a change an earlier attempt had left pending and its own read changed
- * nothing, the outcome is that change's (`changed`, `baseline`, …) and `resumed` is true.
- */
-export type ChatOutcome =
-  | 'unchanged'
-  | 'changed'
-  | 'baseline'
-  | 'held'
-  | 'released'
-  | 'access_lost'
-  | 'failed'
-  | 'conflict';
-
-export interface ChatSyncError {
-  /**
-   * The reader's code, or one of `missing_read`, `invalid_member_list`, `empty_member_list`,
-   * `publish_failed`, `deadline_exceeded` (progress recorded; the next attempt goes on),
-   * `snapshot_save_failed`, `snapshot_conflict`, `stale_read`, `snapshot_load_failed`,
-   * `snapshot_unreadable` (that chat's stored snapshot is corrupt; the others go on),
-   * `leaves_unverified` (an `im.dialog.users.list` read lacks members whose accounts could not be
-   * checked), `read_members_failed`, `sync_error` (an unexpected error confined to the chat).
-   */
-  readonly code: string;
-  /** URLs reduced to their origin, capped in length. */
-  readonly message: string;
-  readonly retryable: boolean;
-}
-
-export interface ChatSyncResult {
-  readonly chatId: ChatId;
-  readonly outcome: ChatOutcome;
-  /** Members in this run's complete read; null when the read was not usable. */
-  readonly membersRead: number | null;
-  /** Joins/leaves of the change made or finished in this run (0 when held). */
-  readonly joined: number;
-  readonly left: number;
-  /** Leaves the breaker is holding (0 unless `held`). */
-  readonly heldLeft: number;
-  /** Events acknowledged by the publisher in this run. */
-  readonly events: number;
-  /** Whether a snapshot was written (a change recorded, committed, or a flag cleared). */
-  readonly saved: boolean;
-  /** Whether this run finished a change an earlier attempt had left pending. */
-  readonly resumed?: boolean;
-  readonly error?: ChatSyncError;
-}
-
-export interface SyncReport {
-  readonly portalId: string;
-  readonly scheduledAt: string;
-  /** The run's observation time: events' `time`, saved snapshots' `observedAt`. */
-  readonly observedAt: string;
-  /** In the work item's order. */
-  readonly chats: readonly ChatSyncResult[];
-  readonly totals: {
-    readonly chats: number;
-    readonly membersRead: number;
-    readonly joins: number;
-    readonly leaves: number;
-    readonly held: number;
-    readonly failed: number;
-    readonly conflicts: number;
-    readonly events: number;
-  };
-  /** HTTP requests to Bitrix24 during this sync (`reader.requestCount()` delta). */
-  readonly bitrix24Requests: number;
-  /**
-   * Whether the work item should be retried: some chat's read failed with a retryable error,
-   * or its publish, save or deadline stopped it. A retry first finishes every pending change
-   * (same events), then re-reads, so it is always safe. Not retryable: conflicts (the other run
-   * covered the chat), no-access answers (announced as access_lost), permanent read errors, ID
-   * lists the core itself rejects and unreadable stored snapshots (a retry reads the same; the
-   * next tick tries again and the failing-chats alarm fires if it persists).
-   */
-  readonly retryable: boolean;
-}
-
-/** What a chat's new read means, before user details are known. */
-type ChatPlan =
-  | { readonly kind: 'done'; readonly result: ChatSyncResult }
-  | { readonly kind: 'baseline'; readonly members: UserId[]; readonly method: ReadMethod }
-  | {
-      readonly kind: 'diff';
-      readonly snapshot: Snapshot;
-      readonly members: UserId[];
-      readonly diff: MemberDiff;
-      readonly method: ReadMethod;
-    }
-  | { readonly kind: 'access_lost'; readonly snapshot: Snapshot; readonly code: string }
-  /** A keyset read stopped for time: remember how far it got. */
-  | {
-      readonly kind: 'progress';
-      /** What is stored (a version-0 progress record included). */
-      readonly stored: Snapshot | undefined;
-      readonly progress: KeysetProgress;
-    };
 
 /** A chat whose change is recorded and whose events are being published. */
 interface InFlight {
@@ -220,7 +112,13 @@ export async function syncWorkItem(deps: SyncDeps, item: WorkItem): Promise<Sync
   const chatIds = [...new Set(item.chatIds)];
   const requestsBefore = deps.reader.requestCount();
   const finish = (observedAt: string, chats: ChatSyncResult[]): SyncReport =>
-    report(deps, item, observedAt, chats, deps.reader.requestCount() - requestsBefore);
+    syncReport({
+      portalId: deps.portal.portalId,
+      scheduledAt: item.scheduledAt,
+      observedAt,
+      chats,
+      bitrix24Requests: deps.reader.requestCount() - requestsBefore,
+    });
 
   // 1. One snapshot load (it says which keyset reads to go on with), then one member read.
   let loaded: ReadonlyMap<ChatId, Snapshot>;
@@ -282,7 +180,7 @@ export async function syncWorkItem(deps: SyncDeps, item: WorkItem): Promise<Sync
       // An overlapping run committed a read at least as new as ours: applying ours would
       // reorder history. That run covered the chat.
       const stale = { code: 'stale_read', message: 'a newer read is committed', retryable: false };
-      return done({ ...result(chatId, 'conflict', {}), error: stale });
+      return done({ ...chatResult(chatId, 'conflict', {}), error: stale });
     }
     try {
       return planChat(chatId, snapshot, reads.get(chatId), stored);
@@ -292,12 +190,13 @@ export async function syncWorkItem(deps: SyncDeps, item: WorkItem): Promise<Sync
   });
 
   const details = await lookUpDetails(deps, chatIds, plans);
+  const context = { portalId: deps.portal.portalId, breaker: deps.breaker };
   const settled = await Promise.all(
     plans.map(async (plan, index): Promise<ChatSyncResult | InFlight> => {
       const chatId = chatIds[index] as ChatId;
       if (plan.kind === 'done') return plan.result;
       try {
-        const decided = decide(deps, chatId, plan, details.get(chatId), observedAt);
+        const decided = decideChat(context, chatId, plan, details.get(chatId), observedAt);
         if ('result' in decided) {
           if (decided.save === undefined) return decided.result;
           await deps.store.save(decided.save.next, { version: decided.save.base.version });
@@ -336,199 +235,6 @@ export async function syncWorkItem(deps: SyncDeps, item: WorkItem): Promise<Sync
     }
   }
   return finish(observedAt, results);
-}
-
-/**
- * Decides what a chat's read means, from its committed snapshot (`stored` also counts a record
- * that only holds a first read's progress) and the read alone. Pure.
- */
-function planChat(
-  chatId: ChatId,
-  snapshot: Snapshot | undefined,
-  read: ChatRead | undefined,
-  stored: Snapshot | undefined,
-): ChatPlan {
-  if (read === undefined) {
-    return done(
-      failedResult(chatId, { code: 'missing_read', message: 'no read', retryable: true }),
-    );
-  }
-  if (read.kind === 'failed') {
-    return done(failedResult(chatId, chatError(read.code, read.message, read.retryable)));
-  }
-  if (read.kind === 'partial') return { kind: 'progress', stored, progress: read.progress };
-
-  let members: UserId[] = [];
-  let lostCode: string | undefined;
-  if (read.kind === 'no_access') {
-    lostCode = read.code;
-  } else {
-    try {
-      members = normalizeMemberIds(read.memberIds);
-    } catch (error) {
-      if (!(error instanceof InvalidMemberIdError)) throw error;
-      return done(failedResult(chatId, chatError('invalid_member_list', error, false)));
-    }
-    // A chat always has at least the integration user; an empty list is Bitrix24's
-    // "no permission" answer, never a chat everyone left (docs/design.md, guarantee 2).
-    if (members.length === 0) lostCode = 'empty_member_list';
-  }
-
-  if (lostCode !== undefined || read.kind !== 'complete') {
-    const code = lostCode ?? 'no_access';
-    if (snapshot === undefined) {
-      // Nothing was ever read, so nothing is lost; with no snapshot to remember an announcement,
-      // an event here would repeat every run. The report (and its alarm) carries it.
-      const message = read.kind === 'no_access' ? read.message : 'empty member list';
-      return done(failedResult(chatId, chatError(code, message, false)));
-    }
-    if (snapshot.accessLostAt !== undefined) {
-      return done(result(chatId, 'access_lost', { membersRead: null }));
-    }
-    return { kind: 'access_lost', snapshot, code };
-  }
-
-  if (snapshot === undefined) return { kind: 'baseline', members, method: read.method };
-  return {
-    kind: 'diff',
-    snapshot,
-    members,
-    diff: diffMembers(snapshot.members, members),
-    method: read.method,
-  };
-}
-
-/** What to do with a planned chat once user details are known. */
-type Decision =
-  | { readonly base: Snapshot; readonly input: PendingChangeInput }
-  | { readonly result: ChatSyncResult; readonly save?: { next: Snapshot; base: Snapshot } };
-
-function decide(
-  deps: SyncDeps,
-  chatId: ChatId,
-  plan: Exclude<ChatPlan, { kind: 'done' }>,
-  details: ReadonlyMap<UserId, UserDetails> | undefined,
-  observedAt: string,
-): Decision {
-  switch (plan.kind) {
-    case 'progress': {
-      const base = plan.stored ?? emptySnapshot(deps.portal.portalId, chatId, observedAt);
-      const stopped = failedResult(chatId, {
-        code: 'deadline_exceeded',
-        message: `the keyset read stopped for time after ${plan.progress.memberIds.length} members; it goes on from there`,
-        retryable: true,
-      });
-      if (plan.progress.memberIds.length === 0) return { result: stopped };
-      return {
-        result: stopped,
-        save: { base, next: { ...base, readProgress: plan.progress } },
-      };
-    }
-    case 'baseline':
-      return {
-        base: emptySnapshot(deps.portal.portalId, chatId, observedAt),
-        input: {
-          kind: 'baseline',
-          observedAt,
-          method: plan.method,
-          joined: plan.members,
-          left: [],
-        },
-      };
-    case 'access_lost':
-      return {
-        base: withoutProgress(plan.snapshot),
-        input: { kind: 'access_lost', observedAt, code: plan.code, joined: [], left: [] },
-      };
-    case 'diff':
-      return decideDiff(deps, chatId, plan, details, observedAt);
-  }
-}
-
-function decideDiff(
-  deps: SyncDeps,
-  chatId: ChatId,
-  plan: Extract<ChatPlan, { kind: 'diff' }>,
-  details: ReadonlyMap<UserId, UserDetails> | undefined,
-  observedAt: string,
-): Decision {
-  const { method } = plan;
-  // A finished keyset read consumes its progress: every write below leaves it out.
-  const hadProgress = plan.snapshot.readProgress !== undefined;
-  const snapshot = withoutProgress(plan.snapshot);
-  let diff = plan.diff;
-  if (method === 'im.dialog.users.list' && diff.left.length > 0) {
-    // im.dialog.users.list never lists deactivated accounts, while Bitrix24 keeps their
-    // membership (docs/bitrix24.md §10): a missing member is a leave only when the account is
-    // active or gone. Without details, nothing can be told apart.
-    if (details === undefined) {
-      return {
-        result: failedResult(chatId, {
-          code: 'leaves_unverified',
-          message: `${diff.left.length} member(s) missing from im.dialog.users.list could not be checked for deactivation`,
-          retryable: true,
-        }),
-      };
-    }
-    diff = {
-      joined: diff.joined,
-      left: diff.left.filter((id) => details.get(id)?.active !== false),
-    };
-  }
-  const membersRead = plan.members.length;
-  const stale = snapshot.held !== undefined || snapshot.accessLostAt !== undefined || hadProgress;
-  const decision = decideBreaker(diff, snapshot.members.length, snapshot.held, deps.breaker);
-  if (decision.action === 'hold') {
-    if (decision.isNew) {
-      return {
-        base: snapshot,
-        input: {
-          kind: 'hold',
-          observedAt,
-          joined: diff.joined,
-          left: diff.left,
-          observedCount: membersRead,
-          breaker: deps.breaker,
-        },
-      };
-    }
-    const held = result(chatId, 'held', { membersRead, heldLeft: diff.left.length });
-    if (snapshot.accessLostAt === undefined && !hadProgress) return { result: held };
-    const { accessLostAt: _cleared, ...kept } = snapshot;
-    return {
-      result: held,
-      save: { base: snapshot, next: { ...kept, version: snapshot.version + 1 } },
-    };
-  }
-  if (isEmptyDiff(diff)) {
-    const unchanged = result(chatId, 'unchanged', { membersRead });
-    if (!stale) return { result: unchanged };
-    // The hold or the access loss went away with nothing to announce: clear the flag.
-    const { accessLostAt: _lost, held: _held, ...kept } = snapshot;
-    return {
-      result: unchanged,
-      save: {
-        base: snapshot,
-        next: { ...kept, version: snapshot.version + 1, observedAt, method },
-      },
-    };
-  }
-  const heldSince = decision.action === 'apply_released' ? snapshot.held?.detectedAt : undefined;
-  const changed = [...diff.joined, ...diff.left];
-  return {
-    base: snapshot,
-    input: {
-      kind: 'apply',
-      observedAt,
-      method,
-      joined: diff.joined,
-      left: diff.left,
-      ...(heldSince === undefined ? {} : { heldSince }),
-      ...(details === undefined
-        ? {}
-        : { details: changed.flatMap((id) => details.get(id) ?? []).sort((a, b) => a.id - b.id) }),
-    },
-  };
 }
 
 /**
@@ -701,7 +407,7 @@ function stillPending(chatId: ChatId, flushed: Flushed): ChatSyncResult {
     message: 'pending change not finished',
     retryable: true,
   };
-  return { ...result(chatId, flushed.outcome ?? 'failed', {}), error };
+  return { ...chatResult(chatId, flushed.outcome ?? 'failed', {}), error };
 }
 
 function isInFlight(chat: ChatSyncResult | InFlight): chat is InFlight {
@@ -717,9 +423,9 @@ function changeResult(
   const counts = countsOf(change.snapshot.pending, membersRead);
   const fields = { membersRead: counts.membersRead, events: flushed.acknowledged, saved: true };
   if (flushed.committed !== undefined)
-    return result(change.chatId, counts.outcome, { ...counts, ...fields });
+    return chatResult(change.chatId, counts.outcome, { ...counts, ...fields });
   return {
-    ...result(change.chatId, flushed.outcome ?? 'failed', fields),
+    ...chatResult(change.chatId, flushed.outcome ?? 'failed', fields),
     ...errorField(flushed.error),
   };
 }
@@ -750,7 +456,7 @@ function saveFailure(
   if (error instanceof SnapshotConflictError) {
     deps.logger?.info('snapshot changed by an overlapping run', { chatId });
     return {
-      ...result(chatId, 'conflict', { membersRead }),
+      ...chatResult(chatId, 'conflict', { membersRead }),
       error: chatError('snapshot_conflict', error, false),
     };
   }
@@ -805,107 +511,6 @@ function readOptions(deps: SyncDeps, loaded: ReadonlyMap<ChatId, Snapshot>): Rea
   };
 }
 
-function withoutProgress(snapshot: Snapshot): Snapshot {
-  const { readProgress: _progress, ...rest } = snapshot;
-  return rest;
-}
-
-/** The committed state of a chat never synced: what a baseline is recorded on. */
-function emptySnapshot(portalId: string, chatId: ChatId, observedAt: string): Snapshot {
-  return {
-    portalId,
-    chatId,
-    members: [],
-    version: 0,
-    contentHash: contentHash([]),
-    observedAt,
-    sequence: 0,
-  };
-}
-
-function done(result: ChatSyncResult): ChatPlan {
-  return { kind: 'done', result };
-}
-
-function result(
-  chatId: ChatId,
-  outcome: ChatOutcome,
-  fields: Partial<Omit<ChatSyncResult, 'chatId' | 'outcome'>>,
-): ChatSyncResult {
-  return {
-    chatId,
-    outcome,
-    membersRead: null,
-    joined: 0,
-    left: 0,
-    heldLeft: 0,
-    events: 0,
-    saved: false,
-    ...fields,
-  };
-}
-
-function failedResult(
-  chatId: ChatId,
-  error: ChatSyncError,
-  membersRead: number | null = null,
-): ChatSyncResult {
-  return { ...result(chatId, 'failed', { membersRead }), error };
-}
-
-function chatError(code: string, cause: unknown, retryable: boolean): ChatSyncError {
-  return { code, message: safeMessage(cause), retryable };
-}
-
-const URL_PATTERN = /\bhttps?:\/\/[^\s"'<>]+/gi;
-const MAX_MESSAGE_LENGTH = 500;
-
-/**
- * Error text fit for a report or a log line: every URL cut to its origin (a webhook URL carries
- * its secret code in the path; docs/design.md, guarantee 7), capped in length.
- */
-function safeMessage(cause: unknown): string {
-  const text = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
-  return text
-    .replace(URL_PATTERN, (url) => {
-      try {
-        return new URL(url).origin;
-      } catch {
-        return '[url]';
-      }
-    })
-    .slice(0, MAX_MESSAGE_LENGTH);
-}
-
 function now(deps: SyncDeps): string {
   return deps.clock.now().toISOString();
-}
-
-function report(
-  deps: SyncDeps,
-  item: WorkItem,
-  observedAt: string,
-  chats: ChatSyncResult[],
-  bitrix24Requests: number,
-): SyncReport {
-  const sum = (pick: (chat: ChatSyncResult) => number): number =>
-    chats.reduce((total, chat) => total + pick(chat), 0);
-  return {
-    portalId: deps.portal.portalId,
-    scheduledAt: item.scheduledAt,
-    observedAt,
-    chats,
-    totals: {
-      chats: chats.length,
-      membersRead: sum((c) => c.membersRead ?? 0),
-      joins: sum((c) => c.joined),
-      leaves: sum((c) => c.left),
-      held: sum((c) => (c.outcome === 'held' ? 1 : 0)),
-      failed: sum((c) => (c.outcome === 'failed' ? 1 : 0)),
-      conflicts: sum((c) => (c.outcome === 'conflict' ? 1 : 0)),
-      events: sum((c) => c.events),
-    },
-    bitrix24Requests,
-    retryable: chats.some((c) => c.error?.retryable === true),
-  };
 }

@@ -1,5 +1,5 @@
 import { SingleBar } from 'cli-progress';
-import type { SyncReport } from '../../functions/core/sync-work-item.js';
+import type { SyncReport } from '../../functions/core/sync-report.js';
 import type { RunProgress } from '../runtime/local-run.js';
 
 /**

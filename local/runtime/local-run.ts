@@ -4,7 +4,7 @@ import { createPortalConnector, createWorkerApp } from '../../functions/app/work
 import type { CredentialStore } from '../../functions/bitrix24/credentials.js';
 import type { ChatId } from '../../functions/core/model.js';
 import type { PlanReport } from '../../functions/core/plan-run.js';
-import type { ChatOutcome, SyncReport } from '../../functions/core/sync-work-item.js';
+import type { ChatOutcome, SyncReport } from '../../functions/core/sync-report.js';
 import type { PlannedWorkItem } from '../../functions/core/work-queue.js';
 import { createStaticCredentialStore } from '../adapters/static-credential-store.js';
 import type { LocalRunConfig } from '../cli/resolve-run-config.js';

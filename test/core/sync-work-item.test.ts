@@ -8,11 +8,8 @@ import {
   type UserId,
 } from '../../functions/core/model.js';
 import type { EventPublisher, SnapshotStore } from '../../functions/core/ports.js';
-import {
-  type SyncDeps,
-  type SyncReport,
-  syncWorkItem,
-} from '../../functions/core/sync-work-item.js';
+import type { SyncReport } from '../../functions/core/sync-report.js';
+import { type SyncDeps, syncWorkItem } from '../../functions/core/sync-work-item.js';
 import { validateEvent } from '../support/event-schemas.js';
 import {
   complete,

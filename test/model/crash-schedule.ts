@@ -24,7 +24,7 @@ import type { CloudEvent } from '../../functions/core/cloud-event.js';
 import { EventTypes } from '../../functions/core/cloud-event.js';
 import type { ChatId, UserId } from '../../functions/core/model.js';
 import { releaseHeldChange } from '../../functions/core/release-held-change.js';
-import type { SyncReport } from '../../functions/core/sync-work-item.js';
+import type { SyncReport } from '../../functions/core/sync-report.js';
 import { createStaticCredentialStore } from '../../local/adapters/static-credential-store.js';
 import { createRandom } from '../../local/simulator/seeded-random.js';
 import { startSimulator } from '../../local/simulator/start-simulator.js';
