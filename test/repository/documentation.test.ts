@@ -4,7 +4,10 @@ import { dirname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
+import type { EventType } from '../../functions/core/cloud-event.js';
+import { eventId } from '../../functions/core/event-id.js';
 import { buildProgram } from '../../local/cli/program.js';
+import { validateEvent } from '../support/event-schemas.js';
 
 /**
  * The README is the front door (what the job is, the quick start, the data path, links) and the
@@ -134,6 +137,29 @@ describe('the README and the pages it links', () => {
       }
     }
     expect(unknown).toEqual([]);
+  });
+
+  it('show example events that match their schema and carry the ID the producer would give them', () => {
+    const examples = markdownFiles.flatMap((path) =>
+      [...text(path).matchAll(/^```json\n([\s\S]*?)^```/gm)]
+        .map((m) => m[1] ?? '')
+        .filter((body) => body.includes('"specversion"'))
+        .map((body) => ({ path, event: JSON.parse(body) as Record<string, unknown> })),
+    );
+    expect(examples.length).toBeGreaterThan(0);
+    for (const { path, event } of examples) {
+      expect(() => validateEvent(event), path).not.toThrow();
+      const data = event.data as { chatId: number; userId?: number; baseVersion: number };
+      expect(event.id, path).toBe(
+        eventId({
+          source: String(event.source),
+          chatId: data.chatId,
+          ...(data.userId === undefined ? {} : { userId: data.userId }),
+          type: event.type as EventType,
+          baseVersion: data.baseVersion,
+        }),
+      );
+    }
   });
 
   it('link only to files and headings that exist', () => {
