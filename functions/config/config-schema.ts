@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * The one typed config (README, "Configuration"). Validated at synth time, at Lambda start-up
+ * The one typed config (docs/deploy.md, "1. Write the config"). Validated at synth time, at Lambda start-up
  * and by the local CLI; errors name the field (see `parseConfig`).
  */
 
