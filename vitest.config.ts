@@ -18,6 +18,7 @@ const unit = [
   'test/bitrix24/{batch,client-config,discover-chats,errors,leaky-bucket,operating-wait,php-query,read-dialog-members,redact}.test.ts',
   'test/local/{cli-config,export-record}.test.ts',
   'test/repository/**/*.test.ts',
+  'test/timing/**/*.test.ts',
 ];
 
 export default defineConfig({

@@ -12,6 +12,8 @@ import { SnapshotConflictError, SnapshotUnreadableError } from '../core/errors.j
 import type { ChatId, Snapshot } from '../core/model.js';
 import type { SnapshotStore, StoredState } from '../core/ports.js';
 import type { Compression } from './id-list-codec.js';
+import { fullJitter } from '../timing/backoff.js';
+import { sleep } from '../timing/sleep.js';
 import { createHeadCache } from './snapshot-head-cache.js';
 import {
   decodeSnapshot,
@@ -127,7 +129,7 @@ export function createDynamoDbSnapshotStore(
   const consistentRead = options.consistentRead ?? true;
   const retiredShardTtlSeconds = options.retiredShardTtlSeconds ?? 86_400;
   const maxAttempts = options.retry?.maxAttempts ?? 8;
-  const baseDelayMs = options.retry?.baseDelayMs ?? 50;
+  const baseDelayMs = options.retry?.baseDelayMs ?? 100;
   const maxDelayMs = options.retry?.maxDelayMs ?? 2_000;
   const now = options.now ?? (() => new Date());
   if (shardBytes <= 0 || shardBytes > 390_000) throw new RangeError('shardBytes must be 1..390000');
@@ -150,8 +152,8 @@ export function createDynamoDbSnapshotStore(
   const capacity = (c: ConsumedCapacity | ConsumedCapacity[] | undefined): number =>
     (Array.isArray(c) ? c : c ? [c] : []).reduce((sum, x) => sum + (x.CapacityUnits ?? 0), 0);
 
-  const backoff = (attempt: number): Promise<void> =>
-    sleep(Math.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** attempt));
+  const backoff = (retry: number): Promise<void> =>
+    sleep(fullJitter(retry, { base: baseDelayMs, max: maxDelayMs }));
 
   async function batchGet(keys: readonly Key[]): Promise<Item[]> {
     const chunks: Key[][] = [];
@@ -466,8 +468,4 @@ function condition(expected: StoredState): {
 
 function isConditionalCheckFailed(error: unknown): boolean {
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

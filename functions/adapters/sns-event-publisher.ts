@@ -8,6 +8,8 @@ import {
 import type { OutgoingEvent } from '../core/cloud-event.js';
 import { PublishError } from '../core/errors.js';
 import type { EventPublisher } from '../core/ports.js';
+import { fullJitter } from '../timing/backoff.js';
+import { sleep } from '../timing/sleep.js';
 
 /**
  * EventPublisher on SNS PublishBatch. One CloudEvent (JSON structured mode) per message; the
@@ -44,7 +46,7 @@ export interface SnsEventPublisherOptions {
   readonly retry?: {
     /** Attempts per entry, the first included. @default 4 */
     readonly maxAttempts?: number;
-    /** @default 100 */
+    /** Longest wait before the first retry; doubles per retry (full jitter). @default 200 */
     readonly baseDelayMs?: number;
     /** @default 2_000 */
     readonly maxDelayMs?: number;
@@ -83,8 +85,10 @@ export function createSnsEventPublisher(options: SnsEventPublisherOptions): SnsE
   const maxRequestBytes = options.maxRequestBytes ?? SNS_MAX_PAYLOAD_BYTES;
   const concurrency = fifo ? 1 : Math.max(1, options.concurrency ?? 4);
   const maxAttempts = Math.max(1, options.retry?.maxAttempts ?? 4);
-  const baseDelayMs = options.retry?.baseDelayMs ?? 100;
-  const maxDelayMs = options.retry?.maxDelayMs ?? 2_000;
+  const backoff = {
+    base: options.retry?.baseDelayMs ?? 200,
+    max: options.retry?.maxDelayMs ?? 2_000,
+  };
   const counters = {
     publishBatchCalls: 0,
     entriesSent: 0,
@@ -104,7 +108,7 @@ export function createSnsEventPublisher(options: SnsEventPublisherOptions): SnsE
     for (let attempt = 1; pending.length > 0; attempt++) {
       if (attempt > 1) {
         counters.entriesRetried += pending.length;
-        await sleep(Math.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1)));
+        await sleep(fullJitter(attempt - 1, backoff));
       }
       const last = attempt >= maxAttempts;
       counters.publishBatchCalls++;
@@ -282,8 +286,4 @@ function isRetryable(error: unknown): boolean {
 
 function describeCause(cause: unknown): string {
   return cause instanceof Error ? cause.name : String(cause);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,9 +1,13 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { PlannedWorkItem, WorkQueue } from '../core/work-queue.js';
+import { fullJitter } from '../timing/backoff.js';
+import { sleep as defaultSleep } from '../timing/sleep.js';
 
 /** SQS SendMessageBatch takes at most 10 entries. */
 const MAX_BATCH_ENTRIES = 10;
 const MAX_ATTEMPTS = 4;
+/** Full jitter before resending the entries SQS failed: up to 200 ms, 400 ms, 800 ms. */
+const RESEND_BACKOFF = { base: 200, max: 2_000 };
 
 export interface SqsWorkQueueOptions {
   readonly client: SQSClient;
@@ -27,7 +31,7 @@ export class WorkQueueError extends Error {
  * SQS's 5-minute deduplication window enqueues nothing twice.
  */
 export function createSqsWorkQueue(options: SqsWorkQueueOptions): WorkQueue {
-  const sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+  const sleep = options.sleep ?? defaultSleep;
   const fifo = options.queueUrl.endsWith('.fifo');
 
   async function sendChunk(chunk: readonly PlannedWorkItem[]): Promise<void> {
@@ -58,7 +62,7 @@ export function createSqsWorkQueue(options: SqsWorkQueueOptions): WorkQueue {
           pending.map((p) => p.planned.deduplicationId),
         );
       }
-      await sleep(100 * 2 ** attempt * Math.random());
+      await sleep(fullJitter(attempt, RESEND_BACKOFF));
     }
   }
 

@@ -14,6 +14,7 @@ import type { WorkItem } from '../core/model.js';
 import { readOutcomesOf } from '../core/read-outcomes.js';
 import type { SyncReport } from '../core/sync-report.js';
 import { workerEnvironmentSchema } from '../handlers/environment.js';
+import { backoffCeiling } from '../timing/backoff.js';
 import { loadConfigFile } from './load-config-file.js';
 import { AWAITING_CREDENTIALS_METRIC, SERVICE_NAME, WORKER_METRICS } from './metric-names.js';
 import {
@@ -207,10 +208,14 @@ export function madeProgressBeforeDeadline(report: SyncReport): boolean {
   );
 }
 
-/** 30 s, 60 s, 120 s, … per receive, at most 15 min: five attempts span about 15 minutes. */
+/**
+ * 30 s, 60 s, 120 s, … per receive, at most 15 min: five attempts span about 15 minutes. The
+ * receive that failed numbers the retry its visibility timeout delays (the first is 1). Not
+ * jittered: a portal's items wait in one FIFO group, so there is no crowd of retries to spread.
+ */
 export function retryBackoffSeconds(receiveCount: number): number {
-  const attempt = Number.isFinite(receiveCount) && receiveCount > 0 ? receiveCount : 1;
-  return Math.min(900, 30 * 2 ** (attempt - 1));
+  const retry = Number.isInteger(receiveCount) && receiveCount > 0 ? receiveCount : 1;
+  return backoffCeiling(retry, { base: 30, max: 900 });
 }
 
 function recordAwaiting(
