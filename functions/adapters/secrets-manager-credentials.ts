@@ -13,6 +13,7 @@ import {
   CredentialsAwaitingError,
   type TokenPair,
 } from '../bitrix24/credentials.js';
+import { isSecureUrl } from '../bitrix24/secure-url.js';
 
 /**
  * CredentialStore on one Secrets Manager secret per portal. The SecretString is JSON, either
@@ -72,17 +73,9 @@ const nonEmpty = z
   .min(1, 'must be a non-empty string');
 
 /** HTTPS everywhere except loopback, as the Bitrix24 client requires. */
-const secureUrl = z.string({ error: 'must be a URL' }).refine((value) => {
-  try {
-    const url = new URL(value);
-    return (
-      url.protocol === 'https:' ||
-      (url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname))
-    );
-  } catch {
-    return false;
-  }
-}, 'must be an https URL');
+const secureUrl = z
+  .string({ error: 'must be a URL' })
+  .refine((value) => URL.canParse(value) && isSecureUrl(new URL(value)), 'must be an https URL');
 
 export const credentialSecretSchema = z.discriminatedUnion(
   'type',

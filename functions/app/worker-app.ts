@@ -1,15 +1,11 @@
-import {
-  type Bitrix24Client,
-  type Bitrix24ClientOptions,
-  bucketLimit,
-  createBitrix24Client,
-} from '../bitrix24/bitrix24-client.js';
+import { createBitrix24Client } from '../bitrix24/bitrix24-client.js';
+import type { Bitrix24Client, Bitrix24ClientOptions } from '../bitrix24/client-types.js';
 import {
   type CredentialStore,
   CredentialsAwaitingError,
   type RefreshLease,
 } from '../bitrix24/credentials.js';
-import { createLeakyBucket, type LeakyBucket } from '../bitrix24/leaky-bucket.js';
+import { bucketLimit, createLeakyBucket, type LeakyBucket } from '../bitrix24/leaky-bucket.js';
 import { createBitrix24MemberReader } from '../bitrix24/member-reader.js';
 import { type BucketStateStore, takeUpBucket } from '../bitrix24/shared-bucket.js';
 import { type Config, type PortalConfig, rateLimitOf } from '../config/config-schema.js';

@@ -1,5 +1,10 @@
 import type { z } from 'zod';
-import type { CallResult, RequestParams } from './bitrix24-client.js';
+import type {
+  BatchCommand,
+  BatchCommandResult,
+  BatchOptions,
+  Bitrix24Client,
+} from './client-types.js';
 import {
   Bitrix24Error,
   Bitrix24InvalidRequestError,
@@ -7,7 +12,7 @@ import {
   classifyError,
   isPortalFatal,
 } from './errors.js';
-import { buildPhpQuery, type QueryValue } from './php-query.js';
+import { buildPhpQuery } from './php-query.js';
 import { redact } from './redact.js';
 import { batchResultSchema } from './schemas.js';
 
@@ -17,43 +22,13 @@ import { batchResultSchema } from './schemas.js';
  */
 export const MAX_BATCH_COMMANDS = 50;
 
-export interface BatchCommand {
-  /** Unique within the call; becomes the `cmd` key. */
-  readonly key: string;
-  readonly method: string;
-  readonly params: Readonly<Record<string, QueryValue>>;
-}
-
-export interface BatchOptions {
-  /** Stop at the first failing command (`halt=1`); later commands come back `BATCH_HALTED`. */
-  readonly halt?: boolean;
-}
-
-export type BatchCommandResult =
-  | { readonly ok: true; readonly result: unknown; readonly total?: number; readonly next?: number }
-  | {
-      readonly ok: false;
-      readonly error: Bitrix24Error;
-      /**
-       * The whole `batch` request failed (after the client's retries), not this command: the
-       * error says nothing about this command's own answer (e.g. a top-level ACCESS_ERROR).
-       */
-      readonly wholeRequest?: true;
-    };
-
-type CallFn = <T>(
-  method: string,
-  params: RequestParams,
-  schema: z.ZodType<T>,
-) => Promise<CallResult<T>>;
-
 /**
  * Sends `commands` in `batch` requests of ≤50. A whole request that fails (after the client's
  * retries) fails each of its commands with that error; auth/configuration failures are thrown
  * because no other request on the portal can succeed either.
  */
 export async function runBatch(
-  call: CallFn,
+  call: Bitrix24Client['call'],
   commands: readonly BatchCommand[],
   options: BatchOptions = {},
   scrub: (text: string) => string = redact,

@@ -1,5 +1,5 @@
 import type { ChatId } from '../core/model.js';
-import type { Bitrix24Client } from './bitrix24-client.js';
+import type { Bitrix24Client } from './client-types.js';
 import { Bitrix24MalformedResponseError } from './errors.js';
 import { recentListSchema } from './schemas.js';
 

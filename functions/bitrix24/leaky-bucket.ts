@@ -27,6 +27,30 @@ export interface RateLimit {
 export const DEFAULT_RATE_LIMIT: RateLimit = { burst: 50, drainPerSecond: 2 };
 
 /**
+ * The bucket a client models: its `share` of the portal's, less {@link headroom}.
+ * share 1: 49 of 50 at 2/s; share 0.5: 24 of 25 at 1/s.
+ */
+export function bucketLimit(limit: RateLimit): { burst: number; drainPerSecond: number } {
+  const share = limit.share ?? 1;
+  if (!(share > 0 && share <= 1)) throw new RangeError('rate limit share must be in (0, 1]');
+  const ours = {
+    burst: Math.floor(limit.burst * share),
+    drainPerSecond: limit.drainPerSecond * share,
+  };
+  return { burst: Math.max(1, ours.burst - headroom(ours)), drainPerSecond: ours.drainPerSecond };
+}
+
+/**
+ * Requests of headroom below the portal's burst. The portal counts arrivals, we count departures:
+ * when an early request was slow and a later one fast, the portal's counter runs ahead of ours by
+ * `drainPerSecond × (latency difference)`. Reserving a quarter second of drain (at least one
+ * request) absorbs that: 1 of 50 at 2/s, 2 of 250 at 5/s.
+ */
+export function headroom(limit: RateLimit): number {
+  return Math.min(limit.burst - 1, Math.max(1, Math.ceil(limit.drainPerSecond * 0.25)));
+}
+
+/**
  * Tuned on the shared-bucket scenarios (`npm run shared-bucket`): after a 503 the rate falls to
  * 40 % (two clients that both started at full rate then stay under the portal's drain together),
  * and climbs back by 1 % of the configured rate per admitted request (~60 requests from 40 %).

@@ -1,8 +1,9 @@
 import type { ChatId, ChatRead, UserDetails, UserId } from '../core/model.js';
 import type { MemberReader, ReadMembersOptions } from '../core/ports.js';
-import { type BatchCommand, MAX_BATCH_COMMANDS } from './batch.js';
-import type { Bitrix24Client, Bitrix24Logger } from './bitrix24-client.js';
-import { type Bitrix24Error, Bitrix24MalformedResponseError, isPortalFatal } from './errors.js';
+import { MAX_BATCH_COMMANDS } from './batch.js';
+import type { BatchCommand, Bitrix24Client, Bitrix24Logger } from './client-types.js';
+import { Bitrix24MalformedResponseError, isPortalFatal } from './errors.js';
+import { failedRead } from './failed-read.js';
 import { type ReadDialogMembersOptions, readDialogMembers } from './read-dialog-members.js';
 import { chatUserListSchema, imUserListSchema } from './schemas.js';
 
@@ -44,13 +45,10 @@ export function createBitrix24MemberReader(
       for (const chatId of chunk) {
         const outcome = results.get(`c${chatId}`);
         if (!outcome) {
-          reads.set(chatId, {
-            kind: 'failed',
+          reads.set(
             chatId,
-            code: 'MISSING',
-            message: 'no result',
-            retryable: true,
-          });
+            failedRead(chatId, { code: 'MISSING', message: 'no result', retryable: true }),
+          );
         } else if (outcome.ok) {
           reads.set(chatId, chatUserListRead(chatId, outcome.result));
         } else if (isPortalFatal(outcome.error)) {
@@ -118,17 +116,6 @@ export function createBitrix24MemberReader(
   }
 
   return { readMembers, readUserDetails, requestCount: () => client.requestCount() };
-}
-
-/** A read failed with a Bitrix24 error; whether to try again follows the error's class. */
-export function failedRead(chatId: ChatId, error: Bitrix24Error): ChatRead {
-  return {
-    kind: 'failed',
-    chatId,
-    code: error.code,
-    message: error.message,
-    retryable: error.retryable,
-  };
 }
 
 function chatUserListRead(chatId: ChatId, result: unknown): ChatRead {

@@ -1,4 +1,5 @@
-import type { Bitrix24Logger } from './bitrix24-client.js';
+import { backoffCeiling } from '../timing/backoff.js';
+import type { Bitrix24Logger } from './client-types.js';
 import type {
   Bitrix24Credentials,
   CredentialStore,
@@ -7,7 +8,13 @@ import type {
   RefreshLease,
   TokenPair,
 } from './credentials.js';
-import { Bitrix24AuthError, Bitrix24DeadlineError, Bitrix24TransportError } from './errors.js';
+import {
+  Bitrix24AuthError,
+  Bitrix24DeadlineError,
+  type Bitrix24Error,
+  Bitrix24TransportError,
+} from './errors.js';
+import { TOKEN_REFRESH_METHOD } from './token-exchange.js';
 
 /**
  * The credentials a Bitrix24 client sends, and their OAuth renewal when several processes share
@@ -61,12 +68,15 @@ export const LEASE_WAIT_MS = 30_000;
 const LEASE_SAVE_MARGIN_MS = 15_000;
 /** Between polls of a held lease, ± half of it at random so waiters do not move in step. */
 const LEASE_POLL_MS = 250;
-/** Save attempts right after a refresh, 200 ms apart, then doubling. */
+/**
+ * Save attempts right after a refresh, 200 ms apart, then doubling. No jitter: only the lease
+ * holder saves, so there is no crowd of writers to spread out, and the retries must fit in
+ * {@link LEASE_SAVE_MARGIN_MS} whatever the draw.
+ */
 const SAVE_ATTEMPTS = 3;
-const SAVE_BACKOFF_MS = 200;
+const SAVE_BACKOFF = { base: 200, max: 1_000 };
 /** A save still pending is retried on a later call once this long has passed since the last try. */
 const SAVE_RETRY_INTERVAL_MS = 5_000;
-const REFRESH_METHOD = 'oauth.token.refresh';
 
 export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
   const { store, lease, logger, sleep, now } = options;
@@ -104,7 +114,7 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
     if (stored.kind !== 'oauth') {
       throw new Bitrix24AuthError({
         code: 'CREDENTIALS_CHANGED',
-        method: REFRESH_METHOD,
+        method: TOKEN_REFRESH_METHOD,
         description: 'the stored credentials are no longer OAuth',
       });
     }
@@ -177,14 +187,14 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
       if (deadline !== undefined && resumeAt > deadline && deadline < capAt) {
         throw new Bitrix24DeadlineError({
           code: 'DEADLINE_EXCEEDED',
-          method: REFRESH_METHOD,
+          method: TOKEN_REFRESH_METHOD,
           description: "waiting for another process's token refresh would not end by the deadline",
         });
       }
       if (resumeAt > capAt) {
         throw new Bitrix24TransportError({
           code: 'TOKEN_REFRESH_BUSY',
-          method: REFRESH_METHOD,
+          method: TOKEN_REFRESH_METHOD,
           description: `another process held the token refresh lease for ${Math.round(now() - started)} ms`,
         });
       }
@@ -210,7 +220,7 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
       }
       throw new Bitrix24AuthError({
         code: error.code,
-        method: REFRESH_METHOD,
+        method: TOKEN_REFRESH_METHOD,
         ...(error.status === undefined ? {} : { status: error.status }),
         description:
           'the token endpoint refused the stored refresh token (spent, expired or revoked) and the store holds no newer one; re-authorise the application and store the new pair',
@@ -255,23 +265,25 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
         keptLease = undefined;
         if (kept) await release(kept);
         if (accepted) {
-          logger?.info('Bitrix24 OAuth tokens refreshed and stored', { method: REFRESH_METHOD });
+          logger?.info('Bitrix24 OAuth tokens refreshed and stored', {
+            method: TOKEN_REFRESH_METHOD,
+          });
         } else {
           // The store holds a pair this process did not write (an operator re-authorised, or a
           // process refreshed after this one's lease expired): every process converges on it.
           use(await reload());
           logger?.info('Bitrix24 OAuth tokens stored elsewhere meanwhile; using those', {
-            method: REFRESH_METHOD,
+            method: TOKEN_REFRESH_METHOD,
           });
         }
         return;
       } catch (error) {
-        const delayMs = SAVE_BACKOFF_MS * 2 ** (attempt - 1);
+        const delayMs = backoffCeiling(attempt, SAVE_BACKOFF);
         const deadline = options.deadlineAt?.();
         const last = attempt >= attempts || (deadline !== undefined && now() + delayMs > deadline);
         // The error's name only: messages may quote request parameters.
         logger?.warn('could not store refreshed Bitrix24 OAuth tokens; keeping them in memory', {
-          method: REFRESH_METHOD,
+          method: TOKEN_REFRESH_METHOD,
           attempt,
           error: nameOf(error),
           retry: last ? `on a call after ${SAVE_RETRY_INTERVAL_MS} ms` : 'now',
@@ -288,7 +300,7 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
     } catch (error) {
       // It expires on its own; until then other processes wait and read the store.
       logger?.warn('could not release the Bitrix24 OAuth refresh lease', {
-        method: REFRESH_METHOD,
+        method: TOKEN_REFRESH_METHOD,
         error: nameOf(error),
       });
     }
@@ -296,6 +308,24 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
 
   return { current, renew };
 }
+
+/**
+ * A refusal of the access token itself: 401 `expired_token` (the JS SDK also renews on
+ * `invalid_token`); every other auth error needs an operator (docs/oauth-token-refresh.md).
+ */
+export function isTokenExpiry(error: Bitrix24Error): boolean {
+  return error instanceof Bitrix24AuthError && TOKEN_EXPIRY_CODES.has(error.code.toUpperCase());
+}
+
+/**
+ * Whether a call may renew once more after `renewals`: at most one refresh per call, but a pair
+ * adopted from the store may be stale too, and then one refresh still follows.
+ */
+export function mayRenew(renewals: readonly Renewal[]): boolean {
+  return renewals.length < 3 && !renewals.includes('refreshed');
+}
+
+const TOKEN_EXPIRY_CODES = new Set(['EXPIRED_TOKEN', 'INVALID_TOKEN']);
 
 function nameOf(error: unknown): string {
   return error instanceof Error ? error.name : typeof error;

@@ -1,6 +1,7 @@
 import type { ChatId, ChatRead, KeysetProgress, UserId } from '../core/model.js';
-import type { Bitrix24Client } from './bitrix24-client.js';
+import type { Bitrix24Client } from './client-types.js';
 import { Bitrix24Error, isPortalFatal } from './errors.js';
+import { failedRead } from './failed-read.js';
 import { dialogUsersListSchema } from './schemas.js';
 
 /** `im.dialog.users.list` caps LIMIT at 200 (docs/bitrix24.md §3). */
@@ -72,13 +73,7 @@ export async function readDialogMembers(
       if (error.code === 'ACCESS_ERROR') {
         return { kind: 'no_access', chatId, code: error.code, message: error.message };
       }
-      return {
-        kind: 'failed',
-        chatId,
-        code: error.code,
-        message: error.message,
-        retryable: error.retryable,
-      };
+      return failedRead(chatId, error);
     }
     if (users.length === 0) {
       return { kind: 'complete', chatId, memberIds, method: 'im.dialog.users.list' };
@@ -119,11 +114,6 @@ export async function readDialogMembers(
 
 /** A read the pages themselves broke; `retryable` when the same pages need not come again. */
 function failed(chatId: ChatId, code: string, detail: string, retryable: boolean): ChatRead {
-  return {
-    kind: 'failed',
-    chatId,
-    code,
-    message: `im.dialog.users.list read of chat ${chatId} is partial: ${detail}`,
-    retryable,
-  };
+  const message = `im.dialog.users.list read of chat ${chatId} is partial: ${detail}`;
+  return failedRead(chatId, { code, message, retryable });
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { HintReader, HintsRead, RecentHint } from '../core/hints.js';
-import type { Bitrix24Client } from './bitrix24-client.js';
+import type { Bitrix24Client } from './client-types.js';
 import { Bitrix24MalformedResponseError } from './errors.js';
 
 const METHOD = 'im.recent.get';

@@ -4,6 +4,8 @@
  * tokens as `auth`/`access_token` values, refreshes carry `refresh_token` and `client_secret`.
  */
 
+import type { Bitrix24Credentials } from './credentials.js';
+
 const WEBHOOK_PATH = /(\/rest\/\d+\/)[^/?#\s"'<>]+/g;
 const SECRET_KEYS = 'auth|access_token|refresh_token|client_secret';
 const QUERY_VALUE = new RegExp(`(^|[?&;\\s"'])(${SECRET_KEYS})=[^&\\s"'#<>]*`, 'gi');
@@ -31,6 +33,13 @@ export function createRedactor(secrets: () => readonly string[]): (text: string)
     }
     return out;
   };
+}
+
+/** The secret values in `creds` that a {@link createRedactor redactor} must hide. */
+export function secretsOf(creds: Bitrix24Credentials): string[] {
+  if (creds.kind === 'oauth') return [creds.accessToken, creds.refreshToken, creds.clientSecret];
+  const code = /\/rest\/\d+\/([^/?#]+)/.exec(creds.webhookUrl)?.[1];
+  return code === undefined ? [] : [code];
 }
 
 /**

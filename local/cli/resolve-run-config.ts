@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Bitrix24Credentials } from '../../functions/bitrix24/credentials.js';
+import { isSecureUrl } from '../../functions/bitrix24/secure-url.js';
 import {
   type Config,
   ConfigError,
@@ -145,8 +146,6 @@ export function portalIdOf(url: URL): string {
     .slice(0, 63);
 }
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
-
 /**
  * `https://<portal>/rest/<user id>/<code>/`. The code is a secret: errors describe the expected
  * shape and never repeat the value.
@@ -161,9 +160,9 @@ export function parseWebhookUrl(value: string, field: string): URL {
   if (!/^\/rest\/\d+\/[^/]+\/?$/.test(url.pathname) || url.search || url.hash) {
     throw new UsageError(`${field}: expected https://<portal>/rest/<user id>/<code>/`);
   }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK.has(url.hostname))) {
+  if (!isSecureUrl(url)) {
     throw new UsageError(
-      `${field}: Bitrix24 requires https (plain http is allowed for 127.0.0.1 only)`,
+      `${field}: Bitrix24 requires https (plain http is allowed on loopback only)`,
     );
   }
   if (!url.pathname.endsWith('/')) url.pathname += '/';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type BatchCommand, mapBatchResult, runBatch } from '../../functions/bitrix24/batch.js';
-import type { CallResult } from '../../functions/bitrix24/bitrix24-client.js';
+import { mapBatchResult, runBatch } from '../../functions/bitrix24/batch.js';
+import type { BatchCommand, CallResult } from '../../functions/bitrix24/client-types.js';
 import {
   Bitrix24AccessError,
   Bitrix24AuthError,

@@ -1,13 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import {
-  bucketLimit,
-  createBitrix24Client,
-  headroom,
-  isLoopback,
-} from '../../functions/bitrix24/bitrix24-client.js';
+import { createBitrix24Client } from '../../functions/bitrix24/bitrix24-client.js';
 import type { Bitrix24Credentials } from '../../functions/bitrix24/credentials.js';
 import { Bitrix24ConfigurationError } from '../../functions/bitrix24/errors.js';
+import { bucketLimit, headroom } from '../../functions/bitrix24/leaky-bucket.js';
 import { chatUserListSchema } from '../../functions/bitrix24/schemas.js';
+import { isLoopback } from '../../functions/bitrix24/secure-url.js';
 import { caught } from './support/fixtures.js';
 
 const answer = () =>

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { RequestEvent } from '../../functions/bitrix24/bitrix24-client.js';
+import type { RequestEvent } from '../../functions/bitrix24/client-types.js';
 import {
   Bitrix24AccessError,
   Bitrix24AuthError,

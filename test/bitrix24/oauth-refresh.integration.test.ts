@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  type Bitrix24ClientOptions,
-  createBitrix24Client,
-} from '../../functions/bitrix24/bitrix24-client.js';
+import { createBitrix24Client } from '../../functions/bitrix24/bitrix24-client.js';
+import type { Bitrix24ClientOptions } from '../../functions/bitrix24/client-types.js';
 import type { RefreshLease } from '../../functions/bitrix24/credentials.js';
 import { Bitrix24AuthError } from '../../functions/bitrix24/errors.js';
 import { LEASE_WAIT_MS } from '../../functions/bitrix24/oauth-session.js';

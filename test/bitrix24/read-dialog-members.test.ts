@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Bitrix24Client } from '../../functions/bitrix24/bitrix24-client.js';
+import type { Bitrix24Client } from '../../functions/bitrix24/client-types.js';
 import { discoverGroupChats } from '../../functions/bitrix24/discover-chats.js';
 import { readDialogMembers } from '../../functions/bitrix24/read-dialog-members.js';
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Bitrix24Client } from '../../functions/bitrix24/bitrix24-client.js';
+import type { Bitrix24Client } from '../../functions/bitrix24/client-types.js';
 import { Bitrix24MalformedResponseError } from '../../functions/bitrix24/errors.js';
 import {
   createRecentHintReader,

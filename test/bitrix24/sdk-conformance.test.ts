@@ -2,10 +2,8 @@ import https from 'node:https';
 import { type AjaxResult, B24Hook, type Result } from '@bitrix24/b24jssdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import {
-  type Bitrix24Client,
-  createBitrix24Client,
-} from '../../functions/bitrix24/bitrix24-client.js';
+import { createBitrix24Client } from '../../functions/bitrix24/bitrix24-client.js';
+import type { Bitrix24Client } from '../../functions/bitrix24/client-types.js';
 import { readDialogMembers } from '../../functions/bitrix24/read-dialog-members.js';
 import { chatUserListSchema, dialogUsersListSchema } from '../../functions/bitrix24/schemas.js';
 import { createHttpsFetch } from '../../local/runtime/https-fetch.js';

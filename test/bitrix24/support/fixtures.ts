@@ -1,4 +1,4 @@
-import type { Bitrix24Logger } from '../../../functions/bitrix24/bitrix24-client.js';
+import type { Bitrix24Logger } from '../../../functions/bitrix24/client-types.js';
 import type {
   Bitrix24Credentials,
   CredentialStore,

@@ -1,8 +1,8 @@
-import {
-  type Bitrix24Client,
-  type Bitrix24ClientOptions,
-  createBitrix24Client,
-} from '../../../functions/bitrix24/bitrix24-client.js';
+import { createBitrix24Client } from '../../../functions/bitrix24/bitrix24-client.js';
+import type {
+  Bitrix24Client,
+  Bitrix24ClientOptions,
+} from '../../../functions/bitrix24/client-types.js';
 import { startSimulator } from '../../../local/simulator/start-simulator.js';
 import type { RunningSimulator, SimulatorOptions } from '../../../local/simulator/types.js';
 import { webhookStore } from './fixtures.js';
