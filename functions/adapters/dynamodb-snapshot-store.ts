@@ -11,9 +11,9 @@ import {
 import { SnapshotConflictError, SnapshotUnreadableError } from '../core/errors.js';
 import type { ChatId, Snapshot } from '../core/model.js';
 import type { SnapshotStore, StoredState } from '../core/ports.js';
-import type { Compression } from './id-list-codec.js';
 import { fullJitter } from '../timing/backoff.js';
 import { sleep } from '../timing/sleep.js';
+import type { Compression } from './id-list-codec.js';
 import { createHeadCache } from './snapshot-head-cache.js';
 import {
   decodeSnapshot,
