@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import {
   Annotations,
   type CfnElement,
@@ -23,9 +22,6 @@ import { SnapshotTable } from './snapshot-table.js';
 import { SyncFunction } from './sync-function.js';
 import { maxEventAgeFor, SyncSchedule, schedulePeriod } from './sync-schedule.js';
 import { WorkQueue } from './work-queue.js';
-
-const handlerPath = (name: string) =>
-  fileURLToPath(new URL(`../functions/handlers/${name}.ts`, import.meta.url));
 
 /**
  * What the worker does on the snapshot table (`functions/adapters/dynamodb-snapshot-store.ts`):
@@ -85,7 +81,8 @@ export class MembershipSyncStack extends Stack {
     const work = new WorkQueue(this, 'Work', { consumerTimeout: workerTimeout });
 
     const worker = new SyncFunction(this, 'Worker', {
-      entry: props.workerEntry ?? handlerPath('worker'),
+      handler: 'worker',
+      entry: props.workerEntry,
       description: 'Reads a work item of up to 50 chats, diffs, publishes events, saves snapshots',
       config,
       memorySize: 1024,
@@ -110,7 +107,8 @@ export class MembershipSyncStack extends Stack {
     );
 
     const planner = new SyncFunction(this, 'Planner', {
-      entry: props.plannerEntry ?? handlerPath('planner'),
+      handler: 'planner',
+      entry: props.plannerEntry,
       description: 'Splits the configured (or discovered) chats into FIFO work items',
       config,
       memorySize: 256,

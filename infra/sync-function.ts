@@ -8,8 +8,12 @@ import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../functions/app/metric-names.js';
 import type { Config } from '../functions/config/config-schema.js';
+import {
+  type HandlerEnvironment,
+  type HandlerName,
+  POWERTOOLS_ENVIRONMENT,
+} from '../functions/handlers/environment.js';
 
 /**
  * Where the bundled config lands in the Lambda: the asset directory becomes the task root
@@ -21,9 +25,9 @@ export const BUNDLED_CONFIG_PATH = '/var/task/config.json';
 /** The repository root: esbuild's working directory and the lock file NodejsFunction wants. */
 const PROJECT_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 
-export interface SyncFunctionProps {
-  /** The handler module (TypeScript), e.g. `functions/handlers/worker.ts`; must export `handler`. */
-  readonly entry: string;
+interface SyncFunctionOptions {
+  /** The handler module (TypeScript); must export `handler`. @default functions/handlers/<handler>.ts */
+  readonly entry?: string | undefined;
   /** The validated config, bundled as `config.json` (too big for environment variables). */
   readonly config: Config;
   /** @default 256 */
@@ -32,11 +36,21 @@ export interface SyncFunctionProps {
   readonly timeout?: Duration;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
-  /** Extra environment variables (the handler's contract: `functions/handlers/environment.ts`). */
-  readonly environment?: Readonly<Record<string, string>>;
   /** @default - none */
   readonly description?: string;
 }
+
+/**
+ * `handler` names the environment contract the function fulfils (functions/handlers/environment.ts):
+ * `environment` must set exactly its variables, except `CONFIG_PATH`, which points at the bundled
+ * config.
+ */
+export type SyncFunctionProps = {
+  [H in HandlerName]: SyncFunctionOptions & {
+    readonly handler: H;
+    readonly environment: Omit<HandlerEnvironment<H>, 'CONFIG_PATH'>;
+  };
+}[HandlerName];
 
 /**
  * A `NodejsFunction` with the project's defaults baked in: Node 22 on ARM, ESM output bundled by
@@ -55,7 +69,9 @@ export class SyncFunction extends NodejsFunction {
     });
     const configFile = writeConfigFile(props.config);
     super(scope, id, {
-      entry: props.entry,
+      entry:
+        props.entry ??
+        fileURLToPath(new URL(`../functions/handlers/${props.handler}.ts`, import.meta.url)),
       handler: 'handler',
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
@@ -67,13 +83,11 @@ export class SyncFunction extends NodejsFunction {
       tracing: Tracing.ACTIVE,
       logGroup,
       environment: {
-        CONFIG_PATH: BUNDLED_CONFIG_PATH,
-        // The handlers name these explicitly; set here too for anything that reads the defaults.
-        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
-        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        ...POWERTOOLS_ENVIRONMENT,
         // Minified bundle: map stack traces back to the TypeScript sources.
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
+        CONFIG_PATH: BUNDLED_CONFIG_PATH,
       },
       bundling: {
         format: OutputFormat.ESM,

@@ -3,6 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Context } from 'aws-lambda';
 import { createDynamoDbBucketStore } from '../adapters/dynamodb-bucket-store.js';
 import { createDynamoDbHintStore } from '../adapters/dynamodb-hint-store.js';
 import { createSqsWorkQueue } from '../adapters/sqs-work-queue.js';
@@ -10,13 +11,14 @@ import { plannerEnvironmentSchema } from '../handlers/environment.js';
 import { loadConfigFile } from './load-config-file.js';
 import { AWAITING_CREDENTIALS_METRIC, SERVICE_NAME } from './metric-names.js';
 import {
-  type AppLogger,
   addPortalDimensions,
   createLogger,
   createMetrics,
+  type HandlerLogger,
 } from './observability.js';
 import { createPlannerApp, type PlannerReport } from './planner-app.js';
 import { createSecretsPortalConnector } from './secrets-portal-connector.js';
+import { createTracer, inSubsegment, traceBitrix24Fetch } from './tracing.js';
 import type { PortalClientSettings } from './worker-app.js';
 
 /** What EventBridge Scheduler's Lambda target sends when no custom input is configured. */
@@ -31,7 +33,7 @@ export interface LambdaPlannerOverrides {
   readonly fetch?: typeof globalThis.fetch;
   /** Bitrix24 request timeout and retries (tests shorten them; defaults: 60 s, 5 attempts). */
   readonly bitrix24?: PortalClientSettings;
-  readonly logger?: AppLogger;
+  readonly logger?: HandlerLogger;
   readonly metrics?: Metrics;
   readonly now?: () => Date;
 }
@@ -51,53 +53,61 @@ export class PlanIncompleteError extends Error {
 export function createLambdaPlanner(
   env: NodeJS.ProcessEnv,
   overrides: LambdaPlannerOverrides = {},
-): (event: ScheduledInvocation | undefined) => Promise<PlannerReport> {
+): (event: ScheduledInvocation | undefined, context?: Context) => Promise<PlannerReport> {
   const environment = plannerEnvironmentSchema.parse(env);
   const config = loadConfigFile(environment.CONFIG_PATH);
   const logger = overrides.logger ?? createLogger(SERVICE_NAME);
   const metrics = overrides.metrics ?? createMetrics(SERVICE_NAME);
+  const tracer = createTracer(SERVICE_NAME);
   const aws = overrides.awsClientConfig ?? {};
-  const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient(aws));
+  const dynamo = DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient(aws)));
   const tableName = environment.TABLE_NAME;
   const plan = createPlannerApp({
     config,
     connector: createSecretsPortalConnector({
       config,
-      client: new SecretsManagerClient(aws),
+      client: tracer.captureAWSv3Client(new SecretsManagerClient(aws)),
       // Discovery calls Bitrix24 before any worker runs, so the planner refreshes (and stores)
       // expired tokens too, under the same lease as the workers.
       leaseTable: { client: dynamo, tableName },
       logger,
-      ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
+      fetch: traceBitrix24Fetch(tracer, overrides.fetch ?? globalThis.fetch),
       bitrix24: overrides.bitrix24 ?? PLANNER_CLIENT_SETTINGS,
     }),
-    queue: createSqsWorkQueue({ client: new SQSClient(aws), queueUrl: environment.WORK_QUEUE_URL }),
+    queue: createSqsWorkQueue({
+      client: tracer.captureAWSv3Client(new SQSClient(aws)),
+      queueUrl: environment.WORK_QUEUE_URL,
+    }),
     // Hinted reads: each portal's hint state and its rate budget shared with the workers.
     hintStore: createDynamoDbHintStore({ client: dynamo, tableName }),
     bucketStore: createDynamoDbBucketStore({ client: dynamo, tableName }),
   });
   const now = overrides.now ?? (() => new Date());
 
-  return async (event) => {
-    const scheduledAt = tickOf(event?.scheduledTime ?? event?.time, now());
-    const report = await plan(scheduledAt);
-    logger.info('schedule tick planned', { ...report });
-    for (const awaiting of report.awaitingCredentials) {
-      logger.info('portal awaiting credentials; discovery skipped', { ...awaiting });
-      addPortalDimensions(metrics, awaiting.portalId);
-      metrics.addMetric(AWAITING_CREDENTIALS_METRIC, MetricUnit.Count, 1);
-      metrics.publishStoredMetrics();
-    }
-    if (report.failed > 0) {
-      throw new PlanIncompleteError(
-        `${report.failed} portal(s) not planned: ${report.portals
-          .filter((p) => p.error)
-          .map((p) => `${p.portalId} (${p.error})`)
-          .join('; ')}`,
-      );
-    }
-    return report;
-  };
+  return (event, context) =>
+    inSubsegment(tracer, '## planner', async () => {
+      tracer.annotateColdStart();
+      tracer.addServiceNameAnnotation();
+      if (context) logger.addContext(context);
+      const scheduledAt = tickOf(event?.scheduledTime ?? event?.time, now());
+      const report = await plan(scheduledAt);
+      logger.info('schedule tick planned', { ...report });
+      for (const awaiting of report.awaitingCredentials) {
+        logger.info('portal awaiting credentials; discovery skipped', { ...awaiting });
+        addPortalDimensions(metrics, awaiting.portalId);
+        metrics.addMetric(AWAITING_CREDENTIALS_METRIC, MetricUnit.Count, 1);
+        metrics.publishStoredMetrics();
+      }
+      if (report.failed > 0) {
+        throw new PlanIncompleteError(
+          `${report.failed} portal(s) not planned: ${report.portals
+            .filter((p) => p.error)
+            .map((p) => `${p.portalId} (${p.error})`)
+            .join('; ')}`,
+        );
+      }
+      return report;
+    });
 }
 
 /** The tick's time, normalised to ISO; a missing or unparsable one falls back to now. */

@@ -1,3 +1,4 @@
+import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -22,8 +23,10 @@ import {
   addPortalDimensions,
   createLogger,
   createMetrics,
+  type HandlerLogger,
 } from './observability.js';
 import { createSecretsPortalConnector } from './secrets-portal-connector.js';
+import { createTracer, inSubsegment, traceBitrix24Fetch } from './tracing.js';
 import { parseWorkItem } from './work-item-schema.js';
 import { createWorkerApp, type PortalClientSettings } from './worker-app.js';
 
@@ -33,7 +36,7 @@ export interface LambdaWorkerOverrides {
   readonly fetch?: typeof globalThis.fetch;
   /** Bitrix24 request timeout and retries (tests shorten them; defaults: 60 s, 5 attempts). */
   readonly bitrix24?: PortalClientSettings;
-  readonly logger?: AppLogger;
+  readonly logger?: HandlerLogger;
   readonly metrics?: Metrics;
   /** Seconds before a failed item is received again, by receive count (tests shorten it). */
   readonly retryBackoff?: (receiveCount: number) => number;
@@ -52,25 +55,24 @@ const WORKER_CLIENT_SETTINGS: PortalClientSettings = { retry: { maxOperationWait
  */
 export const DEADLINE_MARGIN_MS = 20_000;
 
-/** The part of the Lambda context the worker reads. Tests may leave it out: no deadline then. */
-export type WorkerContext = Pick<Context, 'getRemainingTimeInMillis'>;
-
 /**
  * The worker's cold start: environment and config validated, clients and adapters made once.
- * Returns the SQS batch handler with partial batch responses.
+ * Returns the SQS batch handler with partial batch responses. Tests may leave the Lambda context
+ * out: no deadline then.
  */
 export function createLambdaWorker(
   env: NodeJS.ProcessEnv,
   overrides: LambdaWorkerOverrides = {},
-): (event: SQSEvent, context?: WorkerContext) => Promise<SQSBatchResponse> {
+): (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse> {
   const environment = workerEnvironmentSchema.parse(env);
   const config = loadConfigFile(environment.CONFIG_PATH);
   const logger = overrides.logger ?? createLogger(SERVICE_NAME);
   const metrics = overrides.metrics ?? createMetrics(SERVICE_NAME);
+  const tracer = createTracer(SERVICE_NAME);
   const aws = overrides.awsClientConfig ?? {};
-  const sqs = new SQSClient(aws);
+  const sqs = tracer.captureAWSv3Client(new SQSClient(aws));
   const backoff = overrides.retryBackoff ?? retryBackoffSeconds;
-  const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient(aws), {
+  const dynamo = DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient(aws)), {
     marshallOptions: { removeUndefinedValues: true },
   });
   // One container serves many invocations, each with its own deadline; the clients ask for it.
@@ -78,10 +80,10 @@ export function createLambdaWorker(
   const deadlineAt = () => deadline;
   const connector = createSecretsPortalConnector({
     config,
-    client: new SecretsManagerClient(aws),
+    client: tracer.captureAWSv3Client(new SecretsManagerClient(aws)),
     leaseTable: { client: dynamo, tableName: environment.TABLE_NAME },
     logger,
-    ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
+    fetch: traceBitrix24Fetch(tracer, overrides.fetch ?? globalThis.fetch),
     bitrix24: overrides.bitrix24 ?? WORKER_CLIENT_SETTINGS,
     deadlineAt,
   });
@@ -93,7 +95,7 @@ export function createLambdaWorker(
     hintStore: createDynamoDbHintStore({ client: dynamo, tableName: environment.TABLE_NAME }),
     bucketStore: createDynamoDbBucketStore({ client: dynamo, tableName: environment.TABLE_NAME }),
     publisher: createSnsEventPublisher({
-      client: new SNSClient(aws),
+      client: tracer.captureAWSv3Client(new SNSClient(aws)),
       topicArn: environment.TOPIC_ARN,
       fifo: config.topic.kind === 'fifo',
     }),
@@ -131,67 +133,88 @@ export function createLambdaWorker(
     );
   };
 
-  return async (event, context) => {
-    deadline =
-      context === undefined
-        ? undefined
-        : Date.now() + context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS;
-    const failed: SQSRecord[] = [];
-    const blocked: SQSRecord[] = [];
-    // FIFO: once a message of a group fails, later messages of that group must not be processed
-    // ahead of it, or a portal's work items would complete out of order.
-    const blockedGroups = new Set<string>();
-    for (const record of event.Records) {
-      const group = record.attributes.MessageGroupId ?? '';
-      // Past the deadline nothing more can be read: later records go back to the queue unread.
-      if (blockedGroups.has(group) || (deadline !== undefined && Date.now() >= deadline)) {
-        blocked.push(record);
-        continue;
-      }
-      const started = Date.now();
-      try {
-        const item = parseWorkItem(record.body);
-        const limitedBefore = connector.rateLimitedCount(item.portalId);
-        const report = await run(item, {
-          redelivered: Number(record.attributes.ApproximateReceiveCount) > 1,
-        }).catch((error: unknown) => {
-          if (!(error instanceof CredentialsAwaitingError)) throw error;
-          // Done, not failed: the next tick plans the portal again and finds out.
-          recordAwaiting(metrics, logger, item.portalId, item.chatIds.length, error);
-          return undefined;
-        });
-        if (!report) continue;
-        const rateLimited = connector.rateLimitedCount(item.portalId) - limitedBefore;
-        recordMetrics(metrics, item, report, Date.now() - started, rateLimited);
-        logReport(logger, report, rateLimited);
-        if (madeProgressBeforeDeadline(report)) {
-          // Progress is recorded: a fresh message goes on from it, so a change too big for one
-          // invocation never spends the item's receives (and never reaches the DLQ for it).
-          await continueLater(record);
-        } else if (report.retryable) {
-          throw new Error('work item had retryable chat failures');
-        }
-      } catch (error) {
-        logger.error('work item failed; returned to the queue', {
-          messageId: record.messageId,
-          receiveCount: Number(record.attributes.ApproximateReceiveCount),
-          error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-        });
-        failed.push(record);
-        if (group) blockedGroups.add(group);
-      }
+  /** Syncs one work item; throws to have it retried (a growing backoff, below). */
+  const syncRecord = async (record: SQSRecord) => {
+    const started = Date.now();
+    const item = parseWorkItem(record.body);
+    logger.appendKeys({ portalId: item.portalId });
+    tracer.putAnnotation('portal', item.portalId);
+    const limitedBefore = connector.rateLimitedCount(item.portalId);
+    const report = await run(item, {
+      redelivered: Number(record.attributes.ApproximateReceiveCount) > 1,
+    }).catch((error: unknown) => {
+      if (!(error instanceof CredentialsAwaitingError)) throw error;
+      // Done, not failed: the next tick plans the portal again and finds out.
+      recordAwaiting(metrics, logger, item.portalId, item.chatIds.length, error);
+      return undefined;
+    });
+    if (!report) return;
+    const rateLimited = connector.rateLimitedCount(item.portalId) - limitedBefore;
+    recordMetrics(metrics, item, report, Date.now() - started, rateLimited);
+    logReport(logger, report, rateLimited);
+    if (madeProgressBeforeDeadline(report)) {
+      // Progress is recorded: a fresh message goes on from it, so a change too big for one
+      // invocation never spends the item's receives (and never reaches the DLQ for it).
+      await continueLater(record);
+    } else if (report.retryable) {
+      throw new Error('work item had retryable chat failures');
     }
-    // A failed FIFO message stays invisible for the queue's whole visibility timeout (6 × the
-    // function timeout) and holds its portal's group all that time. Retry it after a short,
-    // growing backoff instead, and release the messages that were only waiting behind it.
-    await Promise.all([
-      ...failed.map((r) => returnToQueue(r, backoff(Number(r.attributes.ApproximateReceiveCount)))),
-      ...blocked.map((r) => returnToQueue(r, 0)),
-    ]);
-    return {
-      batchItemFailures: [...failed, ...blocked].map((r) => ({ itemIdentifier: r.messageId })),
-    };
   };
+
+  // FIFO: once a message of a group fails, the processor fails the later messages of that group
+  // in the batch unread (`skipGroupOnError`), or a portal's work items would complete out of
+  // order; other groups go on. The event source hands over one message at a time today
+  // (infra/membership-sync-stack.ts), so this matters only if its batch size grows.
+  const processor = new SqsFifoPartialProcessorAsync();
+
+  return (event, context) =>
+    inSubsegment(tracer, '## worker', async () => {
+      tracer.annotateColdStart();
+      tracer.addServiceNameAnnotation();
+      if (context) logger.addContext(context);
+      deadline =
+        context === undefined
+          ? undefined
+          : Date.now() + context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS;
+      const tried = new Set<string>();
+      const processRecord = async (record: SQSRecord) => {
+        // Past the deadline nothing more can be read: the record goes back to the queue unread.
+        if (deadline !== undefined && Date.now() >= deadline) {
+          throw new Error('not started: the invocation is past its deadline');
+        }
+        tried.add(record.messageId);
+        logger.appendKeys({ messageId: record.messageId });
+        try {
+          await inSubsegment(tracer, 'work item', () => syncRecord(record));
+        } catch (error) {
+          logger.error('work item failed; returned to the queue', {
+            receiveCount: Number(record.attributes.ApproximateReceiveCount),
+            error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+          });
+          throw error;
+        } finally {
+          logger.resetKeys();
+        }
+      };
+      const response = await processPartialResponse(event, processRecord, processor, {
+        skipGroupOnError: true,
+        // All failed: still a partial response, after the visibility changes below.
+        throwOnFullBatchFailure: false,
+      });
+      // A failed FIFO message stays invisible for the queue's whole visibility timeout (6 × the
+      // function timeout) and holds its portal's group all that time. Retry it after a short,
+      // growing backoff instead, and release the messages that were only waiting behind it.
+      const records = new Map(event.Records.map((r) => [r.messageId, r]));
+      await Promise.all(
+        response.batchItemFailures.map(({ itemIdentifier }) => {
+          const record = records.get(itemIdentifier);
+          if (!record) return undefined;
+          const receives = Number(record.attributes.ApproximateReceiveCount);
+          return returnToQueue(record, tried.has(itemIdentifier) ? backoff(receives) : 0);
+        }),
+      );
+      return response;
+    });
 }
 
 /**

@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { LogAttributes } from '@aws-lambda-powertools/logger/types';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
 import { redact } from '../bitrix24/redact.js';
 import { METRICS_NAMESPACE } from './metric-names.js';
 
@@ -12,12 +13,24 @@ export interface AppLogger {
   error(message: string, extra?: Record<string, unknown>): void;
 }
 
+/** The handlers' logger: its lines carry the invocation's Lambda context and the work item in hand. */
+export interface HandlerLogger extends AppLogger {
+  /**
+   * Every line until the next call carries this invocation's context (`function_request_id`,
+   * `cold_start`, `function_name`, `function_arn`, `function_memory_size`).
+   */
+  addContext(context: Context): void;
+  /** Every line until `resetKeys` carries these keys. */
+  appendKeys(keys: Readonly<Record<string, string | number>>): void;
+  resetKeys(): void;
+}
+
 /**
- * Structured JSON logs. Every string is passed through the Bitrix24 redactor on its way out:
- * the client already never puts secrets into messages, this is the second line of defence
- * (docs/design.md, guarantee 7).
+ * Structured JSON logs (Powertools; in Lambda each line also carries `xray_trace_id`). Every
+ * string is passed through the Bitrix24 redactor on its way out: the client already never puts
+ * secrets into messages, this is the second line of defence (docs/design.md, guarantee 7).
  */
-export function createLogger(serviceName: string): AppLogger {
+export function createLogger(serviceName: string): HandlerLogger {
   const logger = new Logger({
     serviceName,
     jsonReplacerFn: (_key, value) => (typeof value === 'string' ? redact(value) : value),
@@ -26,7 +39,15 @@ export function createLogger(serviceName: string): AppLogger {
     (level: 'debug' | 'info' | 'warn' | 'error') =>
     (message: string, extra?: Record<string, unknown>) =>
       extra ? logger[level](message, extra as LogAttributes) : logger[level](message);
-  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  return {
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    addContext: (context) => logger.addContext(context),
+    appendKeys: (keys) => logger.appendKeys(keys),
+    resetKeys: () => logger.resetKeys(),
+  };
 }
 
 export function createMetrics(serviceName: string): Metrics {

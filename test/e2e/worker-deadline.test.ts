@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEADLINE_MARGIN_MS } from '../../functions/app/lambda-worker.js';
 import { MIN_REQUEST_MS } from '../../functions/bitrix24/bitrix24-client.js';
-import { sqsEvent, sqsRecord, startWorld, type World, workItem } from './support/harness.js';
+import {
+  lambdaContext,
+  sqsEvent,
+  sqsRecord,
+  startWorld,
+  type World,
+  workItem,
+} from './support/harness.js';
 
 /**
  * The worker's deadline comes from the Lambda context: every Bitrix24 wait and request ends
@@ -19,9 +26,6 @@ afterAll(async () => {
   await world?.close();
 });
 
-/** A Lambda context with `ms` of the invocation left. */
-const remaining = (ms: number) => ({ getRemainingTimeInMillis: () => ms });
-
 describe('worker Lambda deadline', () => {
   it('reads nothing and returns the item when too little time is left, keeping the snapshot', async () => {
     // Prepare: a synced chat, then a member leaves
@@ -38,7 +42,7 @@ describe('worker Lambda deadline', () => {
     // Act: the invocation has less than one request's time left after the margin
     const response = await worker(
       sqsEvent([sqsRecord(workItem('late', [chatId], 2), { queueArn, messageId: 'late-1' })]),
-      remaining(DEADLINE_MARGIN_MS + MIN_REQUEST_MS - 1),
+      lambdaContext(DEADLINE_MARGIN_MS + MIN_REQUEST_MS - 1),
     );
 
     // Assess
@@ -56,13 +60,13 @@ describe('worker Lambda deadline', () => {
     const worker = deployment.worker();
     const late = await worker(
       sqsEvent([sqsRecord(workItem('ontime', [chatId]), { queueArn, messageId: 'on-1' })]),
-      remaining(DEADLINE_MARGIN_MS),
+      lambdaContext(DEADLINE_MARGIN_MS),
     );
 
     // Act: the same container, a new invocation with minutes left
     const onTime = await worker(
       sqsEvent([sqsRecord(workItem('ontime', [chatId]), { queueArn, messageId: 'on-2' })]),
-      remaining(300_000),
+      lambdaContext(300_000),
     );
 
     // Assess

@@ -8,6 +8,7 @@ import { DYNAMODB_WRITES } from './support/aws-edge.js';
 import {
   captureLogger,
   type Deployment,
+  lambdaContext,
   memberChanges,
   type ReceivedEvent,
   sqsEvent,
@@ -223,7 +224,7 @@ describe('worker Lambda: breaker, crashes and overlapping runs', () => {
         await new Promise((resolve) => setTimeout(resolve, 3_000));
       }
     };
-    const context = { getRemainingTimeInMillis: () => DEADLINE_MARGIN_MS + 2_000 };
+    const context = lambdaContext(DEADLINE_MARGIN_MS + 2_000);
     const messageId = 'msg-huge';
     const record = sqsRecord(workItem('acme', [chatId], ++tick), {
       queueArn: deployment.workQueueArn,

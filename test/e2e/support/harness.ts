@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { CreateQueueCommand, GetQueueAttributesCommand, type Message } from '@aws-sdk/client-sqs';
-import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { inject } from 'vitest';
 import { createDynamoDbSnapshotStore } from '../../../functions/adapters/dynamodb-snapshot-store.js';
 import {
@@ -19,7 +19,7 @@ import {
   type LambdaWorkerOverrides,
 } from '../../../functions/app/lambda-worker.js';
 import { SERVICE_NAME } from '../../../functions/app/metric-names.js';
-import { type AppLogger, createMetrics } from '../../../functions/app/observability.js';
+import { createMetrics, type HandlerLogger } from '../../../functions/app/observability.js';
 import type { PlannerReport } from '../../../functions/app/planner-app.js';
 import type { ConfigInput } from '../../../functions/config/config-schema.js';
 import type { CloudEvent } from '../../../functions/core/cloud-event.js';
@@ -43,16 +43,53 @@ export const FAST_BITRIX24 = {
 } as const;
 
 /** Every log line and error of a component, as text, for secret scans. */
-export interface CapturedLogger extends AppLogger {
+export interface CapturedLogger extends HandlerLogger {
   readonly lines: string[];
 }
 
+/** Appended keys are written into each line as Powertools would; the Lambda context is not. */
 export function captureLogger(): CapturedLogger {
   const lines: string[] = [];
+  let keys: Record<string, unknown> = {};
   const at = (level: string) => (message: string, extra?: Record<string, unknown>) => {
-    lines.push(`${level} ${message} ${extra === undefined ? '' : JSON.stringify(extra)}`);
+    const fields = { ...keys, ...extra };
+    lines.push(
+      `${level} ${message} ${Object.keys(fields).length === 0 ? '' : JSON.stringify(fields)}`,
+    );
   };
-  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  return {
+    lines,
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    addContext() {},
+    appendKeys(more) {
+      keys = { ...keys, ...more };
+    },
+    resetKeys() {
+      keys = {};
+    },
+  };
+}
+
+/** The context the Lambda runtime hands the worker, with `remainingMs` of the invocation left. */
+export function lambdaContext(remainingMs: number, awsRequestId: string = randomUUID()): Context {
+  const functionName = 'MembershipSync-Worker';
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
+    memoryLimitInMB: '1024',
+    awsRequestId,
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: '2026/11/21/[$LATEST]0123456789abcdef0123456789abcdef',
+    getRemainingTimeInMillis: () => remainingMs,
+    done() {},
+    fail() {},
+    succeed() {},
+  };
 }
 
 /**
