@@ -275,23 +275,31 @@ describe('worker Lambda: breaker, crashes and overlapping runs', () => {
     });
     const queueArn = deployment.workQueueArn;
     const records = [
-      sqsRecord(workItem('alpha', [a1]), { queueArn, messageId: 'alpha-1' }),
+      sqsRecord(workItem('alpha', [a1]), { queueArn, messageId: 'alpha-1', receiveCount: 3 }),
       sqsRecord(workItem('beta', [b1]), { queueArn, messageId: 'beta-1' }),
       sqsRecord(workItem('alpha', [a2]), { queueArn, messageId: 'alpha-2' }),
     ];
     world.sim.faults.inject({ kind: 'html', status: 502, method: 'batch', times: 2 });
     world.sim.resetStats();
+    const backoffs: number[] = [];
 
     // Act
     const logger = captureLogger();
-    const response = await deployment.worker({ logger })(sqsEvent(records));
+    const response = await deployment.worker({
+      logger,
+      retryBackoff: (receiveCount) => {
+        backoffs.push(receiveCount);
+        return 1;
+      },
+    })(sqsEvent(records));
     const events = await deployment.events();
 
-    // Assess
+    // Assess: only the failed item waits out a backoff; the one behind it is released at once
     expect(response.batchItemFailures).toEqual([
       { itemIdentifier: 'alpha-1' },
       { itemIdentifier: 'alpha-2' },
     ]);
+    expect(backoffs).toEqual([3]);
     expect(world.sim.stats().byMethod.batch).toBe(2);
     expect(events.map((e) => [e.event.type, e.event.data.portalId, e.event.data.chatId])).toEqual([
       [EventTypes.baseline, 'beta', b1],

@@ -4,6 +4,10 @@ import type { ScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { snapshotTableDefinition } from '../../functions/adapters/snapshot-table.js';
+import {
+  plannerEnvironmentSchema,
+  workerEnvironmentSchema,
+} from '../../functions/handlers/environment.js';
 import { ARCHIVE_DATA_PREFIX, ARCHIVE_ERROR_PREFIX } from '../../infra/audit-archive.js';
 import { freshnessWindow } from '../../infra/monitoring.js';
 import { CREDENTIALS_TAG_KEY } from '../../infra/portal-secrets.js';
@@ -315,11 +319,28 @@ describe('functions', () => {
       'NODE_OPTIONS',
       'POWERTOOLS_METRICS_NAMESPACE',
       'POWERTOOLS_SERVICE_NAME',
+      'POWERTOOLS_TRACER_CAPTURE_HTTPS_REQUESTS',
       'TABLE_NAME',
       'TOPIC_ARN',
       'WORK_QUEUE_URL',
     ]);
   });
+
+  it.each([
+    ['^Reads a work item', workerEnvironmentSchema],
+    ['^Splits the configured', plannerEnvironmentSchema],
+  ])('%s gets every variable its handler schema reads', (description, schema) => {
+    const env = envOf(functionByDescription(description));
+    expect(Object.keys(env)).toEqual(expect.arrayContaining(Object.keys(schema.shape)));
+  });
+
+  it.each(['^Reads a work item', '^Splits the configured'])(
+    '%s never lets the Tracer record HTTP requests (their URLs hold webhook codes)',
+    (description) => {
+      const env = envOf(functionByDescription(description));
+      expect(env.POWERTOOLS_TRACER_CAPTURE_HTTPS_REQUESTS).toBe('false');
+    },
+  );
 
   it('gives the planner the queue URL and the table (leases, hint state), no secret ARNs (the bundled config names the secrets)', () => {
     const { stack } = synth();
