@@ -32,7 +32,7 @@ export interface DynamoDbHintStoreOptions {
   readonly client: DynamoDBDocumentClient;
   readonly tableName: string;
   /** Largest body kept in the head item. @default 350_000 */
-  readonly partBytes?: number;
+  readonly partBytes?: number | undefined;
 }
 
 export interface HintStoreStats {

@@ -10,7 +10,7 @@ export interface DynamoDbRefreshLeaseOptions {
   readonly tableName: string;
   readonly portalId: string;
   /** Wall clock in ms. Holders on different machines compare their clocks (NTP-synced on Lambda). */
-  readonly now?: () => number;
+  readonly now?: (() => number) | undefined;
 }
 
 /**

@@ -67,29 +67,29 @@ export interface DynamoDbSnapshotStoreOptions {
   readonly client: DynamoDBDocumentClient;
   readonly tableName: string;
   /** Largest stored body kept inline in the head item. @default 350_000 */
-  readonly inlineBodyBytes?: number;
+  readonly inlineBodyBytes?: number | undefined;
   /** Body bytes per shard item (must stay below 400 KB). @default 350_000 */
-  readonly shardBytes?: number;
+  readonly shardBytes?: number | undefined;
   /** @default 'brotli' (kept only when smaller than the raw varints) */
-  readonly compression?: Compression;
+  readonly compression?: Compression | undefined;
   /** @default 5 */
-  readonly brotliQuality?: number;
+  readonly brotliQuality?: number | undefined;
   /**
    * Strongly consistent reads (2× the read cost). An eventually consistent head read can only
    * cause a version conflict on save, never a wrong diff being saved. @default true
    */
-  readonly consistentRead?: boolean;
+  readonly consistentRead?: boolean | undefined;
   /** Grace period before TTL may delete replaced shards; 0 disables retiring. @default 86_400 */
-  readonly retiredShardTtlSeconds?: number;
+  readonly retiredShardTtlSeconds?: number | undefined;
   /** Retries of UnprocessedKeys/UnprocessedItems with full-jitter exponential backoff. */
   readonly retry?: {
     readonly maxAttempts?: number;
     readonly baseDelayMs?: number;
     readonly maxDelayMs?: number;
   };
-  readonly now?: () => Date;
+  readonly now?: (() => Date) | undefined;
   /** Heads remembered for the unchanged-save check (least recently used dropped). @default 10_000 */
-  readonly headCacheSize?: number;
+  readonly headCacheSize?: number | undefined;
 }
 
 /** DynamoDB calls made by one store instance, for the benchmark and metrics. */

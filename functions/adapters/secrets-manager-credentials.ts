@@ -49,8 +49,8 @@ export interface SecretsManagerCredentialStoreOptions {
    * How long `load()` reuses what it read. Refreshed tokens replace the cache immediately.
    * @default 300_000
    */
-  readonly cacheTtlMs?: number;
-  readonly now?: () => number;
+  readonly cacheTtlMs?: number | undefined;
+  readonly now?: (() => number) | undefined;
 }
 
 /** What an operator may store in a portal's secret before the real credentials exist. */

@@ -38,11 +38,11 @@ export interface SnsEventPublisherOptions {
   readonly client: SNSClient;
   readonly topicArn: string;
   /** FIFO topic: MessageGroupId = groupKey, MessageDeduplicationId = event id. @default false */
-  readonly fifo?: boolean;
+  readonly fifo?: boolean | undefined;
   /** Payload budget per message and per request. @default 262_144 */
-  readonly maxRequestBytes?: number;
+  readonly maxRequestBytes?: number | undefined;
   /** PublishBatch calls in flight for a standard topic (a FIFO topic always uses 1). @default 4 */
-  readonly concurrency?: number;
+  readonly concurrency?: number | undefined;
   readonly retry?: {
     /** Attempts per entry, the first included. @default 4 */
     readonly maxAttempts?: number;

@@ -12,7 +12,7 @@ const RESEND_BACKOFF = { base: 200, max: 2_000 };
 export interface SqsWorkQueueOptions {
   readonly client: SQSClient;
   readonly queueUrl: string;
-  readonly sleep?: (ms: number) => Promise<void>;
+  readonly sleep?: ((ms: number) => Promise<void>) | undefined;
 }
 
 export class WorkQueueError extends Error {

@@ -29,13 +29,13 @@ export interface ScheduledInvocation {
 }
 
 export interface LambdaPlannerOverrides {
-  readonly awsClientConfig?: Record<string, unknown>;
-  readonly fetch?: typeof globalThis.fetch;
+  readonly awsClientConfig?: Record<string, unknown> | undefined;
+  readonly fetch?: typeof globalThis.fetch | undefined;
   /** Bitrix24 request timeout and retries (tests shorten them; defaults: 60 s, 5 attempts). */
-  readonly bitrix24?: PortalClientSettings;
-  readonly logger?: HandlerLogger;
-  readonly metrics?: Metrics;
-  readonly now?: () => Date;
+  readonly bitrix24?: PortalClientSettings | undefined;
+  readonly logger?: HandlerLogger | undefined;
+  readonly metrics?: Metrics | undefined;
+  readonly now?: (() => Date) | undefined;
 }
 
 /** The planner runs for at most a minute; a longer 429 wait fails the tick, which Lambda retries. */

@@ -32,14 +32,14 @@ import { createWorkerApp, type PortalClientSettings } from './worker-app.js';
 
 export interface LambdaWorkerOverrides {
   /** AWS client config (tests point the clients at emulators). */
-  readonly awsClientConfig?: Record<string, unknown>;
-  readonly fetch?: typeof globalThis.fetch;
+  readonly awsClientConfig?: Record<string, unknown> | undefined;
+  readonly fetch?: typeof globalThis.fetch | undefined;
   /** Bitrix24 request timeout and retries (tests shorten them; defaults: 60 s, 5 attempts). */
-  readonly bitrix24?: PortalClientSettings;
-  readonly logger?: HandlerLogger;
-  readonly metrics?: Metrics;
+  readonly bitrix24?: PortalClientSettings | undefined;
+  readonly logger?: HandlerLogger | undefined;
+  readonly metrics?: Metrics | undefined;
   /** Seconds before a failed item is received again, by receive count (tests shorten it). */
-  readonly retryBackoff?: (receiveCount: number) => number;
+  readonly retryBackoff?: ((receiveCount: number) => number) | undefined;
 }
 
 /**

@@ -20,16 +20,16 @@ export interface PlannerAppDeps {
   readonly connector: PortalConnector;
   readonly queue: WorkQueue;
   /** Needed when some portal reads hinted (the default). */
-  readonly hintStore?: HintStateStore;
+  readonly hintStore?: HintStateStore | undefined;
   /** The time between ticks; default: the config's schedule. */
-  readonly tickMs?: number;
+  readonly tickMs?: number | undefined;
   /** Shares each portal's rate budget with the workers (taken up for the tick's planning). */
-  readonly bucketStore?: BucketStateStore;
+  readonly bucketStore?: BucketStateStore | undefined;
 }
 
 export interface PlanTickOptions {
   /** Read every chat of every portal in this tick (`--full`). */
-  readonly forceFull?: boolean;
+  readonly forceFull?: boolean | undefined;
 }
 
 /** A portal left out of a tick because its credentials are still to be written. */

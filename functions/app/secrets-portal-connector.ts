@@ -19,10 +19,10 @@ export interface SecretsPortalConnectorOptions {
    * containers share a portal's secret, and only one of them may refresh it at a time.
    */
   readonly leaseTable: { readonly client: DynamoDBDocumentClient; readonly tableName: string };
-  readonly logger?: AppLogger;
-  readonly fetch?: typeof globalThis.fetch;
-  readonly bitrix24?: PortalClientSettings;
-  readonly deadlineAt?: () => number | undefined;
+  readonly logger?: AppLogger | undefined;
+  readonly fetch?: typeof globalThis.fetch | undefined;
+  readonly bitrix24?: PortalClientSettings | undefined;
+  readonly deadlineAt?: (() => number | undefined) | undefined;
 }
 
 /**
@@ -43,9 +43,9 @@ export function createSecretsPortalConnector(
       });
     },
     refreshLeaseFor: (portalId) => createDynamoDbRefreshLease({ ...options.leaseTable, portalId }),
-    ...(options.logger ? { logger: options.logger } : {}),
-    ...(options.fetch ? { fetch: options.fetch } : {}),
-    ...(options.bitrix24 ? { client: options.bitrix24 } : {}),
-    ...(options.deadlineAt ? { deadlineAt: options.deadlineAt } : {}),
+    logger: options.logger,
+    fetch: options.fetch,
+    client: options.bitrix24,
+    deadlineAt: options.deadlineAt,
   });
 }

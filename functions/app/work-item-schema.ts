@@ -11,13 +11,13 @@ export const workItemSchema = z
     scheduledAt: z.iso.datetime(),
     reasons: z
       .strictObject({
-        hint: chatIdList.optional(),
-        new: chatIdList.optional(),
-        retry: chatIdList.optional(),
-        reconcile: chatIdList.optional(),
-        full: chatIdList.optional(),
+        hint: chatIdList.exactOptional(),
+        new: chatIdList.exactOptional(),
+        retry: chatIdList.exactOptional(),
+        reconcile: chatIdList.exactOptional(),
+        full: chatIdList.exactOptional(),
       })
-      .optional(),
+      .exactOptional(),
   })
   .refine(
     (item) => {

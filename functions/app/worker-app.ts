@@ -39,14 +39,14 @@ export interface PortalConnector {
 export interface PortalConnectorOptions {
   readonly credentialsFor: (portalId: string) => CredentialStore;
   /** Coordinates OAuth refreshes with other processes sharing the portal's stored pair. */
-  readonly refreshLeaseFor?: (portalId: string) => RefreshLease;
-  readonly logger?: AppLogger;
+  readonly refreshLeaseFor?: ((portalId: string) => RefreshLease) | undefined;
+  readonly logger?: AppLogger | undefined;
   /** Transport override (tests and the local runner trusting the simulator's certificate). */
-  readonly fetch?: typeof globalThis.fetch;
+  readonly fetch?: typeof globalThis.fetch | undefined;
   /** Per-request timeout and retry settings (tests shorten them; defaults: 60 s, 5 attempts). */
-  readonly client?: PortalClientSettings;
+  readonly client?: PortalClientSettings | undefined;
   /** The current invocation's deadline (epoch ms), asked by every client before each wait. */
-  readonly deadlineAt?: () => number | undefined;
+  readonly deadlineAt?: (() => number | undefined) | undefined;
 }
 
 /** The Bitrix24 client settings a composition root may override. */
@@ -84,17 +84,15 @@ export function createPortalConnector(options: PortalConnectorOptions): PortalCo
         const bucket = createLeakyBucket(bucketLimit(rateLimit));
         const client = createBitrix24Client({
           credentials: storeOf(portal.id),
-          ...(options.refreshLeaseFor ? { refreshLease: options.refreshLeaseFor(portal.id) } : {}),
+          refreshLease: options.refreshLeaseFor?.(portal.id),
           rateLimit,
           bucket,
           ...options.client,
-          ...(options.deadlineAt ? { deadlineAt: options.deadlineAt } : {}),
-          ...(options.fetch ? { fetch: options.fetch } : {}),
-          ...(options.logger ? { logger: options.logger } : {}),
+          deadlineAt: options.deadlineAt,
+          fetch: options.fetch,
+          logger: options.logger,
         });
-        const reader = createBitrix24MemberReader(client, {
-          ...(options.logger ? { logger: options.logger } : {}),
-        });
+        const reader = createBitrix24MemberReader(client, { logger: options.logger });
         entry = { client, reader, bucket };
         clients.set(portal.id, entry);
       }
@@ -110,16 +108,16 @@ export interface WorkerAppDeps {
   readonly store: SnapshotStore;
   readonly publisher: EventPublisher;
   /** Where hinted work items record unfinished business and hint recall. */
-  readonly hintStore?: HintStateStore;
+  readonly hintStore?: HintStateStore | undefined;
   /** Shares each portal's rate budget with the other containers (taken up per work item). */
-  readonly bucketStore?: BucketStateStore;
-  readonly clock?: Clock;
-  readonly logger?: AppLogger;
+  readonly bucketStore?: BucketStateStore | undefined;
+  readonly clock?: Clock | undefined;
+  readonly logger?: AppLogger | undefined;
   /**
    * The current invocation's deadline (epoch ms; undefined: none), the same function the
    * connector's clients ask: the sync stops cleanly before it.
    */
-  readonly deadlineAt?: () => number | undefined;
+  readonly deadlineAt?: (() => number | undefined) | undefined;
 }
 
 export interface WorkItemRun {
@@ -173,9 +171,12 @@ export function createWorkerApp(
           publisher: deps.publisher,
           clock,
           portal: { portalId: portal.id, baseUrl: portal.url },
-          breaker: { ...deps.config.breaker, ...portal.breaker },
-          ...(deps.logger ? { logger: deps.logger } : {}),
-          ...(deps.deadlineAt ? { deadlineAt: deps.deadlineAt } : {}),
+          breaker: {
+            maxRemovedShare: portal.breaker?.maxRemovedShare ?? deps.config.breaker.maxRemovedShare,
+            minRemoved: portal.breaker?.minRemoved ?? deps.config.breaker.minRemoved,
+          },
+          logger: deps.logger,
+          deadlineAt: deps.deadlineAt,
         },
         item,
       );

@@ -63,20 +63,20 @@ export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Cl
   /** Every secret this client has held, old tokens included: they stay secret after a refresh. */
   const secrets = new Set<string>();
   const scrub = createRedactor(() => [...secrets]);
-  const http = { timeoutMs, scrub, ...(options.fetch ? { fetch: options.fetch } : {}) };
+  const http = { timeoutMs, scrub, fetch: options.fetch };
   const transport = createTransport(http);
 
   const session = createOAuthSession({
     store: options.credentials,
-    ...(options.refreshLease ? { lease: options.refreshLease } : {}),
+    lease: options.refreshLease,
     exchange: createTokenExchange(http),
     exchangeTimeoutMs: timeoutMs,
     accept: (creds) => {
       for (const secret of secretsOf(creds)) secrets.add(secret);
       checkCredentialUrls(creds);
     },
-    ...(logger ? { logger } : {}),
-    ...(options.deadlineAt ? { deadlineAt: options.deadlineAt } : {}),
+    logger,
+    deadlineAt: options.deadlineAt,
     sleep,
     now,
     random,

@@ -19,24 +19,24 @@ export interface Bitrix24Logger {
 
 export interface RetrySettings {
   /** Attempts per call, the first included, for any failure but a 503 (see below). Default 5. */
-  readonly maxAttempts?: number;
+  readonly maxAttempts?: number | undefined;
   /**
    * How long one call keeps retrying 503 `QUERY_LIMIT_EXCEEDED` when no deadline is set (the
    * deadline bounds it otherwise); such answers are paced by the bucket, not counted as
    * attempts. Default 600 000.
    */
-  readonly maxRateLimitedMs?: number;
+  readonly maxRateLimitedMs?: number | undefined;
   /**
    * Full-jitter backoff (`functions/timing/backoff.ts`): before retry n (the first is 1), a random
    * delay in [0, min(maxDelayMs, baseDelayMs·2^(n-1))]. Default 500.
    */
-  readonly baseDelayMs?: number;
+  readonly baseDelayMs?: number | undefined;
   /** Default 30 000. */
-  readonly maxDelayMs?: number;
+  readonly maxDelayMs?: number | undefined;
   /** Longest single wait for an `OPERATION_TIME_LIMIT` reset. Default 600 000 (the 10-min window). */
-  readonly maxOperationWaitMs?: number;
+  readonly maxOperationWaitMs?: number | undefined;
   /** Wait after `OPERATION_TIME_LIMIT` when no `operating_reset_at` is known. Default 10 000. */
-  readonly operationFallbackWaitMs?: number;
+  readonly operationFallbackWaitMs?: number | undefined;
 }
 
 /** One HTTP attempt against the portal (OAuth refreshes excluded). */
@@ -56,33 +56,33 @@ export interface Bitrix24ClientOptions {
    * Lets one process at a time refresh OAuth tokens when several share the stored pair
    * (`oauth-session.ts`). Without it, only the calls within this client are coordinated.
    */
-  readonly refreshLease?: RefreshLease;
+  readonly refreshLease?: RefreshLease | undefined;
   /** Client-side leaky bucket; default 50 burst / 2 per s, all of it (`share` 1). */
-  readonly rateLimit?: RateLimit;
+  readonly rateLimit?: RateLimit | undefined;
   /**
    * A bucket made by the caller, who can then hand its counter between processes
    * (`shared-bucket.ts`). Default: one made from `rateLimit` (then `rateLimit` is ignored here).
    */
-  readonly bucket?: LeakyBucket;
+  readonly bucket?: LeakyBucket | undefined;
   /**
    * Epoch ms by which every call must have returned, asked before each wait and request (one
    * client outlives many Lambda invocations, each with its own deadline). No wait ends after
    * it and each request's timeout is cut to it; a wait or request that cannot end in time fails
    * the call at once with `DEADLINE_EXCEEDED` (retryable). Undefined: no deadline.
    */
-  readonly deadlineAt?: () => number | undefined;
+  readonly deadlineAt?: (() => number | undefined) | undefined;
   /** Transport for ky (tests: a TLS-trusting fetch). Default: global fetch. */
-  readonly fetch?: typeof globalThis.fetch;
+  readonly fetch?: typeof globalThis.fetch | undefined;
   /** Per HTTP attempt, including reading the body. Default 60 000 (the portal's own limit). */
-  readonly timeoutMs?: number;
-  readonly retry?: RetrySettings;
-  readonly logger?: Bitrix24Logger;
-  readonly onRequest?: (event: RequestEvent) => void;
+  readonly timeoutMs?: number | undefined;
+  readonly retry?: RetrySettings | undefined;
+  readonly logger?: Bitrix24Logger | undefined;
+  readonly onRequest?: ((event: RequestEvent) => void) | undefined;
   /** Test seams. */
-  readonly sleep?: (ms: number) => Promise<void>;
-  readonly random?: () => number;
+  readonly sleep?: ((ms: number) => Promise<void>) | undefined;
+  readonly random?: (() => number) | undefined;
   /** Wall clock in ms, compared with `operating_reset_at` and the deadline. */
-  readonly now?: () => number;
+  readonly now?: (() => number) | undefined;
 }
 
 export type RequestParams = Readonly<Record<string, unknown>>;
@@ -103,7 +103,7 @@ export interface BatchCommand {
 
 export interface BatchOptions {
   /** Stop at the first failing command (`halt=1`); later commands come back `BATCH_HALTED`. */
-  readonly halt?: boolean;
+  readonly halt?: boolean | undefined;
 }
 
 export type BatchCommandResult =

@@ -5,9 +5,9 @@ import { recentListSchema } from './schemas.js';
 
 export interface DiscoverChatsOptions {
   /** `LIMIT` per page; the method's maximum is 200 (docs `im-recent-list.md`). */
-  readonly pageSize?: number;
+  readonly pageSize?: number | undefined;
   /** Safety stop. Default 1 000 pages. */
-  readonly maxPages?: number;
+  readonly maxPages?: number | undefined;
 }
 
 /**

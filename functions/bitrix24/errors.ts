@@ -8,9 +8,9 @@
 export interface Bitrix24ErrorOptions {
   readonly code: string;
   readonly method: string;
-  readonly description?: string;
-  readonly status?: number;
-  readonly cause?: unknown;
+  readonly description?: string | undefined;
+  readonly status?: number | undefined;
+  readonly cause?: unknown | undefined;
 }
 
 export abstract class Bitrix24Error extends Error {
@@ -49,7 +49,7 @@ export class Bitrix24OperationLimitError extends Bitrix24Error {
   /** `time.operating_reset_at` of this answer or of the last success, when known. */
   readonly resetAt: Date | undefined;
 
-  constructor(options: Bitrix24ErrorOptions & { readonly resetAt?: Date }) {
+  constructor(options: Bitrix24ErrorOptions & { readonly resetAt?: Date | undefined }) {
     super(options);
     this.resetAt = options.resetAt;
   }
@@ -135,9 +135,9 @@ const TRANSIENT_CODES = new Set(['INTERNAL_SERVER_ERROR', 'ERROR_UNEXPECTED_ANSW
 
 export interface ClassifyContext {
   readonly method: string;
-  readonly status?: number;
-  readonly description?: string;
-  readonly resetAt?: Date;
+  readonly status?: number | undefined;
+  readonly description?: string | undefined;
+  readonly resetAt?: Date | undefined;
 }
 
 /** Maps a Bitrix24 `error` code to its class. Unknown codes: 5xx → transport, else invalid request. */

@@ -64,9 +64,9 @@ export interface LeakyBucketOptions {
   /** The configured (highest) rate. */
   readonly drainPerSecond: number;
   /** Milliseconds; defaults to `performance.now()` so wall-clock jumps do not matter. */
-  readonly now?: () => number;
+  readonly now?: (() => number) | undefined;
   /** Epoch milliseconds, for counters handed between processes (`handOver`/`takeOver`). */
-  readonly wallNow?: () => number;
+  readonly wallNow?: (() => number) | undefined;
 }
 
 /** A counter as one process hands it to the next (`shared-bucket.ts`). */

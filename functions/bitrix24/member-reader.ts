@@ -8,10 +8,10 @@ import { type ReadDialogMembersOptions, readDialogMembers } from './read-dialog-
 import { chatUserListSchema, imUserListSchema } from './schemas.js';
 
 export interface MemberReaderOptions {
-  readonly logger?: Bitrix24Logger;
+  readonly logger?: Bitrix24Logger | undefined;
   /** User IDs per `im.user.list.get` command. Default 50. */
-  readonly userIdsPerCommand?: number;
-  readonly dialog?: ReadDialogMembersOptions;
+  readonly userIdsPerCommand?: number | undefined;
+  readonly dialog?: ReadDialogMembersOptions | undefined;
 }
 
 /**
@@ -65,8 +65,8 @@ export function createBitrix24MemberReader(
       const resume = readOptions.resume?.get(chatId);
       const read = await readDialogMembers(client, chatId, {
         ...options.dialog,
-        ...(resume === undefined ? {} : { resume }),
-        ...(readOptions.keysetStopAt === undefined ? {} : { stopAt: readOptions.keysetStopAt }),
+        resume,
+        stopAt: readOptions.keysetStopAt,
       });
       reads.set(chatId, read.kind === 'complete' ? nonEmpty(read) : read);
     }

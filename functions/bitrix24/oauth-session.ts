@@ -34,19 +34,19 @@ import { TOKEN_REFRESH_METHOD } from './token-exchange.js';
 export interface OAuthSessionOptions {
   readonly store: CredentialStore;
   /** Without a lease, only the calls within this process are coordinated. */
-  readonly lease?: RefreshLease;
+  readonly lease?: RefreshLease | undefined;
   /** Trades the refresh token of `credentials` for a new pair; refusals are {@link Bitrix24AuthError}s. */
   readonly exchange: (credentials: OAuthCredentials) => Promise<TokenPair>;
   /** The exchange's own timeout: a lease outlives it, so a slow holder keeps its lease. */
   readonly exchangeTimeoutMs: number;
   /** Sees every credential before it is used or can appear anywhere (redaction, validation). */
   readonly accept: (credentials: Bitrix24Credentials) => void;
-  readonly logger?: Bitrix24Logger;
+  readonly logger?: Bitrix24Logger | undefined;
   /**
    * Epoch ms by which the call must return (the client's option): waiting for another process's
    * refresh ends there with `DEADLINE_EXCEEDED` when that comes before {@link LEASE_WAIT_MS}.
    */
-  readonly deadlineAt?: () => number | undefined;
+  readonly deadlineAt?: (() => number | undefined) | undefined;
   readonly sleep: (ms: number) => Promise<void>;
   readonly now: () => number;
   readonly random: () => number;
@@ -221,7 +221,7 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
       throw new Bitrix24AuthError({
         code: error.code,
         method: TOKEN_REFRESH_METHOD,
-        ...(error.status === undefined ? {} : { status: error.status }),
+        status: error.status,
         description:
           'the token endpoint refused the stored refresh token (spent, expired or revoked) and the store holds no newer one; re-authorise the application and store the new pair',
         cause: error,

@@ -9,14 +9,14 @@ export const DIALOG_PAGE_SIZE = 200;
 
 export interface ReadDialogMembersOptions {
   /** Safety stop: 200 000 members need 1 001 pages. Default 10 000 pages (2 M members). */
-  readonly maxPages?: number;
+  readonly maxPages?: number | undefined;
 }
 
 export interface KeysetReadOptions {
   /** Where an earlier attempt stopped: the read goes on after `lastId`. */
-  readonly resume?: KeysetProgress;
+  readonly resume?: KeysetProgress | undefined;
   /** Epoch ms after which no further page starts: the read comes back `partial`. */
-  readonly stopAt?: number;
+  readonly stopAt?: number | undefined;
 }
 
 /**

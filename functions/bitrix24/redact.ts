@@ -60,6 +60,7 @@ export function sanitizeError(
   copy.name = error.name;
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string') Object.assign(copy, { code });
-  copy.stack = error.stack === undefined ? undefined : scrub(error.stack);
+  if (error.stack === undefined) delete copy.stack;
+  else copy.stack = scrub(error.stack);
   return copy;
 }

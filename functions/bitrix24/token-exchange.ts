@@ -18,7 +18,7 @@ export const TOKEN_REFRESH_METHOD = 'oauth.token.refresh';
 
 export interface TokenExchangeOptions {
   /** Default: global fetch. */
-  readonly fetch?: typeof globalThis.fetch;
+  readonly fetch?: typeof globalThis.fetch | undefined;
   /** Including reading the body. */
   readonly timeoutMs: number;
   /** Redacts text that may reach an error message. */

@@ -21,7 +21,7 @@ import { envelopeSchema, errorBodySchema } from './schemas.js';
  */
 export interface TransportOptions {
   /** Default: global fetch. */
-  readonly fetch?: typeof globalThis.fetch;
+  readonly fetch?: typeof globalThis.fetch | undefined;
   /** Per request, including reading the body. */
   readonly timeoutMs: number;
   /** Redacts text that may reach an error message. */
@@ -146,7 +146,7 @@ export function createTransport(options: TransportOptions): Transport {
         method,
         status,
         description: scrub(errorBody.data.error_description ?? ''),
-        ...(resetAt === undefined ? {} : { resetAt: new Date(resetAt) }),
+        resetAt: resetAt === undefined ? undefined : new Date(resetAt),
       });
     }
     if (status < 200 || status >= 300) {

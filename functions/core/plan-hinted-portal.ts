@@ -22,7 +22,7 @@ export interface HintedPlanDeps {
   /** Every group chat the integration user is in (`im.recent.list`), for `discover` portals. */
   readonly discoverChats: () => Promise<readonly ChatId[]>;
   /** The local clock, only to bound the very first hints call (whose rows are not used). */
-  readonly now?: () => number;
+  readonly now?: (() => number) | undefined;
 }
 
 /** What a hinted tick decided for one portal. */

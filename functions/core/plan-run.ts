@@ -32,12 +32,12 @@ export interface PlanRunDeps {
     readonly tickMs: number;
   };
   /** Bitrix24 requests made for a portal so far (the planner's own: hints, discovery). */
-  readonly requestCount?: (portalId: string) => number;
+  readonly requestCount?: ((portalId: string) => number) | undefined;
 }
 
 export interface PlanRunOptions {
   /** Read every chat of every portal in this tick (`--full`). */
-  readonly forceFull?: boolean;
+  readonly forceFull?: boolean | undefined;
 }
 
 /** How a hinted portal's tick read, for reports and the demo. */

@@ -20,12 +20,12 @@ export interface MemberReader {
 
 export interface ReadMembersOptions {
   /** Keyset reads to go on with instead of starting over. */
-  readonly resume?: ReadonlyMap<ChatId, KeysetProgress>;
+  readonly resume?: ReadonlyMap<ChatId, KeysetProgress> | undefined;
   /**
    * Epoch ms after which a keyset read starts no further page and comes back `partial` (time is
    * kept back for syncing the other chats). Undefined: read to the end.
    */
-  readonly keysetStopAt?: number;
+  readonly keysetStopAt?: number | undefined;
 }
 
 /** Persists snapshots. Implemented by `functions/adapters/dynamodb-snapshot-store.ts`. */

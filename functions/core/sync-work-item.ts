@@ -49,16 +49,16 @@ export interface SyncDeps {
   readonly clock: Clock;
   readonly portal: PortalRef;
   readonly breaker: BreakerSettings;
-  readonly logger?: SyncLogger;
+  readonly logger?: SyncLogger | undefined;
   /** Most users whose details one work item looks up. @default DEFAULT_MAX_DETAILS_LOOKUP */
-  readonly maxDetailsLookup?: number;
+  readonly maxDetailsLookup?: number | undefined;
   /**
    * Epoch ms (on `clock`) after which no further publish starts: the sync records its progress
    * and reports the unfinished chats as `deadline_exceeded` (retryable). Undefined: no deadline.
    */
-  readonly deadlineAt?: () => number | undefined;
+  readonly deadlineAt?: (() => number | undefined) | undefined;
   /** Events per publish call; the publish cursor is recorded between calls. @default 1_000 */
-  readonly publishChunkEvents?: number;
+  readonly publishChunkEvents?: number | undefined;
 }
 
 /** 5,000 users ≈ 100 `im.user.list.get` calls of 50 IDs, two `batch` requests. */
@@ -506,8 +506,8 @@ function readOptions(deps: SyncDeps, loaded: ReadonlyMap<ChatId, Snapshot>): Rea
   }
   const deadline = deps.deadlineAt?.();
   return {
-    ...(resume.size > 0 ? { resume } : {}),
-    ...(deadline === undefined ? {} : { keysetStopAt: deadline - KEYSET_RESERVE_MS }),
+    resume: resume.size > 0 ? resume : undefined,
+    keysetStopAt: deadline === undefined ? undefined : deadline - KEYSET_RESERVE_MS,
   };
 }
 
