@@ -102,6 +102,27 @@ describe('the README', () => {
   });
 });
 
+describe('docs/design.md', () => {
+  /** The module map: one top-level item per folder of functions/, naming its modules. */
+  const moduleMap = () =>
+    (
+      text('docs/design.md')
+        .split(/^## /m)
+        .find((s) => s.startsWith('Modules')) ?? ''
+    )
+      .split(/^- (?=\*\*`functions\/)/m)
+      .slice(1);
+
+  it('names every module of functions/ in its module map, under its folder, and no other', () => {
+    const named = moduleMap().flatMap((item) => {
+      const folder = /^\*\*`(functions\/[\w-]+)`/.exec(item)?.[1];
+      return [...item.matchAll(/`([\w-]+\.ts)`/g)].map((m) => `${folder}/${m[1]}`);
+    });
+    const modules = tracked.filter((path) => /^functions\/[\w-]+\/[\w-]+\.ts$/.test(path));
+    expect(named.sort()).toEqual(modules.sort());
+  });
+});
+
 describe('the README and the pages it links', () => {
   it('run only npm scripts that package.json has', () => {
     const missing: string[] = [];
