@@ -1,19 +1,8 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SNSClient } from '@aws-sdk/client-sns';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createDynamoDbHintStore } from '../functions/adapters/dynamodb-hint-store.js';
-import { createDynamoDbSnapshotStore } from '../functions/adapters/dynamodb-snapshot-store.js';
-import { createSnsEventPublisher } from '../functions/adapters/sns-event-publisher.js';
-import { createPlannerApp } from '../functions/app/planner-app.js';
-import { createPortalConnector, createWorkerApp } from '../functions/app/worker-app.js';
-import { parseConfig } from '../functions/config/config-schema.js';
 import type { OutgoingEvent } from '../functions/core/cloud-event.js';
-import type { ChatId, ReadReason, WorkItem } from '../functions/core/model.js';
-import type { FullReadCause } from '../functions/core/select-reads.js';
-import { createStaticCredentialStore } from '../local/adapters/static-credential-store.js';
+import type { ChatId } from '../functions/core/model.js';
 import type { MembershipChange } from '../local/simulator/seeds.js';
+import { createDeployedShape, type DeployedTick } from './deployed-shape.js';
 import type { Emulators, Endpoints } from './harness.js';
-import { PORTAL_ID } from './harness.js';
 
 export interface HintedBenchOptions {
   readonly tickMinutes: number;
@@ -25,18 +14,7 @@ export interface HintedBenchOptions {
   readonly seed: number;
 }
 
-export interface HintedTick {
-  /** Bitrix24 requests the tick needed: the planner's (hints) and the workers'. */
-  readonly requests: number;
-  readonly byMethod: Readonly<Record<string, number>>;
-  readonly chatsRead: number;
-  readonly byReason: Partial<Record<ReadReason, number>>;
-  readonly fullCause: FullReadCause | null;
-  /** DynamoDB calls of the planner's hint store and the workers' snapshot and hint stores. */
-  readonly dynamoReads: number;
-  readonly dynamoWrites: number;
-  readonly wallMs: number;
-}
+export type HintedTick = DeployedTick;
 
 export interface HintedResult {
   readonly initial: HintedTick;
@@ -62,15 +40,9 @@ export interface HintedResult {
   };
 }
 
-const awsConfig = (endpoint: string) => ({
-  endpoint,
-  region: 'us-east-1',
-  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-});
-
 /**
- * Hinted reads on the benchmark portal: the production planner and worker compositions with
- * the DynamoDB hint store, the portal's clock advanced one tick before each run. The snapshots
+ * Hinted reads on the benchmark portal: the Lambdas' planner and worker compositions
+ * (`deployed-shape.ts`), the portal's clock advanced one tick before each run. The snapshots
  * of the full-read runs are reused (table `tableName`), so the first hinted tick reads every
  * chat without writing (no hint state yet), like a steady full read.
  */
@@ -83,86 +55,22 @@ export async function runHinted(
   say: (message: string) => void,
 ): Promise<HintedResult> {
   const tickMs = options.tickMinutes * 60_000;
-  const dynamo = new DynamoDBClient(awsConfig(endpoints.dynamoEndpoint));
-  const documentClient = DynamoDBDocumentClient.from(dynamo, {
-    marshallOptions: { removeUndefinedValues: true },
-  });
-  const store = createDynamoDbSnapshotStore({ client: documentClient, tableName });
-  const hintStore = createDynamoDbHintStore({ client: documentClient, tableName });
-  const sns = new SNSClient(awsConfig(endpoints.snsEndpoint));
-  const sent = createSnsEventPublisher({ client: sns, topicArn: endpoints.topicArn });
   const published: { event: OutgoingEvent; tick: number }[] = [];
   let tickIndex = 0;
-  const publisher = {
-    async publish(events: readonly OutgoingEvent[]) {
-      await sent.publish(events);
+  const shape = createDeployedShape(emulators, endpoints, chatIds, tableName, {
+    reads: { mode: 'hinted', reconcileMinutes: options.reconcileMinutes },
+    tickMinutes: options.tickMinutes,
+    onPublished: (events) => {
       for (const event of events) published.push({ event, tick: tickIndex });
     },
-  };
-  const config = parseConfig(
-    {
-      portals: [
-        {
-          id: PORTAL_ID,
-          url: endpoints.baseUrl,
-          secret: { name: 'bench-webhook' },
-          rateLimit: { burst: 1_000_000_000, drainPerSecond: 1_000_000 },
-          chats: [...chatIds],
-        },
-      ],
-      schedule: { expression: `rate(${options.tickMinutes} minutes)` },
-      reads: { mode: 'hinted', reconcileMinutes: options.reconcileMinutes },
-    },
-    'bench',
-  );
-  const credentials = createStaticCredentialStore({
-    kind: 'webhook',
-    webhookUrl: endpoints.webhookUrl,
   });
-  const connector = createPortalConnector({ credentialsFor: () => credentials });
-  let queue: WorkItem[] = [];
-  const plan = createPlannerApp({
-    config,
-    connector,
-    queue: {
-      enqueue: async (items) => {
-        queue.push(...items.map((p) => p.item));
-      },
-    },
-    hintStore,
-  });
-  const sync = createWorkerApp({ config, connector, store, hintStore, publisher });
-
-  const tick = async (advanceMs: number): Promise<HintedTick> => {
-    if (advanceMs > 0) await emulators.call({ cmd: 'advanceClock', ms: advanceMs });
-    await emulators.call({ cmd: 'reset' });
+  const tick = (advanceMs: number): Promise<HintedTick> => {
     tickIndex += 1;
-    const hint0 = hintStore.stats();
-    const store0 = store.stats();
-    const started = performance.now();
-    queue = [];
-    const report = await plan(new Date().toISOString());
-    const portal = report.portals[0];
-    if (!portal || portal.error) throw new Error(`planning failed: ${portal?.error}`);
-    for (const item of queue) await sync(item);
-    const wallMs = Math.round(performance.now() - started);
-    const sim = await emulators.stats();
-    const hint1 = hintStore.stats();
-    const store1 = store.stats();
-    return {
-      requests: sim.requests,
-      byMethod: sim.byMethod,
-      chatsRead: portal.reads,
-      byReason: portal.hinted?.byReason ?? {},
-      fullCause: portal.hinted?.fullCause ?? null,
-      dynamoReads: hint1.readCalls - hint0.readCalls + store1.readCalls - store0.readCalls,
-      dynamoWrites: hint1.writeCalls - hint0.writeCalls + store1.writeCalls - store0.writeCalls,
-      wallMs,
-    };
+    return shape.tick(advanceMs);
   };
   const show = (name: string, t: HintedTick) =>
     say(
-      `hinted ${name}: ${t.requests} requests, ${t.chatsRead} chats read ${JSON.stringify(t.byReason)}${t.fullCause ? ` (full: ${t.fullCause})` : ''}, ${t.dynamoReads} DynamoDB reads, ${t.wallMs} ms`,
+      `hinted ${name}: ${t.requests} requests, ${t.chatsRead} chats read ${JSON.stringify(t.byReason)}${t.fullCause ? ` (full: ${t.fullCause})` : ''}, ${t.dynamoReads} DynamoDB reads (${t.dynamo.total.reads + t.dynamo.total.writes} DynamoDB calls in all), ${t.wallMs} ms`,
     );
 
   try {
@@ -206,8 +114,7 @@ export async function runHinted(
       changes: matchChanges(changes, published, churnedAfter, options.tickMinutes),
     };
   } finally {
-    dynamo.destroy();
-    sns.destroy();
+    shape.close();
   }
 }
 

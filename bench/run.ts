@@ -9,6 +9,8 @@ import type { SyncReport } from '../functions/core/sync-report.js';
 import type { MembershipChange } from '../local/simulator/seeds.js';
 import type { SimulatorStats } from '../local/simulator/types.js';
 import { type ProfileSummary, startCpuProfile } from './cpu-profile.js';
+import { createDeployedShape, type DeployedTick } from './deployed-shape.js';
+import { DYNAMO_COMPONENTS, type DynamoTallies, weighTallies } from './dynamodb-meter.js';
 import type { ChatShape } from './emulators.js';
 import {
   createBenchWorker,
@@ -198,6 +200,16 @@ async function main(): Promise<void> {
       : undefined;
     worker.close();
 
+    // --- the deployed shape, full reads: the Lambdas' planner and workers, every store metered
+    const fullShape = createDeployedShape(emulators, endpoints, chatIds, 'bench-snapshots', {
+      reads: { mode: 'full' },
+      tickMinutes: opts.tickMinutes,
+    });
+    const deployedFull = await fullShape.tick(0).finally(() => fullShape.close());
+    say(
+      `deployed shape, full reads, steady tick: ${deployedFull.requests} requests, ${deployedFull.dynamo.total.reads} DynamoDB reads, ${deployedFull.dynamo.total.writes} writes (all stores)`,
+    );
+
     // --- the portal's bucket on: the first chats (synced above) alone, then beside a competitor
     let shared: SharedRuns | undefined;
     if (opts.sharedChats > 0) {
@@ -289,6 +301,7 @@ async function main(): Promise<void> {
       chatCount: chatIds.length,
       general,
       runs,
+      deployedFull,
       churned: churned.length,
       naive: {
         sampleChats: sample.length,
@@ -426,6 +439,8 @@ interface OutputInput {
   readonly chatCount: number;
   readonly general: ChatShape | undefined;
   readonly runs: Record<RunName, RunResult>;
+  /** One steady full-read tick through the Lambdas' composition (all stores metered). */
+  readonly deployedFull: DeployedTick;
   readonly churned: number;
   readonly naive: {
     readonly sampleChats: number;
@@ -584,6 +599,27 @@ function buildOutput(input: OutputInput) {
       },
     );
   }
+  // Every DynamoDB call of a tick through the Lambdas' composition, by store; a month of them.
+  const ticksPerMonth = (30 * 24 * 60) / input.opts.tickMinutes;
+  const hintedPeriod =
+    hinted && weighTallies(hinted.period.map((t) => [t.dynamo, 1 / hinted.period.length]));
+  const perTick = {
+    fullSteady: tickSummary([input.deployedFull]),
+    ...(hinted
+      ? {
+          hintedQuiet: tickSummary([hinted.quiet]),
+          hintedPeriodMean: tickSummary(hinted.period),
+          hintedChurn: tickSummary([hinted.churn]),
+        }
+      : {}),
+  };
+  const perMonth = {
+    ticks: ticksPerMonth,
+    fullSteady: roundTallies(weighTallies([[input.deployedFull.dynamo, ticksPerMonth]])),
+    ...(hintedPeriod
+      ? { hintedPeriodMean: roundTallies(weighTallies([[hintedPeriod, ticksPerMonth]])) }
+      : {}),
+  };
   return {
     config: {
       chats: input.opts.chats,
@@ -657,6 +693,8 @@ function buildOutput(input: OutputInput) {
         return changed === 0 ? null : round(r.dynamoWrites / changed);
       }),
       skippedSaves: perRun(runs, (r) => r.skippedSaves),
+      perTick,
+      perMonth,
     },
     sns: {
       calls: perRun(runs, (r) => r.snsCalls),
@@ -707,9 +745,9 @@ function buildOutput(input: OutputInput) {
     targets,
     profile: input.profile ?? null,
     measured:
-      'requests.ours.*, requests.naiveSample.*, wallMs, cpuMs, peakRssMb, dynamodb.*, sns.*, large.* (simulator/adapter counters, process.cpuUsage, RSS sampled every 5 ms; large.workerPeakRssMb = child maxRSS)',
+      'requests.ours.*, requests.naiveSample.*, wallMs, cpuMs, peakRssMb, dynamodb.* but perMonth, sns.*, large.* (simulator/adapter counters, process.cpuUsage, RSS sampled every 5 ms; large.workerPeakRssMb = child maxRSS)',
     computed:
-      'requests.naive (sum over every chat of the steady-state portal of max(1, ceil(active members / 50))), requests.naiveAfterChurn (the same after churn; the sample, read after churn, matches it), ratio, portalSeconds.* = max(0, (N − 50) / 2), sharedBucket.*.idealMs = max(0, N − 50) / (2 − competitor) s for the N requests admitted (not answered 503) and ratio = wallMs / idealMs',
+      'requests.naive (sum over every chat of the steady-state portal of max(1, ceil(active members / 50))), requests.naiveAfterChurn (the same after churn; the sample, read after churn, matches it), ratio, portalSeconds.* = max(0, (N − 50) / 2), sharedBucket.*.idealMs = max(0, N − 50) / (2 − competitor) s for the N requests admitted (not answered 503) and ratio = wallMs / idealMs, dynamodb.perMonth.* = dynamodb.perTick.* × 30 days of ticks',
     environment: {
       node: process.version,
       loadavg1m: round(loadavg()[0] ?? 0, 2),
@@ -717,6 +755,84 @@ function buildOutput(input: OutputInput) {
     },
     totalMs: input.totalMs,
   };
+}
+
+/** Mean of the ticks' requests, work items and DynamoDB calls by store. */
+function tickSummary(ticks: readonly DeployedTick[]) {
+  const mean = (pick: (t: DeployedTick) => number) =>
+    round(ticks.reduce((n, t) => n + pick(t), 0) / ticks.length, 2);
+  return {
+    bitrix24Requests: mean((t) => t.requests),
+    workItems: mean((t) => t.workItems),
+    byStore: roundTallies(weighTallies(ticks.map((t) => [t.dynamo, 1 / ticks.length]))),
+  };
+}
+
+function roundTallies(tallies: DynamoTallies) {
+  const out = {} as Record<keyof DynamoTallies, DynamoTallies[keyof DynamoTallies]>;
+  for (const key of [...DYNAMO_COMPONENTS, 'total'] as const) {
+    const t = tallies[key];
+    out[key] = {
+      reads: round(t.reads, 2),
+      writes: round(t.writes, 2),
+      readUnits: round(t.readUnits, 1),
+      writeUnits: round(t.writeUnits, 1),
+      byOperation: Object.fromEntries(
+        Object.entries(t.byOperation).map(([op, n]) => [op, round(n, 2)]),
+      ),
+    };
+  }
+  return out as DynamoTallies;
+}
+
+const STORE_NAMES: Readonly<Record<keyof DynamoTallies, string>> = {
+  snapshots: 'snapshot store',
+  hints: 'hint store',
+  bucket: 'bucket store (rate budget)',
+  total: 'all stores',
+};
+
+function printGrid(header: readonly string[], rows: readonly (readonly (string | number)[])[]) {
+  const widths = header.map((h, i) =>
+    Math.max(h.length, ...rows.map((row) => String(row[i] ?? '').length)),
+  );
+  const line = (cells: readonly (string | number)[]) =>
+    cells
+      .map((c, i) =>
+        i === 0 ? String(c).padEnd(widths[i] ?? 0) : String(c).padStart(widths[i] ?? 0),
+      )
+      .join('  ');
+  process.stdout.write(`${line(header)}\n`);
+  process.stdout.write(`${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);
+  for (const row of rows) process.stdout.write(`${line(row)}\n`);
+}
+
+function printDynamoPerTick(d: ReturnType<typeof buildOutput>['dynamodb']): void {
+  const columns = Object.entries(d.perTick);
+  const rows: (string | number)[][] = [
+    ['Bitrix24 requests', ...columns.map(([, t]) => t.bitrix24Requests)],
+    ['work items', ...columns.map(([, t]) => t.workItems)],
+  ];
+  for (const key of [...DYNAMO_COMPONENTS, 'total'] as const) {
+    rows.push([
+      `${STORE_NAMES[key]}: read / write calls`,
+      ...columns.map(([, t]) => `${t.byStore[key].reads} / ${t.byStore[key].writes}`),
+    ]);
+    rows.push([
+      `${STORE_NAMES[key]}: read / write units`,
+      ...columns.map(([, t]) => `${t.byStore[key].readUnits} / ${t.byStore[key].writeUnits}`),
+    ]);
+  }
+  const month = (name: string, pick: (t: DynamoTallies['total']) => string) => [
+    `${name} per month (${d.perMonth.ticks} ticks)`,
+    ...columns.map(([scenario]) => {
+      const total = (d.perMonth as Record<string, DynamoTallies | number>)[scenario];
+      return typeof total === 'object' ? pick(total.total) : '';
+    }),
+  ];
+  rows.push(month('read / write calls', (t) => `${t.reads} / ${t.writes}`));
+  rows.push(month('read / write units', (t) => `${t.readUnits} / ${t.writeUnits}`));
+  printGrid(['DynamoDB per tick, planner + workers', ...columns.map(([name]) => name)], rows);
 }
 
 function printTable(out: ReturnType<typeof buildOutput>): void {
@@ -799,21 +915,14 @@ function printTable(out: ReturnType<typeof buildOutput>): void {
     '',
     '',
   ]);
-  const header = ['metric', 'ours baseline', 'ours steady', 'ours churn', 'naive', 'naive÷steady'];
-  const widths = header.map((h, i) =>
-    Math.max(h.length, ...rows.map((row) => String(row[i] ?? '').length)),
-  );
-  const line = (cells: readonly (string | number)[]) =>
-    cells
-      .map((c, i) =>
-        i === 0 ? String(c).padEnd(widths[i] ?? 0) : String(c).padStart(widths[i] ?? 0),
-      )
-      .join('  ');
   const print = (s = '') => process.stdout.write(`${s}\n`);
   print();
-  print(line(header));
-  print(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const row of rows) print(line(row));
+  printGrid(
+    ['metric', 'ours baseline', 'ours steady', 'ours churn', 'naive', 'naive÷steady'],
+    rows,
+  );
+  print();
+  printDynamoPerTick(out.dynamodb);
   print();
   for (const [name, byMethod] of Object.entries(r.byMethod)) {
     print(`requests by method, ${name}: ${JSON.stringify(byMethod)}`);
