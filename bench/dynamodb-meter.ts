@@ -5,7 +5,10 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 export const DYNAMO_COMPONENTS = ['snapshots', 'hints', 'bucket'] as const;
 export type DynamoComponent = (typeof DYNAMO_COMPONENTS)[number];
 
-/** DynamoDB calls of one component; failed calls (a lost conditional write) count too. */
+/**
+ * DynamoDB calls of one component. A failed call (a lost conditional write) counts as a call but
+ * adds no units: an error carries no ConsumedCapacity, although DynamoDB bills it.
+ */
 export interface DynamoTally {
   readonly reads: number;
   readonly writes: number;
@@ -50,6 +53,16 @@ const emptyTally = (): MutableTally => ({
   byOperation: {},
 });
 
+function addTo(sum: MutableTally, t: DynamoTally, weight: number): MutableTally {
+  sum.reads += weight * t.reads;
+  sum.writes += weight * t.writes;
+  sum.readUnits += weight * t.readUnits;
+  sum.writeUnits += weight * t.writeUnits;
+  for (const [op, n] of Object.entries(t.byOperation))
+    sum.byOperation[op] = (sum.byOperation[op] ?? 0) + weight * n;
+  return sum;
+}
+
 const unitsOf = (capacity: unknown): number =>
   (Array.isArray(capacity) ? capacity : capacity ? [capacity] : []).reduce(
     (sum: number, c: { CapacityUnits?: number }) => sum + (c.CapacityUnits ?? 0),
@@ -67,7 +80,7 @@ export function createDynamoMeter(config: DynamoDBClientConfig): DynamoMeter {
     DYNAMO_COMPONENTS.map((c) => [c, emptyTally()]),
   );
   const clients: DynamoDBClient[] = [];
-  const meter: DynamoMeter = {
+  return {
     documentClient(component) {
       const tally = tallies.get(component) as MutableTally;
       const client = new DynamoDBClient(config);
@@ -98,13 +111,8 @@ export function createDynamoMeter(config: DynamoDBClientConfig): DynamoMeter {
       const out = {} as Record<DynamoComponent | 'total', DynamoTally>;
       const total = emptyTally();
       for (const [component, tally] of tallies) {
-        out[component] = { ...tally, byOperation: { ...tally.byOperation } };
-        total.reads += tally.reads;
-        total.writes += tally.writes;
-        total.readUnits += tally.readUnits;
-        total.writeUnits += tally.writeUnits;
-        for (const [op, n] of Object.entries(tally.byOperation))
-          total.byOperation[op] = (total.byOperation[op] ?? 0) + n;
+        out[component] = addTo(emptyTally(), tally, 1);
+        addTo(total, tally, 1);
       }
       out.total = total;
       return out;
@@ -113,7 +121,6 @@ export function createDynamoMeter(config: DynamoDBClientConfig): DynamoMeter {
       for (const client of clients) client.destroy();
     },
   };
-  return meter;
 }
 
 /** Σ weight × tallies, per component: a delta ([after, 1], [before, −1]), a mean, a multiple. */
@@ -121,15 +128,7 @@ export function weighTallies(parts: readonly (readonly [DynamoTallies, number])[
   const out = {} as Record<DynamoComponent | 'total', DynamoTally>;
   for (const key of [...DYNAMO_COMPONENTS, 'total'] as const) {
     const sum = emptyTally();
-    for (const [tallies, weight] of parts) {
-      const t = tallies[key];
-      sum.reads += weight * t.reads;
-      sum.writes += weight * t.writes;
-      sum.readUnits += weight * t.readUnits;
-      sum.writeUnits += weight * t.writeUnits;
-      for (const [op, n] of Object.entries(t.byOperation))
-        sum.byOperation[op] = (sum.byOperation[op] ?? 0) + weight * n;
-    }
+    for (const [tallies, weight] of parts) addTo(sum, tallies[key], weight);
     for (const [op, n] of Object.entries(sum.byOperation)) if (n === 0) delete sum.byOperation[op];
     out[key] = sum;
   }

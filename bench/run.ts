@@ -10,7 +10,12 @@ import type { MembershipChange } from '../local/simulator/seeds.js';
 import type { SimulatorStats } from '../local/simulator/types.js';
 import { type ProfileSummary, startCpuProfile } from './cpu-profile.js';
 import { createDeployedShape, type DeployedTick } from './deployed-shape.js';
-import { DYNAMO_COMPONENTS, type DynamoTallies, weighTallies } from './dynamodb-meter.js';
+import {
+  DYNAMO_COMPONENTS,
+  type DynamoTallies,
+  type DynamoTally,
+  weighTallies,
+} from './dynamodb-meter.js';
 import type { ChatShape } from './emulators.js';
 import {
   createBenchWorker,
@@ -601,8 +606,6 @@ function buildOutput(input: OutputInput) {
   }
   // Every DynamoDB call of a tick through the Lambdas' composition, by store; a month of them.
   const ticksPerMonth = (30 * 24 * 60) / input.opts.tickMinutes;
-  const hintedPeriod =
-    hinted && weighTallies(hinted.period.map((t) => [t.dynamo, 1 / hinted.period.length]));
   const perTick = {
     fullSteady: tickSummary([input.deployedFull]),
     ...(hinted
@@ -615,10 +618,8 @@ function buildOutput(input: OutputInput) {
   };
   const perMonth = {
     ticks: ticksPerMonth,
-    fullSteady: roundTallies(weighTallies([[input.deployedFull.dynamo, ticksPerMonth]])),
-    ...(hintedPeriod
-      ? { hintedPeriodMean: roundTallies(weighTallies([[hintedPeriod, ticksPerMonth]])) }
-      : {}),
+    fullSteady: meanDynamo([input.deployedFull], ticksPerMonth),
+    ...(hinted ? { hintedPeriodMean: meanDynamo(hinted.period, ticksPerMonth) } : {}),
   };
   return {
     config: {
@@ -764,12 +765,14 @@ function tickSummary(ticks: readonly DeployedTick[]) {
   return {
     bitrix24Requests: mean((t) => t.requests),
     workItems: mean((t) => t.workItems),
-    byStore: roundTallies(weighTallies(ticks.map((t) => [t.dynamo, 1 / ticks.length]))),
+    byStore: meanDynamo(ticks, 1),
   };
 }
 
-function roundTallies(tallies: DynamoTallies) {
-  const out = {} as Record<keyof DynamoTallies, DynamoTallies[keyof DynamoTallies]>;
+/** The ticks' mean DynamoDB calls and units by store, × `times`, rounded. */
+function meanDynamo(ticks: readonly DeployedTick[], times: number): DynamoTallies {
+  const tallies = weighTallies(ticks.map((t) => [t.dynamo, times / ticks.length]));
+  const out = {} as Record<keyof DynamoTallies, DynamoTally>;
   for (const key of [...DYNAMO_COMPONENTS, 'total'] as const) {
     const t = tallies[key];
     out[key] = {
@@ -782,7 +785,7 @@ function roundTallies(tallies: DynamoTallies) {
       ),
     };
   }
-  return out as DynamoTallies;
+  return out;
 }
 
 const STORE_NAMES: Readonly<Record<keyof DynamoTallies, string>> = {
@@ -823,11 +826,13 @@ function printDynamoPerTick(d: ReturnType<typeof buildOutput>['dynamodb']): void
       ...columns.map(([, t]) => `${t.byStore[key].readUnits} / ${t.byStore[key].writeUnits}`),
     ]);
   }
+  const { ticks, ...months } = d.perMonth;
+  const monthly: Partial<Record<string, DynamoTallies>> = months;
   const month = (name: string, pick: (t: DynamoTallies['total']) => string) => [
-    `${name} per month (${d.perMonth.ticks} ticks)`,
+    `${name} per month (${ticks} ticks)`,
     ...columns.map(([scenario]) => {
-      const total = (d.perMonth as Record<string, DynamoTallies | number>)[scenario];
-      return typeof total === 'object' ? pick(total.total) : '';
+      const tallies = monthly[scenario];
+      return tallies ? pick(tallies.total) : '';
     }),
   ];
   rows.push(month('read / write calls', (t) => `${t.reads} / ${t.writes}`));
