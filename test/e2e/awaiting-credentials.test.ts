@@ -1,13 +1,12 @@
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AWAITING_CREDENTIALS_PLACEHOLDER } from '../../functions/adapters/secrets-manager-credentials.js';
 import {
   captureLogger,
   captureMetrics,
   sqsEvent,
   sqsRecord,
-  startWorld,
-  type World,
+  useWorld,
   workItem,
 } from './support/harness.js';
 
@@ -17,15 +16,7 @@ import {
  * failed chat, a failed invocation, a retried work item or a DLQ'd tick (docs/operations.md).
  */
 
-let world: World;
-
-beforeAll(async () => {
-  world = await startWorld();
-});
-
-afterAll(async () => {
-  await world?.close();
-});
+const world = useWorld();
 
 interface EmfBlob {
   readonly _aws: { readonly CloudWatchMetrics: readonly { readonly Dimensions: string[][] }[] };
@@ -41,8 +32,8 @@ const blobsOf = (lines: readonly string[]) =>
 describe('a portal awaiting credentials', () => {
   it('is skipped by the worker: the item succeeds, nothing is read or stored, and it is logged and counted', async () => {
     // Prepare: one portal without a secret, one with the placeholder, one ready
-    const chatId = world.sim.admin.createChat({ title: 'Calm', memberIds: [1, 2] }).id;
-    const deployment = await world.deploy({
+    const chatId = world().sim.admin.createChat({ title: 'Calm', memberIds: [1, 2] }).id;
+    const deployment = await world().deploy({
       portals: [
         { id: 'absent', chats: [chatId], secret: { kind: 'missing' } },
         {
@@ -92,7 +83,7 @@ describe('a portal awaiting credentials', () => {
 
   it('is left out of discovery by the planner without failing the tick, and counted', async () => {
     // Prepare
-    const deployment = await world.deploy({
+    const deployment = await world().deploy({
       portals: [
         { id: 'absent', chats: { discover: true }, secret: { kind: 'missing' } },
         {
@@ -110,7 +101,7 @@ describe('a portal awaiting credentials', () => {
     const report = await deployment.planner({ logger, metrics })({
       scheduledTime: '2026-11-21T12:00:00Z',
     });
-    const { Messages = [] } = await world.aws.sqs.send(
+    const { Messages = [] } = await world().aws.sqs.send(
       new ReceiveMessageCommand({ QueueUrl: deployment.workQueueUrl, MaxNumberOfMessages: 10 }),
     );
 

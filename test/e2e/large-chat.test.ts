@@ -1,34 +1,30 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   memberChanges,
   sqsEvent,
   sqsRecord,
-  startWorld,
   typesOf,
-  type World,
+  useWorld,
   workItem,
 } from './support/harness.js';
 
 const SIZE = 200_000;
-let world: World;
+// Chat 1 is the general chat; the generated 200,000-member chat comes next.
+const world = useWorld({ seed: { chats: 0, membersPerChat: 2, largeChats: [SIZE] } });
 let chatId: number;
 
-beforeAll(async () => {
-  // Chat 1 is the general chat; the generated 200,000-member chat comes next.
-  world = await startWorld({ seed: { chats: 0, membersPerChat: 2, largeChats: [SIZE] } });
-  const large = world.sim.admin.chats().find((c) => c.memberIds.length === SIZE);
+beforeAll(() => {
+  const large = world()
+    .sim.admin.chats()
+    .find((c) => c.memberIds.length === SIZE);
   if (!large) throw new Error('no large chat in the seed');
   chatId = large.id;
-});
-
-afterAll(async () => {
-  await world?.close();
 });
 
 describe('worker Lambda: a 200,000-member chat', () => {
   it('publishes the baseline in parts, stores it, then publishes only the few joins and leaves', async () => {
     // Prepare
-    const deployment = await world.deploy({ portals: [{ id: 'acme', chats: [chatId] }] });
+    const deployment = await world().deploy({ portals: [{ id: 'acme', chats: [chatId] }] });
     const queueArn = deployment.workQueueArn;
     const run = (tick: number) =>
       deployment.worker()(sqsEvent([sqsRecord(workItem('acme', [chatId], tick), { queueArn })]));
@@ -53,9 +49,9 @@ describe('worker Lambda: a 200,000-member chat', () => {
     expect(stored?.version).toBe(1);
 
     // Act: a few leaves and joins
-    const [newcomerA, newcomerB] = world.sim.admin.addUsers(2) as [number, number];
-    world.sim.admin.addMembers(chatId, [newcomerA, newcomerB]);
-    world.sim.admin.removeMembers(chatId, [
+    const [newcomerA, newcomerB] = world().sim.admin.addUsers(2) as [number, number];
+    world().sim.admin.addMembers(chatId, [newcomerA, newcomerB]);
+    world().sim.admin.removeMembers(chatId, [
       reassembled[10] as number,
       reassembled[150_000] as number,
       reassembled[199_999] as number,

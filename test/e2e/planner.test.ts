@@ -3,26 +3,17 @@ import {
   type Message,
   ReceiveMessageCommand,
 } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { WorkItem } from '../../functions/core/model.js';
 import {
   captureLogger,
   type Deployment,
   sqsEventFromMessages,
-  startWorld,
   typesOf,
-  type World,
+  useWorld,
 } from './support/harness.js';
 
-let world: World;
-
-beforeAll(async () => {
-  world = await startWorld();
-});
-
-afterAll(async () => {
-  await world?.close();
-});
+const world = useWorld();
 
 /** What EventBridge Scheduler sends: the stack's input `{ scheduledTime: <aws.scheduler.scheduled-time> }`. */
 const tick = (scheduledTime: string) => ({ scheduledTime });
@@ -31,7 +22,7 @@ const tick = (scheduledTime: string) => ({ scheduledTime });
 async function receiveAll(deployment: Deployment): Promise<Message[]> {
   const received: Message[] = [];
   for (let idle = 0; idle < 3; ) {
-    const { Messages = [] } = await world.aws.sqs.send(
+    const { Messages = [] } = await world().aws.sqs.send(
       new ReceiveMessageCommand({
         QueueUrl: deployment.workQueueUrl,
         MaxNumberOfMessages: 10,
@@ -45,7 +36,7 @@ async function receiveAll(deployment: Deployment): Promise<Message[]> {
       continue;
     }
     received.push(...Messages);
-    await world.aws.sqs.send(
+    await world().aws.sqs.send(
       new DeleteMessageBatchCommand({
         QueueUrl: deployment.workQueueUrl,
         Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
@@ -61,7 +52,7 @@ describe('planner Lambda', () => {
   it('turns a Scheduler tick into FIFO work items of at most 50 chats, one group per portal', async () => {
     // Prepare
     const many = Array.from({ length: 120 }, (_, i) => 1_000 + i);
-    const deployment = await world.deploy({
+    const deployment = await world().deploy({
       portals: [
         { id: 'acme', chats: [...many].reverse() },
         { id: 'globex', chats: [2, 3, 4] },
@@ -105,7 +96,7 @@ describe('planner Lambda', () => {
 
   it('enqueues nothing twice when the same tick is planned again, and a new tick plans anew', async () => {
     // Prepare: full reads, so that the next tick plans every chat again
-    const deployment = await world.deploy({
+    const deployment = await world().deploy({
       portals: [
         {
           id: 'acme',
@@ -139,11 +130,11 @@ describe('planner Lambda', () => {
 
   it('plans the discovered group chats of the integration user, minus exclusions, and the worker syncs them', async () => {
     // Prepare
-    const deployment = await world.deploy({
+    const deployment = await world().deploy({
       portals: [{ id: 'acme', chats: { discover: true, exclude: [4] } }],
     });
-    const visible = world.sim.admin
-      .chats()
+    const visible = world()
+      .sim.admin.chats()
       .filter((c) => c.memberIds.includes(1) && c.type !== 'general' && c.id !== 4)
       .map((c) => c.id);
 
@@ -157,7 +148,7 @@ describe('planner Lambda', () => {
     const events = await deployment.events();
 
     // Assess
-    expect(planned.filter((id) => id !== world.sim.admin.generalChatId)).toEqual(visible);
+    expect(planned.filter((id) => id !== world().sim.admin.generalChatId)).toEqual(visible);
     expect(planned).not.toContain(4);
     expect(planned).not.toContain(5);
     expect(response.batchItemFailures).toEqual([]);
@@ -167,16 +158,16 @@ describe('planner Lambda', () => {
 
   it('refreshes an expired OAuth token while discovering, stores the new pair, and the worker uses it', async () => {
     // Prepare
-    const deployment = await world.deploy({
+    const deployment = await world().deploy({
       portals: [{ id: 'acme', chats: { discover: true }, secret: { kind: 'oauth' } }],
     });
     const secretArn = deployment.secretArns.acme ?? '';
-    const before = JSON.parse(world.secrets.version(secretArn)?.secretString ?? '{}');
-    world.sim.faults.inject({ kind: 'expire-tokens' });
+    const before = JSON.parse(world().secrets.version(secretArn)?.secretString ?? '{}');
+    world().sim.faults.inject({ kind: 'expire-tokens' });
 
     // Act
     await deployment.planner()(tick('2026-11-21T12:00:00Z'));
-    const afterPlanning = JSON.parse(world.secrets.version(secretArn)?.secretString ?? '{}');
+    const afterPlanning = JSON.parse(world().secrets.version(secretArn)?.secretString ?? '{}');
     const messages = await receiveAll(deployment);
     const response = await deployment.worker()(
       sqsEventFromMessages(messages, deployment.workQueueArn),
@@ -187,7 +178,7 @@ describe('planner Lambda', () => {
     expect(messages.length).toBeGreaterThan(0);
     expect(response.batchItemFailures).toEqual([]);
     // The worker's own container loaded the planner's pair: no further refresh was needed.
-    expect(JSON.parse(world.secrets.version(secretArn)?.secretString ?? '{}')).toEqual(
+    expect(JSON.parse(world().secrets.version(secretArn)?.secretString ?? '{}')).toEqual(
       afterPlanning,
     );
   });
@@ -196,7 +187,7 @@ describe('planner Lambda', () => {
     // Prepare
     const leakyCode = 'leakycode4b9f2e7c1d';
     const wrongCode = 'wrongcode8a7d6c5b4e';
-    const deployment = await world.deploy({
+    const deployment = await world().deploy({
       portals: [
         { id: 'good', chats: [2] },
         {
@@ -204,13 +195,13 @@ describe('planner Lambda', () => {
           chats: { discover: true },
           secret: {
             kind: 'raw',
-            value: { type: 'webhook', webhookUrl: `${world.sim.baseUrl}/rest/1/${leakyCode}` },
+            value: { type: 'webhook', webhookUrl: `${world().sim.baseUrl}/rest/1/${leakyCode}` },
           },
         },
         {
           id: 'rejected',
           chats: { discover: true },
-          secret: { kind: 'webhook', webhookUrl: `${world.sim.baseUrl}/rest/1/${wrongCode}/` },
+          secret: { kind: 'webhook', webhookUrl: `${world().sim.baseUrl}/rest/1/${wrongCode}/` },
         },
       ],
     });

@@ -1,13 +1,12 @@
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   captureLogger,
   captureMetrics,
   secretStrings,
   sqsEvent,
   sqsRecord,
-  startWorld,
-  type World,
+  useWorld,
   workItem,
 } from './support/harness.js';
 
@@ -17,29 +16,21 @@ import {
  * events, stored snapshot items or errors — through a run with faults, auth errors and a refresh.
  */
 
-let world: World;
-
-beforeAll(async () => {
-  world = await startWorld();
-});
-
-afterAll(async () => {
-  await world?.close();
-});
+const world = useWorld();
 
 describe('secrets stay secret', () => {
   it('keeps webhook codes, tokens and the client secret out of logs, metrics, events, snapshots and errors', async () => {
     // Prepare: a webhook portal, an OAuth portal, and a portal whose webhook code is wrong
-    const chatId = world.sim.admin.createChat({ title: 'Leak check', memberIds: [1, 2, 3] }).id;
+    const chatId = world().sim.admin.createChat({ title: 'Leak check', memberIds: [1, 2, 3] }).id;
     const wrongCode = 'wrongcode1f2e3d4c5b6a';
-    const deployment = await world.deploy({
+    const deployment = await world().deploy({
       portals: [
         { id: 'hook', chats: [chatId] },
         { id: 'oauth', chats: [chatId], secret: { kind: 'oauth' } },
         {
           id: 'rejected',
           chats: [chatId],
-          secret: { kind: 'webhook', webhookUrl: `${world.sim.baseUrl}/rest/1/${wrongCode}/` },
+          secret: { kind: 'webhook', webhookUrl: `${world().sim.baseUrl}/rest/1/${wrongCode}/` },
         },
       ],
     });
@@ -69,16 +60,16 @@ describe('secrets stay secret', () => {
       for (const worker of [powertools, raw]) {
         const tick = worker === powertools ? 1 : 10;
         await worker(sqsEvent([item('hook', tick), item('oauth', tick), item('rejected', tick)]));
-        world.sim.faults.inject({ kind: 'html', status: 502, method: 'batch', times: 2 });
-        world.sim.faults.inject({ kind: 'expire-tokens' });
-        world.sim.admin.addMembers(chatId, [tick === 1 ? 4 : 5]);
+        world().sim.faults.inject({ kind: 'html', status: 502, method: 'batch', times: 2 });
+        world().sim.faults.inject({ kind: 'expire-tokens' });
+        world().sim.admin.addMembers(chatId, [tick === 1 ? 4 : 5]);
         await worker(
           sqsEvent([item('hook', tick + 1), item('oauth', tick + 1), item('rejected', tick + 1)]),
         );
         await worker(
           sqsEvent([item('oauth', tick + 2), item('hook', tick + 2), item('rejected', tick + 2)]),
         );
-        world.sim.faults.clear();
+        world().sim.faults.clear();
       }
       // A work item naming a portal the config lacks is refused with an error log line.
       await deployment.worker({ logger: rawLogger })(sqsEvent([item('nowhere', 1)]));
@@ -88,12 +79,12 @@ describe('secrets stay secret', () => {
       else process.env.POWERTOOLS_LOG_LEVEL = savedLevel;
     }
     const events = await deployment.events();
-    const items = await world.dynamo.client.send(
+    const items = await world().dynamo.client.send(
       new ScanCommand({ TableName: deployment.tableName }),
     );
 
     // Assess: the scans have something to scan
-    const oauthSecret = world.secrets.version(deployment.secretArns.oauth ?? '');
+    const oauthSecret = world().secrets.version(deployment.secretArns.oauth ?? '');
     const refreshed = secretStrings(oauthSecret?.secretString ?? '');
     expect(oauthSecret?.stages).toContain('AWSCURRENT');
     expect(refreshed.some((s) => !deployment.secretValues.includes(s))).toBe(true);
@@ -110,7 +101,7 @@ describe('secrets stay secret', () => {
         ...deployment.secretValues,
         ...refreshed,
         wrongCode,
-        world.sim.oauth.clientSecret,
+        world().sim.oauth.clientSecret,
       ]),
     ];
     expect(secrets.length).toBeGreaterThanOrEqual(6);

@@ -1,14 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEADLINE_MARGIN_MS } from '../../functions/app/lambda-worker.js';
 import { MIN_REQUEST_MS } from '../../functions/bitrix24/bitrix24-client.js';
-import {
-  lambdaContext,
-  sqsEvent,
-  sqsRecord,
-  startWorld,
-  type World,
-  workItem,
-} from './support/harness.js';
+import { lambdaContext, sqsEvent, sqsRecord, useWorld, workItem } from './support/harness.js';
 
 /**
  * The worker's deadline comes from the Lambda context: every Bitrix24 wait and request ends
@@ -16,28 +9,20 @@ import {
  * then goes back to the queue instead of being cut off mid-way.
  */
 
-let world: World;
-
-beforeAll(async () => {
-  world = await startWorld();
-});
-
-afterAll(async () => {
-  await world?.close();
-});
+const world = useWorld();
 
 describe('worker Lambda deadline', () => {
   it('reads nothing and returns the item when too little time is left, keeping the snapshot', async () => {
     // Prepare: a synced chat, then a member leaves
-    const chatId = world.sim.admin.createChat({ title: 'Late', memberIds: [1, 2, 3] }).id;
-    const deployment = await world.deploy({ portals: [{ id: 'late', chats: [chatId] }] });
+    const chatId = world().sim.admin.createChat({ title: 'Late', memberIds: [1, 2, 3] }).id;
+    const deployment = await world().deploy({ portals: [{ id: 'late', chats: [chatId] }] });
     const queueArn = deployment.workQueueArn;
     const worker = deployment.worker();
     await worker(sqsEvent([sqsRecord(workItem('late', [chatId]), { queueArn })]));
     const before = await deployment.snapshot('late', chatId);
     await deployment.events();
-    world.sim.admin.removeMembers(chatId, [3]);
-    world.sim.resetStats();
+    world().sim.admin.removeMembers(chatId, [3]);
+    world().sim.resetStats();
 
     // Act: the invocation has less than one request's time left after the margin
     const response = await worker(
@@ -47,15 +32,15 @@ describe('worker Lambda deadline', () => {
 
     // Assess
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'late-1' }]);
-    expect(world.sim.stats().requests).toBe(0);
+    expect(world().sim.stats().requests).toBe(0);
     expect(await deployment.snapshot('late', chatId)).toEqual(before);
     expect(await deployment.events({ idleMs: 300 })).toEqual([]);
   });
 
   it('syncs in a later invocation with time to spare what an earlier one had no time for', async () => {
     // Prepare: the first invocation of the container starts with its margin already used up
-    const chatId = world.sim.admin.createChat({ title: 'On time', memberIds: [1, 2] }).id;
-    const deployment = await world.deploy({ portals: [{ id: 'ontime', chats: [chatId] }] });
+    const chatId = world().sim.admin.createChat({ title: 'On time', memberIds: [1, 2] }).id;
+    const deployment = await world().deploy({ portals: [{ id: 'ontime', chats: [chatId] }] });
     const queueArn = deployment.workQueueArn;
     const worker = deployment.worker();
     const late = await worker(

@@ -1,33 +1,24 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   captureMetrics,
   lambdaContext,
   sqsEvent,
   sqsRecord,
-  startWorld,
-  type World,
+  useWorld,
   workItem,
 } from './support/harness.js';
 
 /** docs/operations.md, "Logs": what each worker log line carries. */
 
-let world: World;
-
-beforeAll(async () => {
-  world = await startWorld();
-});
-
-afterAll(async () => {
-  await world?.close();
-});
+const world = useWorld();
 
 type LogLine = Record<string, unknown> & { message: string };
 
 describe('worker logs', () => {
   it('carry the Lambda context on every line, and the item in hand on its lines only', async () => {
     // Prepare: the real Powertools logger, its stdout and stderr (warnings, errors) captured
-    const chatId = world.sim.admin.createChat({ title: 'Logged', memberIds: [1, 2] }).id;
-    const deployment = await world.deploy({ portals: [{ id: 'acme', chats: [chatId] }] });
+    const chatId = world().sim.admin.createChat({ title: 'Logged', memberIds: [1, 2] }).id;
+    const deployment = await world().deploy({ portals: [{ id: 'acme', chats: [chatId] }] });
     const queueArn = deployment.workQueueArn;
     const output: string[] = [];
     const capture = (chunk: unknown) => {

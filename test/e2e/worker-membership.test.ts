@@ -1,26 +1,17 @@
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EventTypes } from '../../functions/core/cloud-event.js';
 import {
   type Deployment,
   memberChanges,
   sqsEvent,
   sqsRecord,
-  startWorld,
   typesOf,
-  type World,
+  useWorld,
   workItem,
 } from './support/harness.js';
 
-let world: World;
-
-beforeAll(async () => {
-  world = await startWorld();
-});
-
-afterAll(async () => {
-  await world?.close();
-});
+const world = useWorld();
 
 /** The documented ID: sha256(source \n chat \n user \n type \n base version), docs/design.md, guarantee 4. */
 function expectedId(
@@ -45,9 +36,9 @@ async function runTick(deployment: Deployment, portalId: string, chatIds: number
 describe('worker Lambda: membership changes end to end', () => {
   it('publishes a baseline, then exactly the joins and leaves made between runs, then nothing', async () => {
     // Prepare
-    const chat = world.sim.admin.createChat({ title: 'Audit', memberIds: [1, 2, 3, 4] });
-    const deployment = await world.deploy({ portals: [{ id: 'acme', chats: [chat.id] }] });
-    const source = new URL(world.sim.baseUrl).origin;
+    const chat = world().sim.admin.createChat({ title: 'Audit', memberIds: [1, 2, 3, 4] });
+    const deployment = await world().deploy({ portals: [{ id: 'acme', chats: [chat.id] }] });
+    const source = new URL(world().sim.baseUrl).origin;
 
     // Act: first run
     const first = await runTick(deployment, 'acme', [chat.id], 1);
@@ -68,8 +59,8 @@ describe('worker Lambda: membership changes end to end', () => {
     });
 
     // Act: membership changes, second run (a new Lambda container)
-    world.sim.admin.addMembers(chat.id, [5, 20, 21]);
-    world.sim.admin.removeMembers(chat.id, [3]);
+    world().sim.admin.addMembers(chat.id, [5, 20, 21]);
+    world().sim.admin.removeMembers(chat.id, [3]);
     const second = await runTick(deployment, 'acme', [chat.id], 2);
     const changes = await deployment.events();
 
@@ -119,8 +110,8 @@ describe('worker Lambda: membership changes end to end', () => {
 
   it('mirrors type, portal, chat, user, bot and extranet as SNS attributes that filter policies match', async () => {
     // Prepare
-    const chat = world.sim.admin.createChat({ title: 'Contractors', memberIds: [1, 2, 3] });
-    const deployment = await world.deploy({
+    const chat = world().sim.admin.createChat({ title: 'Contractors', memberIds: [1, 2, 3] });
+    const deployment = await world().deploy({
       portals: [{ id: 'acme', chats: [chat.id] }],
       filtered: {
         extranet: { extranet: ['true'] },
@@ -129,8 +120,8 @@ describe('worker Lambda: membership changes end to end', () => {
     });
     await runTick(deployment, 'acme', [chat.id], 1);
     await deployment.events();
-    world.sim.admin.addMembers(chat.id, [20, 21, 4]);
-    world.sim.admin.removeMembers(chat.id, [2]);
+    world().sim.admin.addMembers(chat.id, [20, 21, 4]);
+    world().sim.admin.removeMembers(chat.id, [2]);
 
     // Act
     await runTick(deployment, 'acme', [chat.id], 2);
@@ -142,7 +133,7 @@ describe('worker Lambda: membership changes end to end', () => {
     const joined21 = all.find((e) => e.event.data.userId === 21);
     expect(joined21?.attributes).toEqual({
       type: EventTypes.joined,
-      portal: new URL(world.sim.baseUrl).origin,
+      portal: new URL(world().sim.baseUrl).origin,
       chatId: String(chat.id),
       userId: '21',
       bot: 'false',

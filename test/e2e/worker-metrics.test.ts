@@ -1,12 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  captureMetrics,
-  sqsEvent,
-  sqsRecord,
-  startWorld,
-  type World,
-  workItem,
-} from './support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { captureMetrics, sqsEvent, sqsRecord, useWorld, workItem } from './support/harness.js';
 
 /**
  * The worker's EMF output, as CloudWatch would ingest it: one blob per work item, each with
@@ -16,15 +9,7 @@ import {
  * looks at.
  */
 
-let world: World;
-
-beforeAll(async () => {
-  world = await startWorld();
-});
-
-afterAll(async () => {
-  await world?.close();
-});
+const world = useWorld();
 
 interface EmfBlob {
   readonly _aws: {
@@ -40,12 +25,12 @@ interface EmfBlob {
 describe('worker metrics', () => {
   it('publishes one blob per work item with only its own portal dimension, across items and invocations', async () => {
     // Prepare: two portals; alpha has an unreadable chat (empty list), beta reads fine
-    const beta = await world.startExtraSimulator();
-    const a1 = world.sim.admin.createChat({ title: 'A1', memberIds: [1, 2] }).id;
-    const hidden = world.sim.admin.createChat({ title: 'Hidden', memberIds: [2, 3] }).id;
+    const beta = await world().startExtraSimulator();
+    const a1 = world().sim.admin.createChat({ title: 'A1', memberIds: [1, 2] }).id;
+    const hidden = world().sim.admin.createChat({ title: 'Hidden', memberIds: [2, 3] }).id;
     const b1 = beta.admin.createChat({ title: 'B1', memberIds: [1, 4, 5] }).id;
     const b2 = beta.admin.createChat({ title: 'B2', memberIds: [1, 6] }).id;
-    const deployment = await world.deploy({
+    const deployment = await world().deploy({
       portals: [
         { id: 'alpha', chats: [a1, hidden] },
         { id: 'beta', sim: beta, chats: [b1, b2] },
@@ -90,13 +75,13 @@ describe('worker metrics', () => {
 describe('worker metrics when the work item itself fails', () => {
   it('counts the chats of an item that threw as failed, under its portal', async () => {
     // Prepare: a chat synced once; then the snapshot table refuses every write
-    const chatId = world.sim.admin.createChat({ title: 'Broken store', memberIds: [1, 2] }).id;
-    const deployment = await world.deploy({ portals: [{ id: 'gamma', chats: [chatId] }] });
+    const chatId = world().sim.admin.createChat({ title: 'Broken store', memberIds: [1, 2] }).id;
+    const deployment = await world().deploy({ portals: [{ id: 'gamma', chats: [chatId] }] });
     const queueArn = deployment.workQueueArn;
     const { metrics, lines } = captureMetrics();
     const worker = deployment.worker({ metrics });
-    world.sim.admin.addMembers(chatId, [3]);
-    world.edge.before = ({ service }) => {
+    world().sim.admin.addMembers(chatId, [3]);
+    world().edge.before = ({ service }) => {
       if (service === 'dynamodb') throw new Error('simulated outage: DynamoDB unreachable');
     };
 
@@ -107,7 +92,7 @@ describe('worker metrics when the work item itself fails', () => {
         sqsEvent([sqsRecord(workItem('gamma', [chatId]), { queueArn, messageId: 'g-1' })]),
       );
     } finally {
-      world.edge.before = undefined;
+      world().edge.before = undefined;
     }
 
     // Assess
@@ -123,12 +108,12 @@ describe('worker metrics when the work item itself fails', () => {
 describe('worker metrics of a shared rate limit', () => {
   it('counts the answers of 503 QUERY_LIMIT_EXCEEDED per work item, under its portal', async () => {
     // Prepare: another integration has filled the portal's bucket for the next two requests
-    const chatId = world.sim.admin.createChat({ title: 'Busy portal', memberIds: [1, 2] }).id;
-    const deployment = await world.deploy({ portals: [{ id: 'delta', chats: [chatId] }] });
+    const chatId = world().sim.admin.createChat({ title: 'Busy portal', memberIds: [1, 2] }).id;
+    const deployment = await world().deploy({ portals: [{ id: 'delta', chats: [chatId] }] });
     const queueArn = deployment.workQueueArn;
     const { metrics, lines } = captureMetrics();
     const worker = deployment.worker({ metrics });
-    world.sim.faults.inject({
+    world().sim.faults.inject({
       method: 'batch',
       kind: 'status',
       status: 503,

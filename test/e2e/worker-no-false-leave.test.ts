@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Snapshot } from '../../functions/core/model.js';
 import type { Fault } from '../../local/simulator/types.js';
 import {
@@ -8,9 +8,8 @@ import {
   memberChanges,
   sqsEvent,
   sqsRecord,
-  startWorld,
   typesOf,
-  type World,
+  useWorld,
   workItem,
 } from './support/harness.js';
 
@@ -20,16 +19,8 @@ import {
  * stored snapshot as it was and publish no `left` event.
  */
 
-let world: World;
+const world = useWorld();
 let tick = 0;
-
-beforeAll(async () => {
-  world = await startWorld();
-});
-
-afterAll(async () => {
-  await world?.close();
-});
 
 interface Synced {
   readonly deployment: Deployment;
@@ -40,7 +31,7 @@ interface Synced {
 
 /** A deployment whose chats have been baselined (their first events drained). */
 async function synced(chatIds: number[]): Promise<Synced> {
-  const deployment = await world.deploy({ portals: [{ id: 'acme', chats: chatIds }] });
+  const deployment = await world().deploy({ portals: [{ id: 'acme', chats: chatIds }] });
   const run = async (options: { timeoutMs?: number } = {}) => {
     const messageId = `msg-${++tick}`;
     const worker = deployment.worker({
@@ -73,7 +64,7 @@ async function synced(chatIds: number[]): Promise<Synced> {
 }
 
 function newChat(members: number[]): number {
-  return world.sim.admin.createChat({ title: 'Team', memberIds: members }).id;
+  return world().sim.admin.createChat({ title: 'Team', memberIds: members }).id;
 }
 
 describe('worker Lambda: no false leave', () => {
@@ -82,7 +73,7 @@ describe('worker Lambda: no false leave', () => {
     const chatId = newChat([1, 2, 3, 4, 5, 6]);
     const chat = await synced([chatId]);
     const [before] = await chat.snapshots();
-    world.sim.admin.removeMembers(chatId, [1]);
+    world().sim.admin.removeMembers(chatId, [1]);
 
     // Act
     const lost = await chat.run();
@@ -105,7 +96,7 @@ describe('worker Lambda: no false leave', () => {
     expect(after?.accessLostAt).toBeDefined();
 
     // Act: access comes back with the same members
-    world.sim.admin.addMembers(chatId, [1]);
+    world().sim.admin.addMembers(chatId, [1]);
     await chat.run();
     const backEvents = await chat.deployment.events();
 
@@ -118,7 +109,7 @@ describe('worker Lambda: no false leave', () => {
 
   it('publishes nothing and stores nothing for a chat the webhook user was never in', async () => {
     // Prepare: demo chat 5 ("Finance") does not include the webhook user
-    const deployment = await world.deploy({ portals: [{ id: 'acme', chats: [5] }] });
+    const deployment = await world().deploy({ portals: [{ id: 'acme', chats: [5] }] });
     const worker = deployment.worker();
 
     // Act
@@ -137,7 +128,7 @@ describe('worker Lambda: no false leave', () => {
     const chatId = newChat([1, 7, 8, 9]);
     const chat = await synced([chatId]);
     const [before] = await chat.snapshots();
-    world.sim.admin.deleteChat(chatId);
+    world().sim.admin.deleteChat(chatId);
 
     // Act
     await chat.run();
@@ -154,13 +145,13 @@ describe('worker Lambda: no false leave', () => {
     const chatId = newChat([1, 10, 11, 12]);
     const chat = await synced([chatId]);
     const [before] = await chat.snapshots();
-    world.sim.faults.inject({
+    world().sim.faults.inject({
       kind: 'status',
       status: 403,
       error: 'ACCESS_ERROR',
       method: 'im.chat.user.list',
     });
-    world.sim.faults.inject({
+    world().sim.faults.inject({
       kind: 'status',
       status: 403,
       error: 'ACCESS_ERROR',
@@ -178,7 +169,7 @@ describe('worker Lambda: no false leave', () => {
     expect(events[0]?.event.data.code).toBe('ACCESS_ERROR');
     const [after] = await chat.snapshots();
     expect(after?.members).toEqual(before?.members);
-    expect(world.sim.faults.pending()).toBe(0);
+    expect(world().sim.faults.pending()).toBe(0);
   });
 
   it('returns the item for retry and keeps every snapshot when the whole request is refused with 403', async () => {
@@ -186,7 +177,7 @@ describe('worker Lambda: no false leave', () => {
     const chatIds = [newChat([1, 13, 14]), newChat([1, 15, 16])];
     const chat = await synced(chatIds);
     const before = await chat.snapshots();
-    world.sim.faults.inject({
+    world().sim.faults.inject({
       kind: 'status',
       status: 403,
       error: 'insufficient_scope',
@@ -205,11 +196,11 @@ describe('worker Lambda: no false leave', () => {
 
   it('returns the item for retry and keeps the general chat when a keyset page comes back short', async () => {
     // Prepare: the general chat refuses im.chat.user.list; the worker falls back to keyset pages
-    const general = world.sim.admin.generalChatId;
+    const general = world().sim.admin.generalChatId;
     const chat = await synced([general]);
     const [before] = await chat.snapshots();
     expect(before?.members.length).toBeGreaterThan(20);
-    world.sim.faults.inject({ kind: 'short-page', drop: 3, method: 'im.dialog.users.list' });
+    world().sim.faults.inject({ kind: 'short-page', drop: 3, method: 'im.dialog.users.list' });
 
     // Act
     const result = await chat.run();
@@ -218,7 +209,7 @@ describe('worker Lambda: no false leave', () => {
     expect(result.failed).toBe(true);
     expect(await chat.deployment.events()).toEqual([]);
     expect(await chat.snapshots()).toEqual([before]);
-    expect(world.sim.faults.pending()).toBe(0);
+    expect(world().sim.faults.pending()).toBe(0);
   });
 
   it.each<[string, Fault]>([
@@ -232,8 +223,8 @@ describe('worker Lambda: no false leave', () => {
       const chatId = newChat([1, 17, 18, 19]);
       const chat = await synced([chatId]);
       const [before] = await chat.snapshots();
-      world.sim.admin.removeMembers(chatId, [17]);
-      world.sim.faults.inject(fault);
+      world().sim.admin.removeMembers(chatId, [17]);
+      world().sim.faults.inject(fault);
 
       // Act
       const result = await chat.run();
@@ -258,7 +249,7 @@ describe('worker Lambda: no false leave', () => {
     const chatId = newChat([1, 2, 24, 25]);
     const chat = await synced([chatId]);
     const [before] = await chat.snapshots();
-    world.sim.faults.inject({ kind: 'slow', delayMs: 1_500, method: 'batch', times: 2 });
+    world().sim.faults.inject({ kind: 'slow', delayMs: 1_500, method: 'batch', times: 2 });
 
     // Act: 200 ms per request instead of the production 60 s
     const result = await chat.run({ timeoutMs: 200 });
@@ -271,12 +262,12 @@ describe('worker Lambda: no false leave', () => {
 
   it('fails only the chat with a malformed answer: its snapshot is kept, the other chat of the item syncs', async () => {
     // Prepare: the general chat is read with im.dialog.users.list, the other with im.chat.user.list
-    const general = world.sim.admin.generalChatId;
+    const general = world().sim.admin.generalChatId;
     const chatId = newChat([1, 3, 4, 5]);
     const chat = await synced([chatId, general]);
     const [beforeMalformed] = await chat.snapshots();
-    world.sim.admin.removeMembers(general, [25]);
-    world.sim.faults.inject({
+    world().sim.admin.removeMembers(general, [25]);
+    world().sim.faults.inject({
       kind: 'malformed-result',
       method: 'im.chat.user.list',
       result: { error: 'not a list' },
@@ -292,6 +283,6 @@ describe('worker Lambda: no false leave', () => {
     const [afterMalformed, generalAfter] = await chat.snapshots();
     expect(afterMalformed).toEqual(beforeMalformed);
     expect(generalAfter?.members).not.toContain(25);
-    world.sim.admin.addMembers(general, [25]);
+    world().sim.admin.addMembers(general, [25]);
   });
 });

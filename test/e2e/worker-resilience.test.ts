@@ -1,5 +1,5 @@
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createDynamoDbSnapshotStore } from '../../functions/adapters/dynamodb-snapshot-store.js';
 import { DEADLINE_MARGIN_MS } from '../../functions/app/lambda-worker.js';
 import { EventTypes } from '../../functions/core/cloud-event.js';
@@ -14,25 +14,16 @@ import {
   sqsEvent,
   sqsEventFromMessages,
   sqsRecord,
-  startWorld,
   typesOf,
-  type World,
+  useWorld,
   workItem,
 } from './support/harness.js';
 
-let world: World;
+const world = useWorld();
 let tick = 0;
 
-beforeAll(async () => {
-  world = await startWorld();
-});
-
 afterEach(() => {
-  world.edge.before = undefined;
-});
-
-afterAll(async () => {
-  await world?.close();
+  world().edge.before = undefined;
 });
 
 async function run(
@@ -54,15 +45,15 @@ const ids = (events: readonly ReceivedEvent[]) => events.map((e) => e.event.id).
 describe('worker Lambda: breaker, crashes and overlapping runs', () => {
   it('holds a mass removal, keeps the snapshot, and applies it on the next run after a release', async () => {
     // Prepare: 12 members, 7 of them leave (> 50 % and > 5)
-    const chatId = world.sim.admin.createChat({
+    const chatId = world().sim.admin.createChat({
       title: 'Mass',
       memberIds: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
     }).id;
-    const deployment = await world.deploy({ portals: [{ id: 'acme', chats: [chatId] }] });
+    const deployment = await world().deploy({ portals: [{ id: 'acme', chats: [chatId] }] });
     await run(deployment, [chatId]);
     await deployment.events();
     const baseline = await deployment.snapshot('acme', chatId);
-    world.sim.admin.removeMembers(chatId, [2, 3, 4, 5, 6, 7, 8]);
+    world().sim.admin.removeMembers(chatId, [2, 3, 4, 5, 6, 7, 8]);
 
     // Act
     const held = await run(deployment, [chatId]);
@@ -88,7 +79,7 @@ describe('worker Lambda: breaker, crashes and overlapping runs', () => {
 
     // Act: the operator releases it (what `membership-sync release` does), then the next run
     const store = createDynamoDbSnapshotStore({
-      client: world.dynamo.documentClient,
+      client: world().dynamo.documentClient,
       tableName: deployment.tableName,
     });
     if (!heldSnapshot) throw new Error('no snapshot');
@@ -111,15 +102,15 @@ describe('worker Lambda: breaker, crashes and overlapping runs', () => {
 
   it('finishes the recorded change with identical IDs when the commit fails after publishing', async () => {
     // Prepare
-    const chatId = world.sim.admin.createChat({ title: 'Crash', memberIds: [1, 2, 3] }).id;
-    const deployment = await world.deploy({ portals: [{ id: 'acme', chats: [chatId] }] });
+    const chatId = world().sim.admin.createChat({ title: 'Crash', memberIds: [1, 2, 3] }).id;
+    const deployment = await world().deploy({ portals: [{ id: 'acme', chats: [chatId] }] });
     await run(deployment, [chatId]);
     await deployment.events();
-    world.sim.admin.addMembers(chatId, [4, 5]);
-    world.sim.admin.removeMembers(chatId, [2]);
+    world().sim.admin.addMembers(chatId, [4, 5]);
+    world().sim.admin.removeMembers(chatId, [2]);
     // The first write records the change (the outbox); every later one fails.
     let writes = 0;
-    world.edge.before = ({ service, operation }) => {
+    world().edge.before = ({ service, operation }) => {
       if (service === 'dynamodb' && DYNAMODB_WRITES.has(operation) && ++writes > 1) {
         throw new Error('simulated crash: the process died before the commit');
       }
@@ -129,7 +120,7 @@ describe('worker Lambda: breaker, crashes and overlapping runs', () => {
     const crashed = await run(deployment, [chatId]);
     const firstDelivery = await deployment.events();
     const afterCrash = await deployment.snapshot('acme', chatId);
-    world.edge.before = undefined;
+    world().edge.before = undefined;
 
     // Assess
     expect(writes).toBeGreaterThan(1);
@@ -159,19 +150,19 @@ describe('worker Lambda: breaker, crashes and overlapping runs', () => {
 
   it('records the change once when two runs overlap: one set of IDs, history stays single', async () => {
     // Prepare
-    const chatId = world.sim.admin.createChat({ title: 'Race', memberIds: [1, 2, 3] }).id;
-    const deployment = await world.deploy({ portals: [{ id: 'acme', chats: [chatId] }] });
+    const chatId = world().sim.admin.createChat({ title: 'Race', memberIds: [1, 2, 3] }).id;
+    const deployment = await world().deploy({ portals: [{ id: 'acme', chats: [chatId] }] });
     await run(deployment, [chatId]);
     await deployment.events();
-    world.sim.admin.addMembers(chatId, [6]);
-    world.sim.admin.removeMembers(chatId, [3]);
+    world().sim.admin.addMembers(chatId, [6]);
+    world().sim.admin.removeMembers(chatId, [3]);
     // Interleave: neither run may write before both have read the snapshot.
     let loads = 0;
     let bothLoaded!: () => void;
     const gate = new Promise<void>((resolve) => {
       bothLoaded = resolve;
     });
-    world.edge.before = async ({ service, operation }) => {
+    world().edge.before = async ({ service, operation }) => {
       if (service !== 'dynamodb') return;
       if (operation === 'BatchGetItem' && ++loads === 2) bothLoaded();
       if (DYNAMODB_WRITES.has(operation)) await gate;
@@ -182,7 +173,7 @@ describe('worker Lambda: breaker, crashes and overlapping runs', () => {
       run(deployment, [chatId], deployment.worker()),
       run(deployment, [chatId], deployment.worker()),
     ]);
-    world.edge.before = undefined;
+    world().edge.before = undefined;
     const delivered = await deployment.events({ expected: 2 });
     const straggling = await deployment.events();
 
@@ -199,7 +190,7 @@ describe('worker Lambda: breaker, crashes and overlapping runs', () => {
     expect(after).toMatchObject({ members: [1, 2, 6], version: 2, sequence: 3 });
 
     // Act: the history goes on from version 2
-    world.sim.admin.addMembers(chatId, [7]);
+    world().sim.admin.addMembers(chatId, [7]);
     await run(deployment, [chatId]);
     const next = await deployment.events();
 
@@ -212,14 +203,14 @@ describe('worker Lambda: breaker, crashes and overlapping runs', () => {
   it('stops publishing a huge change at the deadline, records its progress and continues it in a fresh message', async () => {
     // Prepare: 2,500 members join; the invocation's deadline passes while the first 1,000 events
     // are being published (the first PublishBatch waits past it)
-    const chatId = world.sim.admin.createChat({ title: 'Huge', memberIds: [1] }).id;
-    const deployment = await world.deploy({ portals: [{ id: 'acme', chats: [chatId] }] });
+    const chatId = world().sim.admin.createChat({ title: 'Huge', memberIds: [1] }).id;
+    const deployment = await world().deploy({ portals: [{ id: 'acme', chats: [chatId] }] });
     await run(deployment, [chatId]);
     await deployment.events();
-    world.sim.admin.addUsers(2_500);
-    world.sim.admin.addMembers(chatId, world.sim.admin.userIds().slice(-2_500));
+    world().sim.admin.addUsers(2_500);
+    world().sim.admin.addMembers(chatId, world().sim.admin.userIds().slice(-2_500));
     let publishes = 0;
-    world.edge.before = async ({ service, operation }) => {
+    world().edge.before = async ({ service, operation }) => {
       if (service === 'sns' && operation === 'PublishBatch' && ++publishes === 1) {
         await new Promise((resolve) => setTimeout(resolve, 3_000));
       }
@@ -233,9 +224,9 @@ describe('worker Lambda: breaker, crashes and overlapping runs', () => {
 
     // Act: the first invocation runs out of time
     const first = await deployment.worker()(sqsEvent([record]), context);
-    world.edge.before = undefined;
+    world().edge.before = undefined;
     const stopped = await deployment.snapshot('acme', chatId);
-    const { Messages = [] } = await world.aws.sqs.send(
+    const { Messages = [] } = await world().aws.sqs.send(
       new ReceiveMessageCommand({ QueueUrl: deployment.workQueueUrl, MaxNumberOfMessages: 10 }),
     );
 
@@ -263,11 +254,11 @@ describe('worker Lambda: breaker, crashes and overlapping runs', () => {
 
   it('blocks the later items of a failing FIFO group in the batch while another group proceeds', async () => {
     // Prepare: two portals (two message groups); the first item of "alpha" fails
-    const beta = await world.startExtraSimulator();
-    const a1 = world.sim.admin.createChat({ title: 'A1', memberIds: [1, 2] }).id;
-    const a2 = world.sim.admin.createChat({ title: 'A2', memberIds: [1, 3] }).id;
+    const beta = await world().startExtraSimulator();
+    const a1 = world().sim.admin.createChat({ title: 'A1', memberIds: [1, 2] }).id;
+    const a2 = world().sim.admin.createChat({ title: 'A2', memberIds: [1, 3] }).id;
     const b1 = beta.admin.createChat({ title: 'B1', memberIds: [1, 4, 5] }).id;
-    const deployment = await world.deploy({
+    const deployment = await world().deploy({
       portals: [
         { id: 'alpha', chats: [a1, a2] },
         { id: 'beta', sim: beta, chats: [b1] },
@@ -279,8 +270,8 @@ describe('worker Lambda: breaker, crashes and overlapping runs', () => {
       sqsRecord(workItem('beta', [b1]), { queueArn, messageId: 'beta-1' }),
       sqsRecord(workItem('alpha', [a2]), { queueArn, messageId: 'alpha-2' }),
     ];
-    world.sim.faults.inject({ kind: 'html', status: 502, method: 'batch', times: 2 });
-    world.sim.resetStats();
+    world().sim.faults.inject({ kind: 'html', status: 502, method: 'batch', times: 2 });
+    world().sim.resetStats();
     const backoffs: number[] = [];
 
     // Act
@@ -300,7 +291,7 @@ describe('worker Lambda: breaker, crashes and overlapping runs', () => {
       { itemIdentifier: 'alpha-2' },
     ]);
     expect(backoffs).toEqual([3]);
-    expect(world.sim.stats().byMethod.batch).toBe(2);
+    expect(world().sim.stats().byMethod.batch).toBe(2);
     expect(events.map((e) => [e.event.type, e.event.data.portalId, e.event.data.chatId])).toEqual([
       [EventTypes.baseline, 'beta', b1],
     ]);
@@ -311,9 +302,9 @@ describe('worker Lambda: breaker, crashes and overlapping runs', () => {
 
   it('retries a failed item after a short backoff instead of the queue visibility timeout', async () => {
     // Prepare: a work item received from the real FIFO queue with a 30-minute visibility
-    const a1 = world.sim.admin.createChat({ title: 'A1', memberIds: [1, 2] }).id;
-    const deployment = await world.deploy({ portals: [{ id: 'alpha', chats: [a1] }] });
-    await world.aws.sqs.send(
+    const a1 = world().sim.admin.createChat({ title: 'A1', memberIds: [1, 2] }).id;
+    const deployment = await world().deploy({ portals: [{ id: 'alpha', chats: [a1] }] });
+    await world().aws.sqs.send(
       new SendMessageCommand({
         QueueUrl: deployment.workQueueUrl,
         MessageBody: JSON.stringify(workItem('alpha', [a1])),
@@ -322,11 +313,11 @@ describe('worker Lambda: breaker, crashes and overlapping runs', () => {
       }),
     );
     const receive = () =>
-      world.aws.sqs.send(
+      world().aws.sqs.send(
         new ReceiveMessageCommand({ QueueUrl: deployment.workQueueUrl, VisibilityTimeout: 1800 }),
       );
     const { Messages = [] } = await receive();
-    world.sim.faults.inject({ kind: 'html', status: 502, method: 'batch', times: 3 });
+    world().sim.faults.inject({ kind: 'html', status: 502, method: 'batch', times: 3 });
     const backoffs: number[] = [];
 
     // Act: the real backoff is 30 s for a first receive; this one is 1 s so the test can see it

@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { CreateQueueCommand, GetQueueAttributesCommand, type Message } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { createDynamoDbSnapshotStore } from '../../../functions/adapters/dynamodb-snapshot-store.js';
 import {
   createLambdaPlanner,
@@ -184,6 +184,24 @@ export interface World {
  * fauxqs (SNS + SQS) and the fake Secrets Manager. `deploy` makes a fresh "stack" on them: table,
  * topic with a subscribed queue, FIFO work queue, secrets and the bundled config file.
  */
+/**
+ * The test file's world: started before its tests, closed after them. Call it at the top of a
+ * file; the function it returns gives the running world inside hooks and tests.
+ */
+export function useWorld(options?: SimulatorOptions): () => World {
+  let world: World | undefined;
+  beforeAll(async () => {
+    world = await startWorld(options);
+  });
+  afterAll(async () => {
+    await world?.close();
+  });
+  return () => {
+    if (!world) throw new Error('the world starts in beforeAll');
+    return world;
+  };
+}
+
 export async function startWorld(options: SimulatorOptions = {}): Promise<World> {
   const sims: RunningSimulator[] = [];
   const sim = await startSimulator({ seed: 'demo', rateLimit: false, ...options });
