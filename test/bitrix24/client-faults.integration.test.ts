@@ -13,21 +13,13 @@ import {
 import { chatUserListSchema } from '../../functions/bitrix24/schemas.js';
 import type { Fault, RunningSimulator } from '../../local/simulator/types.js';
 import { caught, webhookStore } from './support/fixtures.js';
-import { startPlainSimulator, webhookClient } from './support/simulator.js';
+import { startPlainSimulator, useSimulator, webhookClient } from './support/simulator.js';
 
 const listMembers = { CHAT_ID: 2 };
 
 describe('client against the simulator: errors and faults', () => {
-  let sim: RunningSimulator;
-  beforeAll(async () => {
-    sim = await startPlainSimulator({ seed: 'demo' });
-  });
-  afterAll(() => sim.close());
-  beforeEach(() => {
-    sim.faults.clear();
-    sim.resetStats();
-    sim.setRateLimit(false);
-  });
+  const sim = useSimulator({ seed: 'demo' });
+  beforeEach(() => sim().setRateLimit(false));
 
   type ErrorClass = new (...args: never[]) => Bitrix24Error;
   const persistent: [string, Fault, ErrorClass, string][] = [
@@ -113,9 +105,9 @@ describe('client against the simulator: errors and faults', () => {
   ];
 
   it.each(persistent)('turns %s into its class', async (_label, fault, type, code) => {
-    sim.faults.inject({ ...fault, method: 'im.chat.user.list' });
+    sim().faults.inject({ ...fault, method: 'im.chat.user.list' });
     const events: RequestEvent[] = [];
-    const client = webhookClient(sim, {
+    const client = webhookClient(sim(), {
       timeoutMs: 200,
       retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5, maxOperationWaitMs: 10 },
       onRequest: (event) => events.push(event),
@@ -129,7 +121,7 @@ describe('client against the simulator: errors and faults', () => {
   });
 
   it('retries 503 QUERY_LIMIT_EXCEEDED past the attempt limit, and counts the answers', async () => {
-    sim.faults.inject({
+    sim().faults.inject({
       method: 'im.chat.user.list',
       kind: 'status',
       status: 503,
@@ -137,7 +129,7 @@ describe('client against the simulator: errors and faults', () => {
       description: 'Too many requests',
       times: 6,
     });
-    const client = webhookClient(sim, { retry: { maxAttempts: 2 } });
+    const client = webhookClient(sim(), { retry: { maxAttempts: 2 } });
     const { result } = await client.call('im.chat.user.list', listMembers, chatUserListSchema);
     expect(result).toContain(20);
     expect(client.requestCount()).toBe(7);
@@ -145,14 +137,14 @@ describe('client against the simulator: errors and faults', () => {
   });
 
   it('gives up on QUERY_LIMIT_EXCEEDED after maxRateLimitedMs when no deadline is set', async () => {
-    sim.faults.inject({
+    sim().faults.inject({
       method: 'im.chat.user.list',
       kind: 'status',
       status: 503,
       error: 'QUERY_LIMIT_EXCEEDED',
       times: 1_000,
     });
-    const client = webhookClient(sim, {
+    const client = webhookClient(sim(), {
       rateLimit: { burst: 5, drainPerSecond: 100 },
       retry: { maxAttempts: 2, maxRateLimitedMs: 300 },
     });
@@ -164,7 +156,7 @@ describe('client against the simulator: errors and faults', () => {
   });
 
   it('classifies real portal answers by code', async () => {
-    const client = webhookClient(sim);
+    const client = webhookClient(sim());
     const call = (method: string, params: Record<string, unknown>) =>
       caught(client.call(method, params, chatUserListSchema));
     expect(await call('im.chat.user.list', {})).toMatchObject({
@@ -177,12 +169,14 @@ describe('client against the simulator: errors and faults', () => {
       code: 'ERROR_METHOD_NOT_FOUND',
       status: 404,
     });
-    expect(await call('im.chat.user.list', { CHAT_ID: sim.admin.generalChatId })).toMatchObject({
+    expect(await call('im.chat.user.list', { CHAT_ID: sim().admin.generalChatId })).toMatchObject({
       constructor: Bitrix24AccessError,
       code: 'ACCESS_ERROR',
     });
-    const wrong = webhookClient(sim, {
-      credentials: webhookStore(sim.webhookUrl.replace(/\/rest\/1\/[^/]+\//, '/rest/1/nope1234/')),
+    const wrong = webhookClient(sim(), {
+      credentials: webhookStore(
+        sim().webhookUrl.replace(/\/rest\/1\/[^/]+\//, '/rest/1/nope1234/'),
+      ),
     });
     expect(
       await caught(wrong.call('im.chat.user.list', listMembers, chatUserListSchema)),
@@ -197,17 +191,17 @@ describe('client against the simulator: errors and faults', () => {
     ['a slow answer beyond the timeout', { kind: 'slow', delayMs: 1_000 }],
     ['a dropped connection', { kind: 'drop-connection' }],
   ])('recovers from %s', async (_label, fault) => {
-    sim.faults.inject({ ...fault, method: 'im.chat.user.list', times: 2 });
-    const client = webhookClient(sim, { timeoutMs: 300 });
+    sim().faults.inject({ ...fault, method: 'im.chat.user.list', times: 2 });
+    const client = webhookClient(sim(), { timeoutMs: 300 });
     const { result } = await client.call('im.chat.user.list', listMembers, chatUserListSchema);
     expect([...result].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 20]);
     expect(client.requestCount()).toBe(3);
-    expect(sim.faults.pending()).toBe(0);
+    expect(sim().faults.pending()).toBe(0);
   });
 
   it('recovers a whole batch from a transient failure', async () => {
-    sim.faults.inject({ method: 'batch', kind: 'html', status: 500 });
-    const client = webhookClient(sim);
+    sim().faults.inject({ method: 'batch', kind: 'html', status: 500 });
+    const client = webhookClient(sim());
     const results = await client.batch([
       { key: 'a', method: 'im.chat.user.list', params: { CHAT_ID: 2 } },
       { key: 'b', method: 'im.chat.user.list', params: { CHAT_ID: 4 } },
@@ -218,35 +212,38 @@ describe('client against the simulator: errors and faults', () => {
   });
 
   it('stays under the portal limit for a long read (120 requests at burst 10, 20/s)', async () => {
-    sim.setRateLimit({ burst: 10, drainPerSecond: 20 });
-    const client = webhookClient(sim, { rateLimit: { burst: 10, drainPerSecond: 20 } });
+    sim().setRateLimit({ burst: 10, drainPerSecond: 20 });
+    const client = webhookClient(sim(), { rateLimit: { burst: 10, drainPerSecond: 20 } });
     const started = performance.now();
     for (let i = 0; i < 120; i += 1) {
       await client.call('im.chat.user.list', listMembers, chatUserListSchema);
     }
     const elapsed = performance.now() - started;
-    expect(sim.stats().rateLimited).toBe(0);
-    expect(sim.stats().requests).toBe(120);
+    expect(sim().stats().rateLimited).toBe(0);
+    expect(sim().stats().requests).toBe(120);
     // 10 free, 110 paced at 20/s.
     expect(elapsed).toBeGreaterThan(5_000);
     console.info(`120 paced requests: ${Math.round(elapsed)} ms, 0 × 503`);
   });
 
   it('stays under the portal limit with concurrent callers', async () => {
-    sim.setRateLimit({ burst: 10, drainPerSecond: 20 });
-    const client = webhookClient(sim, { rateLimit: { burst: 10, drainPerSecond: 20 } });
+    sim().setRateLimit({ burst: 10, drainPerSecond: 20 });
+    const client = webhookClient(sim(), { rateLimit: { burst: 10, drainPerSecond: 20 } });
     await Promise.all(
       Array.from({ length: 40 }, () =>
         client.call('im.chat.user.list', listMembers, chatUserListSchema),
       ),
     );
-    expect(sim.stats().rateLimited).toBe(0);
+    expect(sim().stats().rateLimited).toBe(0);
   });
 
   it('shares the portal limit with another job when each takes half of it', async () => {
-    sim.setRateLimit({ burst: 10, drainPerSecond: 20 });
+    sim().setRateLimit({ burst: 10, drainPerSecond: 20 });
     const half = { burst: 10, drainPerSecond: 20, share: 0.5 };
-    const jobs = [webhookClient(sim, { rateLimit: half }), webhookClient(sim, { rateLimit: half })];
+    const jobs = [
+      webhookClient(sim(), { rateLimit: half }),
+      webhookClient(sim(), { rateLimit: half }),
+    ];
     await Promise.all(
       jobs.map(async (client) => {
         for (let i = 0; i < 20; i += 1) {
@@ -254,24 +251,24 @@ describe('client against the simulator: errors and faults', () => {
         }
       }),
     );
-    expect(sim.stats()).toMatchObject({ requests: 40, rateLimited: 0 });
+    expect(sim().stats()).toMatchObject({ requests: 40, rateLimited: 0 });
   });
 
   it('backs off after a 503 from a portal budget other integrations filled', async () => {
-    sim.setRateLimit({ burst: 5, drainPerSecond: 10 });
+    sim().setRateLimit({ burst: 5, drainPerSecond: 10 });
     // Another integration on the same IP spends the portal's whole burst.
-    const other = webhookClient(sim, { retry: { maxAttempts: 1 } });
+    const other = webhookClient(sim(), { retry: { maxAttempts: 1 } });
     for (let i = 0; i < 5; i += 1)
       await other.call('im.chat.user.list', listMembers, chatUserListSchema);
-    const client = webhookClient(sim, {
+    const client = webhookClient(sim(), {
       rateLimit: { burst: 5, drainPerSecond: 10 },
       retry: { maxAttempts: 5, baseDelayMs: 1, maxDelayMs: 1 },
     });
-    sim.resetStats();
+    sim().resetStats();
     for (let i = 0; i < 5; i += 1)
       await client.call('im.chat.user.list', listMembers, chatUserListSchema);
     // One 503 empties our bucket; from then on we pace at the portal's drain rate.
-    expect(sim.stats().rateLimited).toBe(1);
+    expect(sim().stats().rateLimited).toBe(1);
   });
 });
 

@@ -1,20 +1,14 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBitrix24MemberReader } from '../../functions/bitrix24/member-reader.js';
 import { readDialogMembers } from '../../functions/bitrix24/read-dialog-members.js';
 import type { RunningSimulator } from '../../local/simulator/types.js';
-import { startPlainSimulator, webhookClient } from './support/simulator.js';
+import { startPlainSimulator, useSimulator, webhookClient } from './support/simulator.js';
 
 describe('keyset reads of im.dialog.users.list', () => {
-  let sim: RunningSimulator;
+  const sim = useSimulator();
   let pool: number[];
-  beforeAll(async () => {
-    sim = await startPlainSimulator();
-    pool = sim.admin.addUsers(1_000);
-  });
-  afterAll(() => sim.close());
-  beforeEach(() => {
-    sim.faults.clear();
-    sim.resetStats();
+  beforeAll(() => {
+    pool = sim().admin.addUsers(1_000);
   });
 
   // Pages: full ones, then a short one (if any), then the empty page that proves the end.
@@ -28,21 +22,21 @@ describe('keyset reads of im.dialog.users.list', () => {
     [600, 4],
   ])('reads a chat of %i members completely in %i requests', async (size, requests) => {
     const members = pool.slice(0, size - 1);
-    const chat = sim.admin.createChat({ memberIds: [1, ...members] });
-    const read = await readDialogMembers(webhookClient(sim), chat.id);
+    const chat = sim().admin.createChat({ memberIds: [1, ...members] });
+    const read = await readDialogMembers(webhookClient(sim()), chat.id);
     expect(read).toEqual({
       kind: 'complete',
       chatId: chat.id,
       memberIds: [1, ...members].sort((a, b) => a - b),
       method: 'im.dialog.users.list',
     });
-    expect(sim.stats().byMethod['im.dialog.users.list']).toBe(requests);
+    expect(sim().stats().byMethod['im.dialog.users.list']).toBe(requests);
   });
 
   it('stops between pages when out of time and goes on from its progress to the same list, with no page read twice', async () => {
     const members = [1, ...pool.slice(0, 599)];
-    const chat = sim.admin.createChat({ memberIds: members });
-    const client = webhookClient(sim);
+    const chat = sim().admin.createChat({ memberIds: members });
+    const client = webhookClient(sim());
     let pages = 0;
     const stopAfterTwoPages = {
       call: ((...args: Parameters<typeof client.call>) => {
@@ -75,14 +69,14 @@ describe('keyset reads of im.dialog.users.list', () => {
       method: 'im.dialog.users.list',
     });
     // 2 pages, then the third and the empty page that proves the end: 4, as in one read.
-    expect(sim.stats().byMethod['im.dialog.users.list']).toBe(4);
+    expect(sim().stats().byMethod['im.dialog.users.list']).toBe(4);
   });
 
   it('comes back partial, not failed, when the client reports its deadline', async () => {
     const members = [1, ...pool.slice(0, 399)];
-    const chat = sim.admin.createChat({ memberIds: members });
+    const chat = sim().admin.createChat({ memberIds: members });
     let deadline: number | undefined;
-    const client = webhookClient(sim, { deadlineAt: () => deadline });
+    const client = webhookClient(sim(), { deadlineAt: () => deadline });
     let pages = 0;
     const counting = {
       call: ((...args: Parameters<typeof client.call>) => {
@@ -98,57 +92,57 @@ describe('keyset reads of im.dialog.users.list', () => {
   });
 
   it('reads an open chat with no active members as complete and empty in one request', async () => {
-    const chat = sim.admin.createChat({ type: 'open', memberIds: [] });
-    const read = await readDialogMembers(webhookClient(sim), chat.id);
+    const chat = sim().admin.createChat({ type: 'open', memberIds: [] });
+    const read = await readDialogMembers(webhookClient(sim()), chat.id);
     expect(read).toEqual({
       kind: 'complete',
       chatId: chat.id,
       memberIds: [],
       method: 'im.dialog.users.list',
     });
-    expect(sim.stats().byMethod['im.dialog.users.list']).toBe(1);
+    expect(sim().stats().byMethod['im.dialog.users.list']).toBe(1);
   });
 
   it('omits dismissed users, unlike im.chat.user.list', async () => {
     const [a, b] = pool.slice(0, 2) as [number, number];
-    const chat = sim.admin.createChat({ memberIds: [1, a, b] });
-    sim.admin.setUserActive(b, false);
+    const chat = sim().admin.createChat({ memberIds: [1, a, b] });
+    sim().admin.setUserActive(b, false);
     try {
-      const read = await readDialogMembers(webhookClient(sim), chat.id);
+      const read = await readDialogMembers(webhookClient(sim()), chat.id);
       expect(read).toMatchObject({ kind: 'complete', memberIds: [1, a] });
     } finally {
-      sim.admin.setUserActive(b, true);
+      sim().admin.setUserActive(b, true);
     }
   });
 
   it('detects a short page as a failed read, not a complete one', async () => {
-    const chat = sim.admin.createChat({ memberIds: [1, ...pool.slice(0, 449)] });
-    sim.faults.inject({ method: 'im.dialog.users.list', kind: 'short-page', drop: 3 });
-    const read = await readDialogMembers(webhookClient(sim), chat.id);
+    const chat = sim().admin.createChat({ memberIds: [1, ...pool.slice(0, 449)] });
+    sim().faults.inject({ method: 'im.dialog.users.list', kind: 'short-page', drop: 3 });
+    const read = await readDialogMembers(webhookClient(sim()), chat.id);
     expect(read).toMatchObject({ kind: 'failed', code: 'SHORT_PAGE', retryable: true });
   });
 
   it('detects a short last page followed by stragglers as failed', async () => {
-    const chat = sim.admin.createChat({ memberIds: [1, ...pool.slice(0, 149)] });
-    sim.faults.inject({ method: 'im.dialog.users.list', kind: 'short-page', drop: 1 });
-    const read = await readDialogMembers(webhookClient(sim), chat.id);
+    const chat = sim().admin.createChat({ memberIds: [1, ...pool.slice(0, 149)] });
+    sim().faults.inject({ method: 'im.dialog.users.list', kind: 'short-page', drop: 1 });
+    const read = await readDialogMembers(webhookClient(sim()), chat.id);
     expect(read).toMatchObject({ kind: 'failed', code: 'SHORT_PAGE' });
   });
 
   it('fails a read whose page is malformed', async () => {
-    const chat = sim.admin.createChat({ memberIds: [1, 2] });
-    sim.faults.inject({
+    const chat = sim().admin.createChat({ memberIds: [1, 2] });
+    sim().faults.inject({
       method: 'im.dialog.users.list',
       kind: 'malformed-result',
       result: { id: 1 },
     });
-    const read = await readDialogMembers(webhookClient(sim), chat.id);
+    const read = await readDialogMembers(webhookClient(sim()), chat.id);
     expect(read).toMatchObject({ kind: 'failed', code: 'MALFORMED_RESPONSE', retryable: false });
   });
 
   it('reports a chat the user cannot see as no access', async () => {
-    const chat = sim.admin.createChat({ memberIds: pool.slice(0, 3) });
-    const read = await readDialogMembers(webhookClient(sim), chat.id);
+    const chat = sim().admin.createChat({ memberIds: pool.slice(0, 3) });
+    const read = await readDialogMembers(webhookClient(sim()), chat.id);
     expect(read).toMatchObject({ kind: 'no_access', code: 'ACCESS_ERROR' });
   });
 });

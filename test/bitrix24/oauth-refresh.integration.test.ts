@@ -1,32 +1,26 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createBitrix24Client } from '../../functions/bitrix24/bitrix24-client.js';
 import type { Bitrix24ClientOptions } from '../../functions/bitrix24/client-types.js';
 import type { RefreshLease } from '../../functions/bitrix24/credentials.js';
 import { Bitrix24AuthError } from '../../functions/bitrix24/errors.js';
 import { LEASE_WAIT_MS } from '../../functions/bitrix24/oauth-session.js';
 import { chatUserListSchema } from '../../functions/bitrix24/schemas.js';
-import type { RunningSimulator } from '../../local/simulator/types.js';
 import { caught, memoryOAuthStore } from './support/fixtures.js';
-import { startPlainSimulator } from './support/simulator.js';
+import { useSimulator } from './support/simulator.js';
 
 describe('OAuth token refresh against the simulator', () => {
-  let sim: RunningSimulator;
-  beforeAll(async () => {
-    sim = await startPlainSimulator({ seed: 'demo' });
-  });
-  afterAll(() => sim.close());
-  beforeEach(() => sim.faults.clear());
+  const sim = useSimulator({ seed: 'demo' });
 
   function setup(overrides: Partial<Bitrix24ClientOptions> = {}) {
-    const pair = sim.oauth.issueTokens(1);
+    const pair = sim().oauth.issueTokens(1);
     const store = memoryOAuthStore({
       kind: 'oauth',
-      clientId: sim.oauth.clientId,
-      clientSecret: sim.oauth.clientSecret,
+      clientId: sim().oauth.clientId,
+      clientSecret: sim().oauth.clientSecret,
       accessToken: pair.accessToken,
       refreshToken: pair.refreshToken,
-      clientEndpoint: `${sim.baseUrl}/rest/`,
-      tokenEndpoint: sim.oauth.tokenEndpoint,
+      clientEndpoint: `${sim().baseUrl}/rest/`,
+      tokenEndpoint: sim().oauth.tokenEndpoint,
     });
     const refreshes: string[] = [];
     /** Runs once, as the next refresh request is sent. */
@@ -63,7 +57,7 @@ describe('OAuth token refresh against the simulator', () => {
   it('refreshes exactly once for ten concurrent calls with an expired token', async () => {
     const { store, refreshes, list, pair } = setup();
     await list();
-    sim.faults.inject({ kind: 'expire-tokens' });
+    sim().faults.inject({ kind: 'expire-tokens' });
     const results = await Promise.all(Array.from({ length: 10 }, list));
     expect(results.every(({ result }) => result.length === 6)).toBe(true);
     expect(refreshes).toHaveLength(1);
@@ -76,10 +70,10 @@ describe('OAuth token refresh against the simulator', () => {
     const { store, refreshes, list } = setup();
     await list();
     // Expire every token issued so far; any request consumes the fault.
-    sim.faults.inject({ kind: 'expire-tokens' });
-    await fetch(`${sim.webhookUrl}im.chat.user.list`, { method: 'POST' });
+    sim().faults.inject({ kind: 'expire-tokens' });
+    await fetch(`${sim().webhookUrl}im.chat.user.list`, { method: 'POST' });
     // Another process refreshed and stored its pair; this client still holds the old one.
-    const elsewhere = sim.oauth.issueTokens(1);
+    const elsewhere = sim().oauth.issueTokens(1);
     store.replace({ accessToken: elsewhere.accessToken, refreshToken: elsewhere.refreshToken });
     const { result } = await list();
     expect(result).toHaveLength(6);
@@ -91,10 +85,10 @@ describe('OAuth token refresh against the simulator', () => {
     const setupResult = setup();
     const { store, refreshes, list } = setupResult;
     await list();
-    sim.faults.inject({ kind: 'expire-tokens' });
-    await fetch(`${sim.webhookUrl}im.chat.user.list`, { method: 'POST' });
+    sim().faults.inject({ kind: 'expire-tokens' });
+    await fetch(`${sim().webhookUrl}im.chat.user.list`, { method: 'POST' });
     // Another process refreshes while this one's refresh is under way, and stores first.
-    const elsewhere = sim.oauth.issueTokens(1);
+    const elsewhere = sim().oauth.issueTokens(1);
     setupResult.onRefresh = () =>
       store.replace({ accessToken: elsewhere.accessToken, refreshToken: elsewhere.refreshToken });
     const { result } = await list();
@@ -108,7 +102,7 @@ describe('OAuth token refresh against the simulator', () => {
 
   it('refreshes at most once per call', async () => {
     const { refreshes, list } = setup();
-    sim.faults.inject({ kind: 'expire-tokens', times: 2 });
+    sim().faults.inject({ kind: 'expire-tokens', times: 2 });
     const error = await caught(list());
     expect(error).toBeInstanceOf(Bitrix24AuthError);
     expect(error).toMatchObject({ code: 'expired_token' });
@@ -118,7 +112,7 @@ describe('OAuth token refresh against the simulator', () => {
   it('fails with an auth error when the refresh token is no longer valid', async () => {
     const { store, list } = setup();
     store.replace({ refreshToken: 'revokedrefreshtoken000' });
-    sim.faults.inject({ kind: 'expire-tokens' });
+    sim().faults.inject({ kind: 'expire-tokens' });
     const error = await caught(list());
     expect(error).toBeInstanceOf(Bitrix24AuthError);
     expect(error).toMatchObject({ code: 'invalid_grant', method: 'oauth.token.refresh' });
@@ -158,14 +152,14 @@ describe('OAuth token refresh against the simulator', () => {
         sleep: async (ms) => {
           await time.sleep(ms);
           // The holder stores its pair during the second wait.
-          if (time.slept.length === 2) holder.store?.(sim.oauth.issueTokens(1));
+          if (time.slept.length === 2) holder.store?.(sim().oauth.issueTokens(1));
         },
       });
       holder.store = (next) =>
         store.replace({ accessToken: next.accessToken, refreshToken: next.refreshToken });
       await list();
-      sim.faults.inject({ kind: 'expire-tokens' });
-      await fetch(`${sim.webhookUrl}im.chat.user.list`, { method: 'POST' });
+      sim().faults.inject({ kind: 'expire-tokens' });
+      await fetch(`${sim().webhookUrl}im.chat.user.list`, { method: 'POST' });
 
       const { result } = await list();
 
@@ -182,7 +176,7 @@ describe('OAuth token refresh against the simulator', () => {
         sleep: time.sleep,
         deadlineAt: () => time.start + 2_000,
       });
-      sim.faults.inject({ kind: 'expire-tokens' });
+      sim().faults.inject({ kind: 'expire-tokens' });
 
       const error = await caught(list());
 
@@ -194,7 +188,7 @@ describe('OAuth token refresh against the simulator', () => {
     it('gives up after a fixed cap when no deadline is known', async () => {
       const time = virtualTime();
       const { list } = setup({ refreshLease: heldElsewhere, now: time.now, sleep: time.sleep });
-      sim.faults.inject({ kind: 'expire-tokens' });
+      sim().faults.inject({ kind: 'expire-tokens' });
 
       const error = await caught(list());
 

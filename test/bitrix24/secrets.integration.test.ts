@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createBitrix24Client } from '../../functions/bitrix24/bitrix24-client.js';
 import { Bitrix24ConfigurationError } from '../../functions/bitrix24/errors.js';
 import { createBitrix24MemberReader } from '../../functions/bitrix24/member-reader.js';
 import { chatUserListSchema } from '../../functions/bitrix24/schemas.js';
-import type { RunningSimulator } from '../../local/simulator/types.js';
 import {
   captureLogger,
   caught,
@@ -11,21 +10,17 @@ import {
   memoryOAuthStore,
   webhookStore,
 } from './support/fixtures.js';
-import { startPlainSimulator } from './support/simulator.js';
+import { useSimulator } from './support/simulator.js';
 
 const BAD_CODE = 'leakcanarywebhookcode42';
 
 describe('secrets never leak', () => {
-  let sim: RunningSimulator;
-  beforeAll(async () => {
-    sim = await startPlainSimulator({ seed: 'demo' });
-  });
-  afterAll(() => sim.close());
+  const sim = useSimulator({ seed: 'demo' });
 
   it('keeps webhook codes, tokens and the client secret out of errors, causes, stacks and logs', async () => {
     const logger = captureLogger();
     const texts: string[] = [];
-    const code = /\/rest\/\d+\/([^/]+)\//.exec(sim.webhookUrl)?.[1] ?? '';
+    const code = /\/rest\/\d+\/([^/]+)\//.exec(sim().webhookUrl)?.[1] ?? '';
     expect(code.length).toBeGreaterThan(5);
     const fast = { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2 };
     const webhook = (url: string, timeoutMs = 60_000) =>
@@ -40,17 +35,17 @@ describe('secrets never leak', () => {
       caught(client.call('im.chat.user.list', { CHAT_ID: 2 }, chatUserListSchema));
 
     // Auth failure with a wrong (distinctive) webhook code.
-    const badUrl = sim.webhookUrl.replace(`/${code}/`, `/${BAD_CODE}/`);
+    const badUrl = sim().webhookUrl.replace(`/${code}/`, `/${BAD_CODE}/`);
     texts.push(errorText(await list(webhook(badUrl))));
     // Through the member reader too (auth errors are thrown, not turned into reads).
     texts.push(
       errorText(await caught(createBitrix24MemberReader(webhook(badUrl)).readMembers([2]))),
     );
     // 5xx with an HTML page, a JSON 500, a timeout and a dropped connection, all retried and logged.
-    const good = webhook(sim.webhookUrl, 150);
-    sim.faults.inject({ method: 'im.chat.user.list', kind: 'html', status: 502, times: 2 });
+    const good = webhook(sim().webhookUrl, 150);
+    sim().faults.inject({ method: 'im.chat.user.list', kind: 'html', status: 502, times: 2 });
     texts.push(errorText(await list(good)));
-    sim.faults.inject({
+    sim().faults.inject({
       method: 'im.chat.user.list',
       kind: 'status',
       status: 500,
@@ -59,12 +54,12 @@ describe('secrets never leak', () => {
       times: 2,
     });
     texts.push(errorText(await list(good)));
-    sim.faults.inject({ method: 'im.chat.user.list', kind: 'slow', delayMs: 500, times: 2 });
+    sim().faults.inject({ method: 'im.chat.user.list', kind: 'slow', delayMs: 500, times: 2 });
     texts.push(errorText(await list(good)));
-    sim.faults.inject({ method: 'im.chat.user.list', kind: 'drop-connection', times: 2 });
+    sim().faults.inject({ method: 'im.chat.user.list', kind: 'drop-connection', times: 2 });
     texts.push(errorText(await list(good)));
     // Whole-request failures inside a member read become `failed` reads with messages.
-    sim.faults.inject({ method: 'batch', kind: 'slow', delayMs: 500, times: 2 });
+    sim().faults.inject({ method: 'batch', kind: 'slow', delayMs: 500, times: 2 });
     const reads = await createBitrix24MemberReader(good).readMembers([2]);
     texts.push(JSON.stringify([...reads.values()]));
     // Plain HTTP to a non-loopback host is refused before anything is sent.
@@ -73,27 +68,27 @@ describe('secrets never leak', () => {
     texts.push(errorText(insecure));
 
     // OAuth: a refresh that works, then one whose refresh token was revoked.
-    const pair = sim.oauth.issueTokens(1);
+    const pair = sim().oauth.issueTokens(1);
     const oauth = memoryOAuthStore({
       kind: 'oauth',
-      clientId: sim.oauth.clientId,
-      clientSecret: sim.oauth.clientSecret,
+      clientId: sim().oauth.clientId,
+      clientSecret: sim().oauth.clientSecret,
       accessToken: pair.accessToken,
       refreshToken: pair.refreshToken,
-      clientEndpoint: `${sim.baseUrl}/rest/`,
-      tokenEndpoint: sim.oauth.tokenEndpoint,
+      clientEndpoint: `${sim().baseUrl}/rest/`,
+      tokenEndpoint: sim().oauth.tokenEndpoint,
     });
     const app = createBitrix24Client({ credentials: oauth.store, retry: fast, logger });
-    sim.faults.inject({ kind: 'expire-tokens' });
+    sim().faults.inject({ kind: 'expire-tokens' });
     await app.call('im.chat.user.list', { CHAT_ID: 2 }, chatUserListSchema);
     const refreshed = oauth.current();
     expect(refreshed.accessToken).not.toBe(pair.accessToken);
-    sim.faults.inject({ kind: 'expire-tokens', times: 2 });
+    sim().faults.inject({ kind: 'expire-tokens', times: 2 });
     texts.push(
       errorText(await caught(app.call('im.chat.user.list', { CHAT_ID: 2 }, chatUserListSchema))),
     );
     oauth.replace({ refreshToken: `${refreshed.refreshToken}x` });
-    sim.faults.inject({ kind: 'expire-tokens' });
+    sim().faults.inject({ kind: 'expire-tokens' });
     const revoked = createBitrix24Client({ credentials: oauth.store, retry: fast, logger });
     texts.push(
       errorText(
@@ -104,7 +99,7 @@ describe('secrets never leak', () => {
     const secrets = [
       code,
       BAD_CODE,
-      sim.oauth.clientSecret,
+      sim().oauth.clientSecret,
       pair.accessToken,
       pair.refreshToken,
       refreshed.accessToken,
