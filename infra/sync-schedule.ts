@@ -19,6 +19,7 @@ import {
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { scheduleIntervalMs } from '../functions/config/config-schema.js';
 
 export interface SyncScheduleProps {
   /** `rate(…)` or `cron(…)`, validated by the config schema. */
@@ -105,23 +106,9 @@ export class SyncSchedule extends Construct {
   }
 }
 
-const UNIT_SECONDS: Record<string, number> = { minute: 60, hour: 3600, day: 86400 };
-
-/**
- * The interval between ticks: exact for `rate(…)`; for `cron(…)` a conservative reading of the
- * minute and hour fields (every N minutes, hourly, else daily). Used for event age and freshness.
- */
+/** The interval between ticks (`scheduleIntervalMs`), used for event age and freshness. */
 export function schedulePeriod(expression: string): Duration {
-  const rate = /^rate\(\s*(\d+)\s+(minute|hour|day)s?\s*\)$/.exec(expression);
-  if (rate?.[1] !== undefined && rate[2] !== undefined) {
-    return Duration.seconds(Number(rate[1]) * (UNIT_SECONDS[rate[2]] ?? 60));
-  }
-  const [minute = '', hour = ''] =
-    /^cron\((.*)\)$/.exec(expression)?.[1]?.trim().split(/\s+/) ?? [];
-  const everyN = /^(?:\*|0)\/(\d+)$/.exec(minute)?.[1];
-  if (hour === '*' && everyN !== undefined) return Duration.minutes(Number(everyN));
-  if (hour === '*' && /^\d+$/.test(minute)) return Duration.hours(1);
-  return Duration.days(1);
+  return Duration.millis(scheduleIntervalMs(expression));
 }
 
 /** One schedule period, within Scheduler's 60 s–24 h bounds. */
