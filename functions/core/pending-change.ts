@@ -22,19 +22,23 @@ import type { PendingChange, PortalRef, Snapshot, UserDetails, UserId } from './
 export type PendingChangeInput = WithoutDerived<PendingChange>;
 type WithoutDerived<T> = T extends unknown ? Omit<T, 'id' | 'eventCount' | 'published'> : never;
 
-/** The recorded form of a change: its events counted, its identity hashed, nothing published. */
+/**
+ * The recorded form of a change (its events counted, its identity hashed, nothing published),
+ * with those events: they do not depend on the derived fields, so the caller need not build them
+ * again.
+ */
 export function recordPending(
   portal: PortalRef,
   snapshot: Snapshot,
   input: PendingChangeInput,
-): PendingChange {
+): { pending: PendingChange; events: OutgoingEvent[] } {
   const draft = { ...input, id: '', eventCount: 0, published: 0 } as PendingChange;
-  const eventCount = eventsOfPending(portal, snapshot, draft).length;
+  const events = eventsOfPending(portal, snapshot, draft);
   const id = createHash('sha256')
     .update(JSON.stringify([snapshot.version, snapshot.sequence, input]))
     .digest('hex')
     .slice(0, 32);
-  return { ...draft, id, eventCount };
+  return { pending: { ...draft, id, eventCount: events.length }, events };
 }
 
 /** The chat's events of `pending`, in sequence order. Deterministic. */
@@ -52,12 +56,11 @@ export function eventsOfPending(
     observedAt: pending.observedAt,
     ...(pending.detectedBy === undefined ? {} : { detectedBy: pending.detectedBy }),
   };
-  const diff = { joined: [...pending.joined], left: [...pending.left] };
   switch (pending.kind) {
     case 'baseline':
       return buildBaselineEvents(ctx, pending.joined, pending.method);
     case 'apply':
-      return buildMemberEvents(ctx, diff, {
+      return buildMemberEvents(ctx, pending, {
         method: pending.method,
         details: detailsMap(pending.details),
         ...(pending.heldSince === undefined ? {} : { heldSince: pending.heldSince }),
@@ -66,7 +69,7 @@ export function eventsOfPending(
       return [
         buildMassChangeHeldEvent(
           ctx,
-          diff,
+          pending,
           { previousCount: snapshot.members.length, observedCount: pending.observedCount },
           pending.breaker,
         ),

@@ -205,9 +205,10 @@ export async function syncWorkItem(deps: SyncDeps, item: WorkItem): Promise<Sync
         const { base } = decided;
         const detectedBy = detectedByOf(item, chatId, decided.input.kind === 'baseline');
         const input = detectedBy === undefined ? decided.input : { ...decided.input, detectedBy };
-        const recorded = { ...base, pending: recordPending(deps.portal, base, input) };
+        const { pending, events } = recordPending(deps.portal, base, input);
+        const recorded = { ...base, pending };
         await deps.store.save(recorded, { version: base.version });
-        return inFlight(deps, recorded);
+        return { chatId, snapshot: recorded, events };
       } catch (error) {
         return saveFailure(deps, chatId, error, plan);
       }

@@ -33,7 +33,7 @@ describe('exportRecordOf', () => {
 
   it('names a change in flight, and a consumer seeded from it takes that change from events', () => {
     // Prepare: user 4 joins, user 1 leaves; the first of the two events is already published
-    const recorded = recordPending(HISTORY_PORTAL, committed, {
+    const { pending: recorded } = recordPending(HISTORY_PORTAL, committed, {
       kind: 'apply',
       method: 'im.chat.user.list',
       observedAt: '2026-03-03T13:05:00.000Z',
@@ -62,7 +62,7 @@ describe('exportRecordOf', () => {
   });
 
   it('exports no members while nothing is committed; seeding such a line waits for the baseline', () => {
-    const first = recordPending(
+    const { pending: first } = recordPending(
       HISTORY_PORTAL,
       { ...committed, version: 0, sequence: 0, members: [], contentHash: contentHash([]) },
       {
