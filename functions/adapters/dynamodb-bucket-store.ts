@@ -1,7 +1,8 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { BucketLevel } from '../bitrix24/leaky-bucket.js';
 import { type BucketStateStore, mergeLevels, type TakenBucket } from '../bitrix24/shared-bucket.js';
-import { hintPartitionKey } from './dynamodb-hint-store.js';
+import { isConditionalCheckFailed } from './conditional-check.js';
+import { portalStatePartitionKey } from './snapshot-table.js';
 
 /**
  * BucketStateStore on the snapshot table: one item per portal beside its hint state,
@@ -19,7 +20,7 @@ const ATTEMPTS = 4;
 
 export function createDynamoDbBucketStore(options: DynamoDbBucketStoreOptions): BucketStateStore {
   const { client, tableName } = options;
-  const key = (portalId: string) => ({ pk: hintPartitionKey(portalId), sk: SK });
+  const key = (portalId: string) => ({ pk: portalStatePartitionKey(portalId), sk: SK });
 
   async function take(portalId: string): Promise<TakenBucket> {
     const { Item } = await client.send(
@@ -52,7 +53,7 @@ export function createDynamoDbBucketStore(options: DynamoDbBucketStoreOptions): 
         );
         return;
       } catch (error) {
-        if ((error as { name?: string }).name !== 'ConditionalCheckFailedException') throw error;
+        if (!isConditionalCheckFailed(error)) throw error;
         if (attempt >= ATTEMPTS) throw error;
         // Another process handed back since: count what it added on top of ours.
         const stored = await take(portalId);

@@ -9,8 +9,9 @@ import { HintStateConflictError } from '../core/errors.js';
 import type { HintRecall, HintStateStore, ReadOutcomes, StoredHints } from '../core/hint-store.js';
 import type { ChatId } from '../core/model.js';
 import type { ChatHintState, HintState, UnfinishedKind } from '../core/select-reads.js';
+import { isConditionalCheckFailed } from './conditional-check.js';
 import { compress, decompress } from './id-list-codec.js';
-import { PORTAL_STATE_PARTITION_SUFFIX } from './snapshot-table.js';
+import { portalStatePartitionKey } from './snapshot-table.js';
 
 /**
  * HintStateStore on the snapshot table, in a partition of its own per portal,
@@ -54,10 +55,6 @@ const CHATS_PER_UPDATE = 100;
 const KINDS: ReadonlySet<string> = new Set(['failed', 'held', 'access_lost']);
 const NO_RECALL: HintRecall = { byHint: 0, byReconcile: 0 };
 
-export function hintPartitionKey(portalId: string): string {
-  return `${portalId}${PORTAL_STATE_PARTITION_SUFFIX}`;
-}
-
 export function createDynamoDbHintStore(options: DynamoDbHintStoreOptions): DynamoDbHintStore {
   const { client, tableName } = options;
   const partBytes = options.partBytes ?? 350_000;
@@ -72,7 +69,7 @@ export function createDynamoDbHintStore(options: DynamoDbHintStoreOptions): Dyna
         new QueryCommand({
           TableName: tableName,
           KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': hintPartitionKey(portalId) },
+          ExpressionAttributeValues: { ':pk': portalStatePartitionKey(portalId) },
           ConsistentRead: true,
           ...(startKey ? { ExclusiveStartKey: startKey } : {}),
         }),
@@ -97,7 +94,7 @@ export function createDynamoDbHintStore(options: DynamoDbHintStoreOptions): Dyna
     state: HintState,
     expectedVersion: number | undefined,
   ): Promise<void> {
-    const pk = hintPartitionKey(portalId);
+    const pk = portalStatePartitionKey(portalId);
     const body = encodeState(state);
     const parts: Uint8Array[] = [];
     if (body.length > partBytes) {
@@ -131,7 +128,7 @@ export function createDynamoDbHintStore(options: DynamoDbHintStoreOptions): Dyna
         }),
       );
     } catch (error) {
-      if ((error as { name?: string }).name === 'ConditionalCheckFailedException') {
+      if (isConditionalCheckFailed(error)) {
         throw new HintStateConflictError(portalId);
       }
       throw error;
@@ -178,7 +175,7 @@ export function createDynamoDbHintStore(options: DynamoDbHintStoreOptions): Dyna
       await client.send(
         new UpdateCommand({
           TableName: tableName,
-          Key: { pk: hintPartitionKey(portalId), sk: UNFINISHED },
+          Key: { pk: portalStatePartitionKey(portalId), sk: UNFINISHED },
           UpdateExpression: expression,
           ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
           ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { HeldLease, RefreshLease } from '../bitrix24/credentials.js';
+import { isConditionalCheckFailed } from './conditional-check.js';
 import { refreshLeaseKey } from './snapshot-table.js';
 
 export interface DynamoDbRefreshLeaseOptions {
@@ -45,7 +45,7 @@ export function createDynamoDbRefreshLease(options: DynamoDbRefreshLeaseOptions)
           }),
         );
       } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return undefined;
+        if (isConditionalCheckFailed(error)) return undefined;
         throw error;
       }
       const held: HeldLease = {
@@ -60,7 +60,7 @@ export function createDynamoDbRefreshLease(options: DynamoDbRefreshLeaseOptions)
               }),
             );
           } catch (error) {
-            if (!(error instanceof ConditionalCheckFailedException)) throw error;
+            if (!isConditionalCheckFailed(error)) throw error;
           }
         },
       };

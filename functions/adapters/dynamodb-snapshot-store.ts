@@ -13,6 +13,7 @@ import type { ChatId, Snapshot } from '../core/model.js';
 import type { SnapshotStore, StoredState } from '../core/ports.js';
 import { fullJitter } from '../timing/backoff.js';
 import { sleep } from '../timing/sleep.js';
+import { isConditionalCheckFailed } from './conditional-check.js';
 import type { Compression } from './id-list-codec.js';
 import { createHeadCache } from './snapshot-head-cache.js';
 import {
@@ -464,8 +465,4 @@ function condition(expected: StoredState): {
         : stored,
     ExpressionAttributeValues: values,
   };
-}
-
-function isConditionalCheckFailed(error: unknown): boolean {
-  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }

@@ -37,6 +37,10 @@ export const REFRESH_LEASE_PARTITION_SUFFIX = '#oauth';
  */
 export const PORTAL_STATE_PARTITION_SUFFIX = '#portal';
 
+export function portalStatePartitionKey(portalId: string): string {
+  return `${portalId}${PORTAL_STATE_PARTITION_SUFFIX}`;
+}
+
 export function refreshLeaseKey(portalId: string): { readonly pk: string; readonly sk: string } {
   return { pk: `${portalId}${REFRESH_LEASE_PARTITION_SUFFIX}`, sk: 'refresh-lease' };
 }

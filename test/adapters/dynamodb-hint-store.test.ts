@@ -1,9 +1,7 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import {
-  createDynamoDbHintStore,
-  hintPartitionKey,
-} from '../../functions/adapters/dynamodb-hint-store.js';
+import { createDynamoDbHintStore } from '../../functions/adapters/dynamodb-hint-store.js';
+import { portalStatePartitionKey } from '../../functions/adapters/snapshot-table.js';
 import { HintStateConflictError } from '../../functions/core/errors.js';
 import type { HintState } from '../../functions/core/select-reads.js';
 import { createRandom } from '../../local/simulator/seeded-random.js';
@@ -107,7 +105,11 @@ describe.each(backends)('DynamoDbHintStore on %s', (_name, start) => {
     await dynamo.documentClient.send(
       new PutCommand({
         TableName: tableName,
-        Item: { pk: hintPartitionKey('torn'), sk: 'hints#1', body: new Uint8Array([1, 2, 3]) },
+        Item: {
+          pk: portalStatePartitionKey('torn'),
+          sk: 'hints#1',
+          body: new Uint8Array([1, 2, 3]),
+        },
       }),
     );
     const loaded = await hints.load('torn');
