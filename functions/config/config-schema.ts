@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { HINT_WINDOW_MS } from '../core/hints.js';
 
 /**
  * The one typed config (docs/deploy.md, "1. Write the config"). Validated at synth time, at Lambda start-up
@@ -68,6 +69,8 @@ export const breakerSchema = z.strictObject({
  * `reconcileMinutes` on a rolling schedule (docs/bitrix24.md, "Recent list as change hints").
  * `full`: every chat on every tick.
  */
+export const DEFAULT_READS = { mode: 'hinted', reconcileMinutes: 60 } as const;
+
 export const readsSchema = z.discriminatedUnion(
   'mode',
   [
@@ -75,15 +78,13 @@ export const readsSchema = z.discriminatedUnion(
       mode: z.literal('hinted'),
       /** Every chat is fully re-read at least this often, silent changes found within it. */
       reconcileMinutes: positiveInt
-        .max(7 * 24 * 60, 'at most 7 days (the hint window)')
-        .default(60),
+        .max(HINT_WINDOW_MS / 60_000, 'at most 7 days (the hint window)')
+        .default(DEFAULT_READS.reconcileMinutes),
     }),
     z.strictObject({ mode: z.literal('full') }),
   ],
   { error: 'required: { "mode": "hinted", "reconcileMinutes": N } or { "mode": "full" }' },
 );
-
-export const DEFAULT_READS = { mode: 'hinted', reconcileMinutes: 60 } as const;
 
 const secretRef = z.union(
   [

@@ -88,3 +88,23 @@ export class ChangePendingError extends Error {
     );
   }
 }
+
+const URL_PATTERN = /\bhttps?:\/\/[^\s"'<>]+/gi;
+const MAX_MESSAGE_LENGTH = 500;
+
+/**
+ * Error text fit for a report or a log line: every URL cut to its origin (a webhook URL carries
+ * its secret code in the path; docs/design.md, guarantee 7), capped in length.
+ */
+export function safeMessage(cause: unknown): string {
+  const text = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+  return text
+    .replace(URL_PATTERN, (url) => {
+      try {
+        return new URL(url).origin;
+      } catch {
+        return '[url]';
+      }
+    })
+    .slice(0, MAX_MESSAGE_LENGTH);
+}

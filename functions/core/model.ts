@@ -98,7 +98,7 @@ export interface HeldChange {
 /**
  * One logical snapshot per (portal, chat): the committed state, plus the change in flight.
  * `members` is sorted ascending and unique. `version` increases by one on every commit (0: nothing
- * committed yet, only possible while the first change is pending); `sequence` is the last event
+ * committed yet: the first change is pending, or a first keyset read's progress is kept); `sequence` is the last event
  * sequence committed for the chat.
  */
 export interface Snapshot {

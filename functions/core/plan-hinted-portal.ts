@@ -1,4 +1,4 @@
-import { HintStateConflictError } from './errors.js';
+import { HintStateConflictError, safeMessage } from './errors.js';
 import type { HintStateStore, StoredHints } from './hint-store.js';
 import { HINT_SAFETY_MARGIN_MS, type HintReader, type HintsRead } from './hints.js';
 import type { ChatId, ReadReason } from './model.js';
@@ -21,8 +21,6 @@ export interface HintedPlanDeps {
   readonly reader: HintReader;
   /** Every group chat the integration user is in (`im.recent.list`), for `discover` portals. */
   readonly discoverChats: () => Promise<readonly ChatId[]>;
-  /** The local clock, only to bound the very first hints call (whose rows are not used). */
-  readonly now?: (() => number) | undefined;
 }
 
 /** What a hinted tick decided for one portal. */
@@ -60,15 +58,14 @@ export async function planHintedPortal(
     stored = undefined;
   }
   const state = stored?.state;
-  const since = state
-    ? state.watermark - HINT_SAFETY_MARGIN_MS
-    : (deps.now ?? Date.now)() - HINT_SAFETY_MARGIN_MS;
+  // The very first hints call is bounded by the local clock: its rows are not used.
+  const since = (state ? state.watermark : Date.now()) - HINT_SAFETY_MARGIN_MS;
   let hints: HintsRead | undefined;
   let hintsError: string | undefined;
   try {
     hints = await deps.reader.readHints(since);
   } catch (error) {
-    hintsError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    hintsError = safeMessage(error);
   }
 
   const cause = fullReadCause({

@@ -1,3 +1,4 @@
+import { safeMessage } from './errors.js';
 import type { HintStateStore } from './hint-store.js';
 import type { HintReader } from './hints.js';
 import type { ChatId, ReadReason } from './model.js';
@@ -127,7 +128,7 @@ export async function planRun(
           reads: 0,
           workItems: 0,
           ...requests(),
-          error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+          error: safeMessage(error),
         };
       }
     }),

@@ -47,7 +47,8 @@ export interface SnapshotStore {
    */
   save(snapshot: Snapshot, expected: StoredState): Promise<void>;
   /**
-   * Advances the publish cursor of the chat's pending change `pendingId` (never backwards).
+   * Records the publish cursor of the chat's pending change `pendingId`. Two runs finishing the
+   * same change may move it backwards: harmless, the next attempt re-publishes the same IDs.
    * Throws {@link SnapshotConflictError} when that change is no longer pending.
    */
   recordPublished(

@@ -1,3 +1,4 @@
+import { safeMessage } from './errors.js';
 import type { ChatId } from './model.js';
 
 /**
@@ -117,26 +118,6 @@ export function failedResult(
 
 export function chatError(code: string, cause: unknown, retryable: boolean): ChatSyncError {
   return { code, message: safeMessage(cause), retryable };
-}
-
-const URL_PATTERN = /\bhttps?:\/\/[^\s"'<>]+/gi;
-const MAX_MESSAGE_LENGTH = 500;
-
-/**
- * Error text fit for a report or a log line: every URL cut to its origin (a webhook URL carries
- * its secret code in the path; docs/design.md, guarantee 7), capped in length.
- */
-export function safeMessage(cause: unknown): string {
-  const text = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
-  return text
-    .replace(URL_PATTERN, (url) => {
-      try {
-        return new URL(url).origin;
-      } catch {
-        return '[url]';
-      }
-    })
-    .slice(0, MAX_MESSAGE_LENGTH);
 }
 
 /** The report of a work item's sync: its chats' results in order, and their totals. */

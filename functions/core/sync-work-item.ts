@@ -1,6 +1,11 @@
 import type { OutgoingEvent } from './cloud-event.js';
 import { isEmptyDiff } from './diff-members.js';
-import { PublishError, SnapshotConflictError, SnapshotUnreadableError } from './errors.js';
+import {
+  PublishError,
+  SnapshotConflictError,
+  SnapshotUnreadableError,
+  safeMessage,
+} from './errors.js';
 import { normalizeMemberIds } from './member-set.js';
 import type {
   BreakerSettings,
@@ -32,7 +37,6 @@ import {
   chatResult,
   failedResult,
   type SyncReport,
-  safeMessage,
   syncReport,
 } from './sync-report.js';
 
@@ -88,7 +92,7 @@ interface Flushed {
  * Syncs one work item (one portal, ≤ 50 chats) through the outbox (docs/design.md, guarantees
  * 1, 5 and 6):
  *
- * 1. one member read, one snapshot load;
+ * 1. one snapshot load, then one member read (resuming keyset reads the snapshots recorded);
  * 2. every change an earlier attempt left pending is finished first: its events rebuilt
  *    unchanged, those past its publish cursor published, the change committed;
  * 3. each chat's new read is diffed against the committed state; one user-details lookup
@@ -221,7 +225,7 @@ export async function syncWorkItem(deps: SyncDeps, item: WorkItem): Promise<Sync
   const results = chatIds.map((chatId, index): ChatSyncResult => {
     const settledChat = settled[index] as ChatSyncResult | InFlight;
     const own = isInFlight(settledChat)
-      ? changeResult(settledChat, flushed.get(chatId) as Flushed, readCount(reads.get(chatId)))
+      ? changeResult(settledChat, flushed.get(chatId) as Flushed, membersReadOf(plans[index]))
       : settledChat;
     return withResumed(own, resumed.get(chatId), loaded.get(chatId));
   });
@@ -453,7 +457,7 @@ function saveFailure(
   error: unknown,
   plan: ChatPlan,
 ): ChatSyncResult {
-  const membersRead = plan.kind === 'baseline' || plan.kind === 'diff' ? plan.members.length : null;
+  const membersRead = membersReadOf(plan);
   if (error instanceof SnapshotConflictError) {
     deps.logger?.info('snapshot changed by an overlapping run', { chatId });
     return {
@@ -485,8 +489,9 @@ function countsOf(
   }
 }
 
-function readCount(read: ChatRead | undefined): number | null {
-  return read?.kind === 'complete' ? read.memberIds.length : null;
+/** The members a plan read (normalized), or null when it read none. */
+function membersReadOf(plan: ChatPlan | undefined): number | null {
+  return plan?.kind === 'baseline' || plan?.kind === 'diff' ? plan.members.length : null;
 }
 
 /** Keyset progress older than this is dropped: the read starts over. */
