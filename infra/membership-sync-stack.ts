@@ -12,7 +12,7 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { Construct } from 'constructs';
-import { type Config, readsOf } from '../functions/config/config-schema.js';
+import { type Config, plannerCallsBitrix24 } from '../functions/config/config-schema.js';
 import { AuditArchive } from './audit-archive.js';
 import { EventTopic } from './event-topic.js';
 import { SyncMonitoring } from './monitoring.js';
@@ -132,9 +132,7 @@ export class MembershipSyncStack extends Stack {
     // (docs/oauth-token-refresh.md). A refresher that could not store the rotated pair would
     // lose it. The lease grant is the leases' items only: releasing one deletes it, and the
     // worker's own table grant has no DeleteItem.
-    const plannerCalls = config.portals.filter(
-      (p) => 'discover' in p.chats || readsOf(config, p).mode === 'hinted',
-    );
+    const plannerCalls = config.portals.filter((p) => plannerCallsBitrix24(config, p));
     secrets.grantRead(worker);
     secrets.grantTokenWrite(worker);
     snapshots.grantRefreshLeases(worker);

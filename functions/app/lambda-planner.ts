@@ -81,6 +81,7 @@ export function createLambdaPlanner(
     // Hinted reads: each portal's hint state and its rate budget shared with the workers.
     hintStore: createDynamoDbHintStore({ client: dynamo, tableName }),
     bucketStore: createDynamoDbBucketStore({ client: dynamo, tableName }),
+    logger,
   });
   const now = overrides.now ?? (() => new Date());
 

@@ -5,14 +5,15 @@ import { type BucketStateStore, takeUpBucket } from '../bitrix24/shared-bucket.j
 import {
   type Config,
   type PortalConfig,
+  plannerCallsBitrix24,
   portalSecretId,
   readsOf,
   scheduleIntervalMs,
 } from '../config/config-schema.js';
 import type { HintStateStore } from '../core/hint-store.js';
-import type { HintReader } from '../core/hints.js';
 import { type PlanReport, type PortalPlan, planRun } from '../core/plan-run.js';
 import type { WorkQueue } from '../core/work-queue.js';
+import type { AppLogger } from './observability.js';
 import type { PortalConnector } from './worker-app.js';
 
 export interface PlannerAppDeps {
@@ -23,8 +24,12 @@ export interface PlannerAppDeps {
   readonly hintStore?: HintStateStore | undefined;
   /** The time between ticks; default: the config's schedule. */
   readonly tickMs?: number | undefined;
-  /** Shares each portal's rate budget with the workers (taken up for the tick's planning). */
+  /**
+   * Shares the rate budget of each portal the planner calls with the workers (taken up for the
+   * tick's planning).
+   */
   readonly bucketStore?: BucketStateStore | undefined;
+  readonly logger?: AppLogger | undefined;
 }
 
 export interface PlanTickOptions {
@@ -82,18 +87,24 @@ export function createPlannerApp(
   if (hinted && !deps.hintStore) {
     throw new Error('hinted reads need a hint store (the planner needs TABLE_NAME)');
   }
-  const readers = new Map<string, HintReader>();
   const client = (portalId: string) => deps.connector.clientsFor(portalOf(portalId)).client;
-  const takeUp = async (store: BucketStateStore | undefined, portal: PortalConfig) => {
-    if (!store) return undefined;
+  const takeUp = async (store: BucketStateStore, portal: PortalConfig) => {
     try {
-      return await takeUpBucket(store, portal.id, deps.connector.clientsFor(portal).bucket);
+      return await takeUpBucket(
+        store,
+        portal.id,
+        deps.connector.clientsFor(portal).bucket,
+        (step, error) =>
+          deps.logger?.warn(`could not ${step} the shared rate budget`, {
+            portalId: portal.id,
+            error: error instanceof Error ? error.name : String(error),
+          }),
+      );
     } catch {
       return undefined; // No client for the portal: its planning fails and is reported.
     }
   };
-  const readsCredentials = (portal: PortalConfig) =>
-    'discover' in portal.chats || plans.get(portal.id)?.hinted !== undefined;
+  const readsCredentials = (portal: PortalConfig) => plannerCallsBitrix24(deps.config, portal);
 
   return async (scheduledAt, options = {}) => {
     const checked = await Promise.all(
@@ -105,8 +116,13 @@ export function createPlannerApp(
       })),
     );
     const planned = checked.filter(({ awaiting }) => awaiting === undefined);
-    const handBacks = deps.bucketStore
-      ? await Promise.all(planned.map(({ portal }) => takeUp(deps.bucketStore, portal)))
+    const { bucketStore } = deps;
+    const handBacks = bucketStore
+      ? await Promise.all(
+          planned
+            .filter(({ portal }) => readsCredentials(portal))
+            .map(({ portal }) => takeUp(bucketStore, portal)),
+        )
       : [];
     const report = await planRun(
       {
@@ -117,14 +133,7 @@ export function createPlannerApp(
           ? {
               hints: {
                 store: deps.hintStore,
-                readerFor: (portalId: string) => {
-                  let reader = readers.get(portalId);
-                  if (!reader) {
-                    reader = createRecentHintReader(client(portalId));
-                    readers.set(portalId, reader);
-                  }
-                  return reader;
-                },
+                readerFor: (portalId: string) => createRecentHintReader(client(portalId)),
                 tickMs: deps.tickMs ?? scheduleIntervalMs(deps.config.schedule.expression),
               },
             }

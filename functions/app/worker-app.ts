@@ -37,6 +37,7 @@ export interface PortalConnector {
 }
 
 export interface PortalConnectorOptions {
+  /** Called once per portal: the connector keeps the store it returns. */
   readonly credentialsFor: (portalId: string) => CredentialStore;
   /** Coordinates OAuth refreshes with other processes sharing the portal's stored pair. */
   readonly refreshLeaseFor?: ((portalId: string) => RefreshLease) | undefined;
@@ -85,14 +86,13 @@ export function createPortalConnector(options: PortalConnectorOptions): PortalCo
         const client = createBitrix24Client({
           credentials: storeOf(portal.id),
           refreshLease: options.refreshLeaseFor?.(portal.id),
-          rateLimit,
           bucket,
           ...options.client,
           deadlineAt: options.deadlineAt,
           fetch: options.fetch,
           logger: options.logger,
         });
-        const reader = createBitrix24MemberReader(client, { logger: options.logger });
+        const reader = createBitrix24MemberReader(client);
         entry = { client, reader, bucket };
         clients.set(portal.id, entry);
       }

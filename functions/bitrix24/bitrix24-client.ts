@@ -119,6 +119,7 @@ export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Cl
     const started = performance.now();
     let status: number | undefined;
     let code: string | undefined;
+    let limited = false;
     requests += 1;
     try {
       const answer = await transport.send({
@@ -134,10 +135,11 @@ export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Cl
       if (error instanceof Bitrix24Error) {
         status = error.status;
         code = error.code;
+        limited = error instanceof Bitrix24RateLimitError;
       }
       throw error;
     } finally {
-      if (code?.toUpperCase() === RATE_LIMIT_CODE) {
+      if (limited) {
         rateLimited += 1;
         bucket.rateLimited(slot);
       } else if (status !== undefined) {
@@ -234,5 +236,3 @@ export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Cl
     rateLimitedCount: () => rateLimited,
   };
 }
-
-const RATE_LIMIT_CODE = 'QUERY_LIMIT_EXCEEDED';

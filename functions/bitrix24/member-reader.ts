@@ -1,17 +1,15 @@
 import type { ChatId, ChatRead, UserDetails, UserId } from '../core/model.js';
 import type { MemberReader, ReadMembersOptions } from '../core/ports.js';
 import { MAX_BATCH_COMMANDS } from './batch.js';
-import type { BatchCommand, Bitrix24Client, Bitrix24Logger } from './client-types.js';
+import type { BatchCommand, Bitrix24Client } from './client-types.js';
 import { Bitrix24MalformedResponseError, isPortalFatal } from './errors.js';
 import { failedRead } from './failed-read.js';
-import { type ReadDialogMembersOptions, readDialogMembers } from './read-dialog-members.js';
+import { readDialogMembers } from './read-dialog-members.js';
 import { chatUserListSchema, imUserListSchema } from './schemas.js';
 
 export interface MemberReaderOptions {
-  readonly logger?: Bitrix24Logger | undefined;
   /** User IDs per `im.user.list.get` command. Default 50. */
   readonly userIdsPerCommand?: number | undefined;
-  readonly dialog?: ReadDialogMembersOptions | undefined;
 }
 
 /**
@@ -64,7 +62,6 @@ export function createBitrix24MemberReader(
     for (const chatId of fallback) {
       const resume = readOptions.resume?.get(chatId);
       const read = await readDialogMembers(client, chatId, {
-        ...options.dialog,
         resume,
         stopAt: readOptions.keysetStopAt,
       });

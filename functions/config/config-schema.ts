@@ -285,6 +285,14 @@ export function readsOf(config: Config, portal: PortalConfig): Reads {
 }
 
 /**
+ * Whether the planner calls Bitrix24 for the portal (discovery, or the recent list's hints): only
+ * then does it read the portal's secret, take up its rate budget and possibly refresh its tokens.
+ */
+export function plannerCallsBitrix24(config: Config, portal: PortalConfig): boolean {
+  return 'discover' in portal.chats || readsOf(config, portal).mode === 'hinted';
+}
+
+/**
  * The `SecretId` of a portal's credentials: the configured ARN or name, else the naming
  * convention `<secrets.prefix><portal id>` (docs/deploy.md, "Secrets").
  */
