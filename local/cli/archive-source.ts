@@ -5,6 +5,7 @@ import {
   parseArchiveLocation,
   readArchive,
 } from '../adapters/event-archive.js';
+import { localAwsConfig } from '../runtime/local-aws-config.js';
 import { UsageError } from './resolve-run-config.js';
 
 /** Flags `history` and `replay` share to name their event source. */
@@ -26,14 +27,7 @@ export async function readEventsFrom(
   const s3 =
     archive.kind === 's3'
       ? new S3Client(
-          flags.s3Endpoint
-            ? {
-                endpoint: flags.s3Endpoint,
-                forcePathStyle: true,
-                region: 'local',
-                credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-              }
-            : {},
+          flags.s3Endpoint ? { ...localAwsConfig(flags.s3Endpoint), forcePathStyle: true } : {},
         )
       : undefined;
   try {

@@ -5,6 +5,7 @@ import {
 } from '../../functions/adapters/secrets-manager-credentials.js';
 import { CredentialsAwaitingError } from '../../functions/bitrix24/credentials.js';
 import { type Config, portalSecretId } from '../../functions/config/config-schema.js';
+import { localAwsConfig } from '../runtime/local-aws-config.js';
 
 /** What `status --secrets` reports per portal; never a value from the secret. */
 export type PortalCredentialsState =
@@ -31,15 +32,7 @@ export async function checkPortalCredentials(
   config: Pick<Config, 'portals' | 'secrets'>,
   endpoint?: string,
 ): Promise<PortalCredentialsState[]> {
-  const client = new SecretsManagerClient(
-    endpoint === undefined
-      ? {}
-      : {
-          endpoint,
-          region: 'local',
-          credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-        },
-  );
+  const client = new SecretsManagerClient(endpoint === undefined ? {} : localAwsConfig(endpoint));
   try {
     return await Promise.all(
       config.portals.map(async (portal): Promise<PortalCredentialsState> => {

@@ -9,6 +9,7 @@ import type {
   OutgoingEvent,
 } from '../../functions/core/cloud-event.js';
 import { PublishError } from '../../functions/core/errors.js';
+import { localAwsConfig } from '../runtime/local-aws-config.js';
 import {
   type ArchiveFlags,
   chatIdOf,
@@ -42,15 +43,7 @@ const CHUNK = 10;
 export async function replayCommand(flags: ReplayFlags): Promise<number> {
   const since = flags.since === undefined ? undefined : parsePastTime('--since', flags.since);
   const expected = expectedKind(flags);
-  const client = new SNSClient(
-    flags.snsEndpoint
-      ? {
-          endpoint: flags.snsEndpoint,
-          region: 'local',
-          credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-        }
-      : {},
-  );
+  const client = new SNSClient(flags.snsEndpoint ? localAwsConfig(flags.snsEndpoint) : {});
   try {
     const fifo = (await topicKindOf(client, flags.snsTopicArn)) === 'fifo';
     if (expected !== (fifo ? 'fifo' : 'standard')) {

@@ -22,6 +22,7 @@ import type { EventPublisher } from '../../functions/core/ports.js';
 import { createJsonLinesPublisher } from '../adapters/json-lines-publisher.js';
 import { ensureTable, startEmbeddedDynamoDb } from './embedded-dynamodb.js';
 import { createHttpsFetch } from './https-fetch.js';
+import { localAwsConfig } from './local-aws-config.js';
 
 export const DEFAULT_STATE_DIR = '.membership-sync';
 export const LOCAL_TABLE_NAME = 'membership-sync-snapshots';
@@ -53,12 +54,6 @@ export interface LocalEnvironment {
   readonly fetch: typeof globalThis.fetch | undefined;
   close(): Promise<void>;
 }
-
-const localAwsConfig = (endpoint: string) => ({
-  endpoint,
-  region: 'local',
-  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-});
 
 /**
  * A flag's value the local environment cannot work with (an unreachable `--dynamodb-endpoint`,
