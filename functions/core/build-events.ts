@@ -184,13 +184,7 @@ export function buildMemberEvents(
       ...(options.heldSince === undefined ? {} : { heldSince: options.heldSince }),
       ...(type === EventTypes.left ? { reason: leaveReasonOf(options.details, details) } : {}),
     };
-    out.push(
-      outgoing(ctx, type, data, {
-        userId,
-        ...(details?.bot === undefined ? {} : { bot: details.bot }),
-        ...(details?.extranet === undefined ? {} : { extranet: details.extranet }),
-      }),
-    );
+    out.push(outgoing(ctx, type, data, { userId }));
   }
   return out;
 }
@@ -281,7 +275,7 @@ function outgoing(
   ctx: ChatEventContext,
   type: EventType,
   data: ChatEventData,
-  user: { readonly userId?: UserId; readonly bot?: boolean; readonly extranet?: boolean },
+  user: { readonly userId?: UserId },
   discriminator?: string,
 ): OutgoingEvent {
   const source = sourceOf(ctx.portal.baseUrl);
@@ -304,8 +298,28 @@ function outgoing(
     dataschema: dataschemaOf(type),
     data,
   };
-  const attributes: EventAttributes = { type, portal: source, chatId: ctx.chatId, ...user };
-  return { event, attributes, groupKey: groupKeyOf(ctx.portal.portalId, ctx.chatId) };
+  return {
+    event,
+    attributes: attributesOf(event),
+    groupKey: groupKeyOf(ctx.portal.portalId, ctx.chatId),
+  };
+}
+
+/**
+ * An event's SNS message attributes, read from the event alone: the sync publishes these, and a
+ * replay of the archived event (parsed back from JSON) publishes the same.
+ */
+export function attributesOf(event: CloudEvent): EventAttributes {
+  const data = event.data as Pick<MemberJoinedData, 'chatId'> &
+    Partial<Pick<MemberJoinedData, 'userId' | 'user'>>;
+  return {
+    type: event.type,
+    portal: event.source,
+    chatId: data.chatId,
+    ...(data.userId === undefined ? {} : { userId: data.userId }),
+    ...(typeof data.user?.bot === 'boolean' ? { bot: data.user.bot } : {}),
+    ...(typeof data.user?.extranet === 'boolean' ? { extranet: data.user.extranet } : {}),
+  };
 }
 
 const USER_INFO_KEYS = [

@@ -1,13 +1,8 @@
 import { GetTopicAttributesCommand, NotFoundException, SNSClient } from '@aws-sdk/client-sns';
 import { SingleBar } from 'cli-progress';
 import { createSnsEventPublisher } from '../../functions/adapters/sns-event-publisher.js';
-import { groupKeyOf } from '../../functions/core/build-events.js';
-import type {
-  CloudEvent,
-  EventAttributes,
-  EventType,
-  OutgoingEvent,
-} from '../../functions/core/cloud-event.js';
+import { attributesOf, type ChatEventData, groupKeyOf } from '../../functions/core/build-events.js';
+import type { CloudEvent, OutgoingEvent } from '../../functions/core/cloud-event.js';
 import { PublishError } from '../../functions/core/errors.js';
 import { localAwsConfig } from '../runtime/local-aws-config.js';
 import {
@@ -144,21 +139,12 @@ export function inReplayOrder(events: readonly CloudEvent[]): {
 
 /** The event as the sync published it: the same body, attributes and FIFO group. */
 export function outgoingOf(event: CloudEvent): OutgoingEvent {
-  const data = event.data as {
-    portalId: string;
-    chatId: number;
-    userId?: number;
-    user?: { bot?: boolean; extranet?: boolean } | null;
+  const data = event.data as ChatEventData;
+  return {
+    event,
+    attributes: attributesOf(event),
+    groupKey: groupKeyOf(data.portalId, data.chatId),
   };
-  const attributes: EventAttributes = {
-    type: event.type as EventType,
-    portal: event.source,
-    chatId: data.chatId,
-    ...(data.userId === undefined ? {} : { userId: data.userId }),
-    ...(typeof data.user?.bot === 'boolean' ? { bot: data.user.bot } : {}),
-    ...(typeof data.user?.extranet === 'boolean' ? { extranet: data.user.extranet } : {}),
-  };
-  return { event, attributes, groupKey: groupKeyOf(data.portalId, data.chatId) };
 }
 
 function createReplayProgress(total: number): { update(done: number): void; stop(): void } {

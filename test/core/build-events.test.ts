@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  attributesOf,
   BASELINE_PART_SIZE,
   buildAccessLostEvent,
   buildBaselineEvents,
@@ -385,6 +386,48 @@ describe('buildMassChangeHeldEvent', () => {
     // Assess
     expect(a.event.id).not.toBe(b.event.id);
     expect(again.event.id).toBe(a.event.id);
+  });
+});
+
+describe('attributesOf', () => {
+  it('reads from an archived event (parsed back from JSON) the attributes the sync published with it', () => {
+    // Prepare
+    const bot: UserDetails = { ...alice, id: 8, bot: true, extranet: false };
+    const built = [
+      ...buildMemberEvents(
+        ctx,
+        { joined: [7, 9], left: [8, 10] },
+        {
+          method: 'im.chat.user.list',
+          details: new Map([
+            [7, alice],
+            [8, bot],
+          ]),
+        },
+      ),
+      ...buildMemberEvents(
+        ctx,
+        { joined: [7], left: [8] },
+        { method: 'im.dialog.users.list', details: undefined },
+      ),
+      ...buildBaselineEvents(ctx, [1, 2, 3], 'im.chat.user.list', 2),
+      buildAccessLostEvent(ctx, 'ACCESS_ERROR', 3),
+      buildMassChangeHeldEvent(
+        ctx,
+        { joined: [4], left: range(1, 3) },
+        { previousCount: 3, observedCount: 1 },
+        DEFAULT_BREAKER,
+      ),
+    ];
+
+    // Act
+    const read = built.map((o) => attributesOf(JSON.parse(JSON.stringify(o.event))));
+
+    // Assess
+    expect(new Set(built.map((o) => o.event.type))).toEqual(new Set(Object.values(EventTypes)));
+    expect(read.map((a) => JSON.stringify(a))).toEqual(
+      built.map((o) => JSON.stringify(o.attributes)),
+    );
   });
 });
 
