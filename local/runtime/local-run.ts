@@ -1,7 +1,6 @@
 import { type AppLogger, silentLogger } from '../../functions/app/observability.js';
 import { createPlannerApp } from '../../functions/app/planner-app.js';
 import { createPortalConnector, createWorkerApp } from '../../functions/app/worker-app.js';
-import type { CredentialStore } from '../../functions/bitrix24/credentials.js';
 import type { ChatId } from '../../functions/core/model.js';
 import type { PlanReport } from '../../functions/core/plan-run.js';
 import type { ChatOutcome, SyncReport } from '../../functions/core/sync-report.js';
@@ -63,17 +62,12 @@ export function createLocalRunner(
   /** The time between runs (`watch --every`); default: the config's schedule. */
   tickMs?: number,
 ): LocalRunner {
-  const stores = new Map<string, CredentialStore>();
   const connector = createPortalConnector({
+    // The connector asks once per portal and keeps the store.
     credentialsFor: (portalId) => {
-      let store = stores.get(portalId);
-      if (!store) {
-        const credentials = run.credentials.get(portalId);
-        if (!credentials) throw new Error(`no credentials for portal "${portalId}"`);
-        store = createStaticCredentialStore(credentials);
-        stores.set(portalId, store);
-      }
-      return store;
+      const credentials = run.credentials.get(portalId);
+      if (!credentials) throw new Error(`no credentials for portal "${portalId}"`);
+      return createStaticCredentialStore(credentials);
     },
     logger,
     ...(environment.fetch ? { fetch: environment.fetch } : {}),
