@@ -2,13 +2,15 @@ import { once } from 'node:events';
 import type { ExportLine } from '../../functions/consumer/reference-consumer.js';
 import type { Snapshot } from '../../functions/core/model.js';
 import { portalsOf, type StateFlags, withStore } from './commands.js';
-import { type RunConfigFlags, UsageError } from './resolve-run-config.js';
+import type { RunConfigFlags } from './resolve-run-config.js';
 
-export type ExportFormat = 'jsonl' | 'csv';
+/** The `--format` choices; commander refuses anything else. */
+export const EXPORT_FORMATS = ['jsonl', 'csv'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export interface ExportFlags extends StateFlags, RunConfigFlags {
   readonly portal?: string;
-  readonly format: string;
+  readonly format: ExportFormat;
 }
 
 /** A line of the export: the committed snapshot of one chat, all fields from that one snapshot. */
@@ -55,9 +57,6 @@ const CSV_COLUMNS = [
  */
 export async function exportCommand(flags: ExportFlags): Promise<number> {
   const format = flags.format;
-  if (format !== 'jsonl' && format !== 'csv') {
-    throw new UsageError(`--format: "${format}" is not jsonl or csv`);
-  }
   const portals = await portalsOf(flags);
   const records = await withStore(flags, async ({ store }) => {
     const out: ExportRecord[] = [];

@@ -8,9 +8,9 @@ import {
   watchCommand,
 } from './commands.js';
 import { demoCommand } from './demo.js';
-import { exportCommand } from './export-command.js';
+import { EXPORT_FORMATS, exportCommand } from './export-command.js';
 import { historyCommand } from './history-command.js';
-import { replayCommand } from './replay-command.js';
+import { replayCommand, TOPIC_KINDS } from './replay-command.js';
 import { parseChatId } from './resolve-run-config.js';
 
 function positiveInt(flag: string) {
@@ -124,7 +124,7 @@ export function buildProgram(): Command {
     .option('--config <file>', 'config file naming the portal(s)')
     .option('--webhook <url>', 'incoming-webhook URL naming the portal')
     .addOption(
-      new Option('--format <format>', 'output format').choices(['jsonl', 'csv']).default('jsonl'),
+      new Option('--format <format>', 'output format').choices(EXPORT_FORMATS).default('jsonl'),
     )
     .action(async (flags) => {
       process.exitCode = await exportCommand(flags);
@@ -164,10 +164,9 @@ export function buildProgram(): Command {
       new Option('--rate <n>', 'events per second').argParser(positiveInt('--rate')).default(100),
     )
     .addOption(
-      new Option('--topic-kind <kind>', 'the topic kind you mean (default: from the ARN)').choices([
-        'standard',
-        'fifo',
-      ]),
+      new Option('--topic-kind <kind>', 'the topic kind you mean (default: from the ARN)').choices(
+        TOPIC_KINDS,
+      ),
     )
     .action(async (flags) => {
       process.exitCode = await replayCommand(flags);

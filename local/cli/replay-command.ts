@@ -14,6 +14,10 @@ import {
 } from './archive-source.js';
 import { UsageError } from './resolve-run-config.js';
 
+/** The `--topic-kind` choices; commander refuses anything else. */
+export const TOPIC_KINDS = ['standard', 'fifo'] as const;
+export type TopicKind = (typeof TOPIC_KINDS)[number];
+
 export interface ReplayFlags extends ArchiveFlags {
   readonly snsTopicArn: string;
   readonly snsEndpoint?: string;
@@ -22,10 +26,8 @@ export interface ReplayFlags extends ArchiveFlags {
   /** Events per second. */
   readonly rate: number;
   /** What the caller means to publish to; checked against the topic itself. */
-  readonly topicKind?: string;
+  readonly topicKind?: TopicKind;
 }
-
-type TopicKind = 'standard' | 'fifo';
 
 /** Entries per PublishBatch call (the SNS maximum). */
 const CHUNK = 10;
@@ -97,13 +99,7 @@ export async function replayCommand(flags: ReplayFlags): Promise<number> {
 }
 
 function expectedKind(flags: ReplayFlags): TopicKind {
-  if (flags.topicKind === undefined) {
-    return flags.snsTopicArn.endsWith('.fifo') ? 'fifo' : 'standard';
-  }
-  if (flags.topicKind !== 'standard' && flags.topicKind !== 'fifo') {
-    throw new UsageError(`--topic-kind: "${flags.topicKind}" is not standard or fifo`);
-  }
-  return flags.topicKind;
+  return flags.topicKind ?? (flags.snsTopicArn.endsWith('.fifo') ? 'fifo' : 'standard');
 }
 
 async function topicKindOf(client: SNSClient, topicArn: string): Promise<TopicKind> {
