@@ -109,7 +109,10 @@ function reportProblems(result: LocalRunResult): number {
   return result.problems.length === 0 ? 0 : 1;
 }
 
-/** `hinted: 3 of 120 chats read (2 hint, 1 reconcile)` or `full: 120 chats (no_state)`, per portal. */
+/**
+ * Per hinted portal, `main: hinted, 3 of 120 chats read (2 hint, 1 reconcile)` or
+ * `main: full read (no_state), 120 of 120 chats read (120 new)`.
+ */
 export function describeReads(result: LocalRunResult): string[] {
   return result.plan.portals.flatMap((portal) => {
     if (portal.error !== undefined || !portal.hinted) return [];
@@ -261,7 +264,11 @@ export async function statusCommand(flags: StatusFlags): Promise<number> {
   return 0;
 }
 
-/** `portal p: hinted reads, watermark …, 2 chats with unfinished business; hint recall 0.98 (49 of 50)`. */
+/**
+ * `portal main: hinted reads, 120 chats, watermark 2026-03-03T14:00:00.000Z, 2 chats with
+ * unfinished business, hint recall 0.980 (49 of 50 changes named by the hints; 1 found by
+ * reconcile reads)`.
+ */
 function describeHints(portalId: string, stored: StoredHints): string | undefined {
   if (!stored.state && stored.unfinished.size === 0) return undefined;
   const parts = [`portal ${portalId}: hinted reads`];
