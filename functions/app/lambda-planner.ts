@@ -1,23 +1,22 @@
-import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { createDynamoDbBucketStore } from '../adapters/dynamodb-bucket-store.js';
 import { createDynamoDbHintStore } from '../adapters/dynamodb-hint-store.js';
 import { createSqsWorkQueue } from '../adapters/sqs-work-queue.js';
 import { plannerEnvironmentSchema } from '../handlers/environment.js';
 import { loadConfigFile } from './load-config-file.js';
-import { AWAITING_CREDENTIALS_METRIC, SERVICE_NAME } from './metric-names.js';
+import { SERVICE_NAME } from './metric-names.js';
 import {
-  addPortalDimensions,
+  countAwaitingCredentials,
   createLogger,
   createMetrics,
   type HandlerLogger,
 } from './observability.js';
 import { createPlannerApp, type PlannerReport } from './planner-app.js';
 import { createSecretsPortalConnector } from './secrets-portal-connector.js';
+import { createTableClient } from './table-client.js';
 import { createTracer, inSubsegment, traceBitrix24Fetch } from './tracing.js';
 import type { PortalClientSettings } from './worker-app.js';
 
@@ -60,7 +59,7 @@ export function createLambdaPlanner(
   const metrics = overrides.metrics ?? createMetrics(SERVICE_NAME);
   const tracer = createTracer(SERVICE_NAME);
   const aws = overrides.awsClientConfig ?? {};
-  const dynamo = DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient(aws)));
+  const dynamo = createTableClient(tracer, aws);
   const tableName = environment.TABLE_NAME;
   const plan = createPlannerApp({
     config,
@@ -95,9 +94,7 @@ export function createLambdaPlanner(
       logger.info('schedule tick planned', { ...report });
       for (const awaiting of report.awaitingCredentials) {
         logger.info('portal awaiting credentials; discovery skipped', { ...awaiting });
-        addPortalDimensions(metrics, awaiting.portalId);
-        metrics.addMetric(AWAITING_CREDENTIALS_METRIC, MetricUnit.Count, 1);
-        metrics.publishStoredMetrics();
+        countAwaitingCredentials(metrics, awaiting.portalId);
       }
       if (report.failed > 0) {
         throw new PlanIncompleteError(

@@ -1,10 +1,8 @@
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { createDynamoDbBucketStore } from '../adapters/dynamodb-bucket-store.js';
 import { createDynamoDbHintStore } from '../adapters/dynamodb-hint-store.js';
@@ -17,15 +15,17 @@ import type { SyncReport } from '../core/sync-report.js';
 import { workerEnvironmentSchema } from '../handlers/environment.js';
 import { backoffCeiling } from '../timing/backoff.js';
 import { loadConfigFile } from './load-config-file.js';
-import { AWAITING_CREDENTIALS_METRIC, SERVICE_NAME, WORKER_METRICS } from './metric-names.js';
+import { SERVICE_NAME, WORKER_METRICS } from './metric-names.js';
 import {
   type AppLogger,
   addPortalDimensions,
+  countAwaitingCredentials,
   createLogger,
   createMetrics,
   type HandlerLogger,
 } from './observability.js';
 import { createSecretsPortalConnector } from './secrets-portal-connector.js';
+import { createTableClient } from './table-client.js';
 import { createTracer, inSubsegment, traceBitrix24Fetch } from './tracing.js';
 import { parseWorkItem } from './work-item-schema.js';
 import { createWorkerApp, type PortalClientSettings } from './worker-app.js';
@@ -72,9 +72,7 @@ export function createLambdaWorker(
   const aws = overrides.awsClientConfig ?? {};
   const sqs = tracer.captureAWSv3Client(new SQSClient(aws));
   const backoff = overrides.retryBackoff ?? retryBackoffSeconds;
-  const dynamo = DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient(aws)), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
+  const dynamo = createTableClient(tracer, aws);
   // One container serves many invocations, each with its own deadline; the clients ask for it.
   let deadline: number | undefined;
   const deadlineAt = () => deadline;
@@ -254,9 +252,7 @@ function recordAwaiting(
     reason: awaiting.reason,
     chats,
   });
-  addPortalDimensions(metrics, portalId);
-  metrics.addMetric(AWAITING_CREDENTIALS_METRIC, MetricUnit.Count, 1);
-  metrics.publishStoredMetrics();
+  countAwaitingCredentials(metrics, portalId);
 }
 
 function recordMetrics(

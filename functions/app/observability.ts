@@ -1,9 +1,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { LogAttributes } from '@aws-lambda-powertools/logger/types';
-import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { redact } from '../bitrix24/redact.js';
-import { METRICS_NAMESPACE } from './metric-names.js';
+import { AWAITING_CREDENTIALS_METRIC, METRICS_NAMESPACE } from './metric-names.js';
 
 /** The narrow logger the core and the Bitrix24 client accept. */
 export interface AppLogger {
@@ -62,6 +62,13 @@ export function createMetrics(serviceName: string): Metrics {
 export function addPortalDimensions(metrics: Metrics, portalId: string): void {
   metrics.addDimension('portal', portalId);
   metrics.addDimensions({});
+}
+
+/** One `AwaitingCredentials` count for the portal, published at once. */
+export function countAwaitingCredentials(metrics: Metrics, portalId: string): void {
+  addPortalDimensions(metrics, portalId);
+  metrics.addMetric(AWAITING_CREDENTIALS_METRIC, MetricUnit.Count, 1);
+  metrics.publishStoredMetrics();
 }
 
 /** A logger that drops everything (tests, and the CLI when stdout carries the events). */
