@@ -24,8 +24,8 @@ import { maxEventAgeFor, SyncSchedule, schedulePeriod } from './sync-schedule.js
 import { WorkQueue } from './work-queue.js';
 
 /**
- * What the worker does on the snapshot table (`functions/adapters/dynamodb-snapshot-store.ts`):
- * no deletes (retired shards expire by TTL), no scans, no streams.
+ * What the worker does on the snapshot table (the snapshot, hint-state and rate-budget stores of
+ * `functions/adapters`): no deletes (retired shards expire by TTL), no scans, no streams.
  */
 export const WORKER_TABLE_ACTIONS = [
   'dynamodb:GetItem',

@@ -314,7 +314,8 @@ export class SyncMonitoring extends Construct {
    * Over all portals, what freshness cannot see while other chats keep syncing:
    * - FailingChats: some chat failed in each of N consecutive schedule periods (a chat that can
    *   no longer be read, a malformed answer): a transient failure clears within a period;
-   * - HeldChanges: a mass change is held and waits for an operator (`membership-sync release`).
+   * - HeldChanges: a mass change is held and waits for an operator (`membership-sync release`);
+   * - HintMisses: a reconcile read found a change the recent-list hints did not name.
    * The dashboard and the saved queries name the portals and chats.
    */
   private addChatAlarms(

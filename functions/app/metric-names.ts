@@ -30,6 +30,7 @@ export const WORKER_METRICS = {
 
 /**
  * Work items (worker) and discovery plans (planner) skipped because the portal's secret does not
- * exist yet or holds the placeholder. Same dimensions as the worker's metrics; never alarmed.
+ * exist yet or holds the placeholder. Same dimensions as the worker's metrics. Never alarmed on
+ * its own: it counts as activity in the freshness (Stale) alarm, so a first deploy is calm.
  */
 export const AWAITING_CREDENTIALS_METRIC = 'AwaitingCredentials';
