@@ -135,7 +135,12 @@ export function decideChat(
         message: `the keyset read stopped for time after ${plan.progress.memberIds.length} members; it goes on from there`,
         retryable: true,
       });
-      if (plan.progress.memberIds.length === 0) return { result: stopped };
+      // Progress counts only when `LAST_ID` moved: a resumed read that got no further page saves
+      // nothing, so the item spends its receives instead of resending itself as progress.
+      const advanced =
+        plan.progress.memberIds.length > 0 &&
+        plan.progress.lastId !== plan.stored?.readProgress?.lastId;
+      if (!advanced) return { result: stopped };
       return {
         result: stopped,
         save: { base, next: { ...base, readProgress: plan.progress } },
