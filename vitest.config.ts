@@ -15,7 +15,7 @@ const unit = [
   'test/infra/{archive-table,bundling,config-file,deploy-guide,membership-sync-stack,scale}.test.ts',
   'test/planner/plan-run.test.ts',
   'test/adapters/{id-list-codec,secrets-manager-credentials,snapshot-item-codec}.test.ts',
-  'test/bitrix24/{batch,client-config,discover-chats,errors,leaky-bucket,operating-wait,php-query,read-dialog-members,redact}.test.ts',
+  'test/bitrix24/{batch,client-config,discover-chats,errors,leaky-bucket,operating-wait,php-query,read-dialog-members,redact,token-exchange}.test.ts',
   'test/local/{cli-config,export-record}.test.ts',
   'test/repository/**/*.test.ts',
   'test/timing/**/*.test.ts',

@@ -69,8 +69,16 @@ export interface StoredState {
 
 /** Publishes events; resolves only after every event is acknowledged. */
 export interface EventPublisher {
-  /** Throws {@link PublishError} if any event could not be published after retries. */
-  publish(events: readonly OutgoingEvent[]): Promise<void>;
+  /**
+   * Throws {@link PublishError} if any event could not be published after retries. With
+   * `deadlineAt` (epoch ms), sends no batch and starts no retry wait that would pass it: what is
+   * left is named in the error, with `deadlineReached`.
+   */
+  publish(events: readonly OutgoingEvent[], options?: PublishOptions): Promise<void>;
+}
+
+export interface PublishOptions {
+  readonly deadlineAt?: number | undefined;
 }
 
 export interface Clock {

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventTypes, type OutgoingEvent } from '../../functions/core/cloud-event.js';
+import { PublishError } from '../../functions/core/errors.js';
 import { contentHash } from '../../functions/core/member-set.js';
 import {
   type ChatId,
@@ -745,6 +746,38 @@ describe('syncWorkItem', () => {
       expect(new Set(publisher.ids()).size).toBe(2_500);
       expect(store.get('main', 12)).toMatchObject({ version: 4, sequence: 2_530 });
       expect(store.get('main', 12)?.members).toHaveLength(2_501);
+    });
+
+    it('hands the deadline to the publisher and reports a chunk it cut short as deadline_exceeded, its cursor kept', async () => {
+      // Prepare: one chunk of 1,000 events; the publisher gets through 400 before the deadline
+      const { reader, store, publisher, clock, sync } = setup();
+      store.put(snapshotOf(12, [1]));
+      reader.members(12, range(1, 1_001));
+      const deadline = clock.now().getTime() + 60_000;
+      const seen: (number | undefined)[] = [];
+      const throttled: EventPublisher = {
+        publish: async (events, options) => {
+          seen.push(options?.deadlineAt);
+          await publisher.publish(events.slice(0, 400));
+          throw new PublishError(
+            'not sent: the deadline came first',
+            events.slice(400).map((e) => e.event.id),
+            { deadlineReached: true },
+          );
+        },
+      };
+
+      // Act
+      const first = await sync([12], { publisher: throttled, deadlineAt: () => deadline });
+
+      // Assess
+      expect(seen).toEqual([deadline]);
+      expect(chat(first, 12)).toMatchObject({
+        outcome: 'failed',
+        events: 400,
+        error: { code: 'deadline_exceeded', retryable: true },
+      });
+      expect(store.get('main', 12)?.pending?.published).toBe(400);
     });
 
     it('stops a chat at its first unacknowledged event and resumes from it', async () => {
