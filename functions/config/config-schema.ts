@@ -115,16 +115,24 @@ const chatsSchema = z.union(
   { error: 'required: a list of chat IDs, or { "discover": true }' },
 );
 
+const baseUrl = z
+  .url({ protocol: /^https?$/ })
+  .refine((u) => new URL(u).pathname === '/' || new URL(u).pathname === '', {
+    message: 'must be the portal base URL without a path (the webhook goes into the secret)',
+  })
+  .transform((u) => new URL(u).origin);
+
 export const portalSchema = z.strictObject({
   /** Slug used in keys, logs and message groups. */
   id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a lower-case slug (a-z, 0-9, -)'),
-  /** Portal base URL: https, no path. The CloudEvents `source`. */
-  url: z
-    .url({ protocol: /^https?$/ })
-    .refine((u) => new URL(u).pathname === '/' || new URL(u).pathname === '', {
-      message: 'must be the portal base URL without a path (the webhook goes into the secret)',
-    })
-    .transform((u) => new URL(u).origin),
+  /** Portal base URL: https, no path. The CloudEvents `source` unless `source` is set. */
+  url: baseUrl,
+  /**
+   * The events' `source`, the portal's identity for consumers (default: `url`). When the portal
+   * moves to a new domain, change `url` and set `source` to the old URL: event IDs, sequences and
+   * every consumer's (`source`, chat) keys then continue (docs/operations.md, "A portal's new domain").
+   */
+  source: baseUrl.optional(),
   /**
    * Secrets Manager secret holding the webhook URL or OAuth credentials.
    * Default: the secret named `<secrets.prefix><id>` (see `portalSecretId`).
@@ -218,6 +226,11 @@ export const configSchema = z
   });
 
 export type Config = z.output<typeof configSchema>;
+
+/** The portal's stable event `source`: `source` when set, else its `url`. */
+export function portalSource(portal: Pick<PortalConfig, 'url' | 'source'>): string {
+  return portal.source ?? portal.url;
+}
 export type ConfigInput = z.input<typeof configSchema>;
 export type PortalConfig = z.output<typeof portalSchema>;
 export interface RateLimit {

@@ -260,7 +260,9 @@ export function buildMassChangeHeldEvent(
 function commonData(ctx: ChatEventContext, index: number): ChatEventData {
   return {
     portalId: ctx.portal.portalId,
-    portal: sourceOf(ctx.portal.baseUrl),
+    // The stable source, not the current URL: a change re-published after a move must come out
+    // identical to its first publish.
+    portal: sourceOf(ctx.portal.source),
     chatId: ctx.chatId,
     dialogId: dialogIdOf(ctx.chatId),
     window: { from: ctx.previousObservedAt, to: ctx.observedAt },
@@ -278,7 +280,7 @@ function outgoing(
   user: { readonly userId?: UserId },
   discriminator?: string,
 ): OutgoingEvent {
-  const source = sourceOf(ctx.portal.baseUrl);
+  const source = sourceOf(ctx.portal.source);
   const event: CloudEvent<ChatEventData> = {
     specversion: '1.0',
     id: eventId({

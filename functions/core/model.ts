@@ -2,7 +2,8 @@
  * The domain model of the membership sync. Pure data: no AWS, no HTTP.
  *
  * A portal is identified by its configured `portalId` (a short slug used in keys, logs and
- * message groups) and its base URL (`https://example.bitrix24.com`, the CloudEvents `source`).
+ * message groups) and its event `source` (by default its first base URL,
+ * `https://example.bitrix24.com`).
  * Bitrix24 user and chat IDs are positive integers.
  */
 
@@ -12,8 +13,12 @@ export type ChatId = number;
 export interface PortalRef {
   /** Slug from the config, e.g. `main`. Used in DynamoDB keys and SQS message groups. */
   readonly portalId: string;
-  /** Base URL without any webhook path, e.g. `https://example.bitrix24.com`. */
-  readonly baseUrl: string;
+  /**
+   * The CloudEvents `source`: the portal's stable identity, which event IDs hash. Its first base
+   * URL (no webhook path) by default; unlike the configured `url` it survives a move to a new
+   * domain.
+   */
+  readonly source: string;
 }
 
 /** User details as known from Bitrix24 (`im.user.list.get` / `im.dialog.users.list`). */

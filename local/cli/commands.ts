@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { type AppLogger, silentLogger } from '../../functions/app/observability.js';
+import { portalSource } from '../../functions/config/config-schema.js';
 import { sourceOf } from '../../functions/core/cloud-event.js';
 import {
   ChangePendingError,
@@ -197,7 +198,7 @@ export async function portalsOf(
   if (flags.config) {
     return (await readConfigFile(flags.config)).portals.map((p) => ({
       portalId: p.id,
-      source: sourceOf(p.url),
+      source: sourceOf(portalSource(p)),
     }));
   }
   throw new UsageError('name the portal: --portal ID, --config FILE or --webhook URL');

@@ -467,7 +467,10 @@ describe.each(backends)('DynamoDbSnapshotStore on %s', (_name, start) => {
         store: store(small),
         publisher,
         clock: new FixedClock('2026-11-22T10:00:00.000Z'),
-        portal: { portalId: 'bad', baseUrl: 'https://example.bitrix24.com' },
+        portal: {
+          portalId: 'bad',
+          source: 'https://example.bitrix24.com',
+        },
         breaker: DEFAULT_BREAKER,
       },
       { portalId: 'bad', chatIds: [1, 2], scheduledAt: '2026-01-05T10:00:00.000Z' },

@@ -18,7 +18,10 @@ import { range } from '../support/fakes.js';
 const SNS_MAX_MESSAGE_BYTES = 256 * 1024;
 
 const ctx: ChatEventContext = {
-  portal: { portalId: 'main', baseUrl: 'https://example.bitrix24.com' },
+  portal: {
+    portalId: 'main',
+    source: 'https://example.bitrix24.com',
+  },
   chatId: 12,
   baseVersion: 4,
   previousSequence: 40,
@@ -142,7 +145,10 @@ describe('buildMemberEvents', () => {
     // Prepare
     const leaky = {
       ...ctx,
-      portal: { portalId: 'main', baseUrl: 'https://example.bitrix24.com/rest/1/s3cr3tc0de/' },
+      portal: {
+        portalId: 'main',
+        source: 'https://example.bitrix24.com/rest/1/s3cr3tc0de/',
+      },
     };
 
     // Act

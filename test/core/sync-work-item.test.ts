@@ -23,7 +23,10 @@ import {
   range,
 } from '../support/fakes.js';
 
-const portal = { portalId: 'main', baseUrl: 'https://example.bitrix24.com' };
+const portal = {
+  portalId: 'main',
+  source: 'https://example.bitrix24.com',
+};
 const T0 = '2026-01-05T10:00:00.000Z';
 const T1 = '2026-01-05T10:15:00.000Z';
 const T2 = '2026-01-05T10:30:00.000Z';

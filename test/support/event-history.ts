@@ -12,9 +12,9 @@ import { randomIndex } from '../../local/simulator/seeded-random.js';
 
 export const HISTORY_PORTAL: PortalRef = {
   portalId: 'acme',
-  baseUrl: 'https://acme.bitrix24.com',
+  source: 'https://acme.bitrix24.com',
 };
-export const HISTORY_SOURCE = sourceOf(HISTORY_PORTAL.baseUrl);
+export const HISTORY_SOURCE = sourceOf(HISTORY_PORTAL.source);
 
 /** A chat's member list as the portal had it when the producer observed it. */
 export interface Observation {
