@@ -208,6 +208,7 @@ export class MembershipSyncStack extends Stack {
       scheduleDeadLetterQueue: schedule.deadLetterQueue,
       topic: events.topic,
       schedulePeriod: schedulePeriod(config.schedule.expression),
+      awaitingCredentialsFor: Duration.hours(config.alarms.awaitingCredentialsHours),
       alarmTopicKey: messagesKey,
     });
 

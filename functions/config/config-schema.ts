@@ -209,6 +209,16 @@ export const configSchema = z
       })
       .default({ kind: 'standard', subscriberAccounts: [] }),
     archive: z.strictObject({ enabled: z.boolean().default(false) }).default({ enabled: false }),
+    alarms: z
+      .strictObject({
+        /**
+         * A portal reported awaiting credentials (no secret, or the placeholder) in every hour of
+         * this many hours raises the AwaitingCredentials alarm: a first deploy is calm, a
+         * forgotten secret is not. At most a week (CloudWatch's longest evaluation).
+         */
+        awaitingCredentialsHours: z.number().int().min(1).max(168).default(24),
+      })
+      .default({ awaitingCredentialsHours: 24 }),
   })
   .superRefine((config, ctx) => {
     const outside = config.portals

@@ -688,8 +688,9 @@ describe('alarms', () => {
       .find((c) => c.node.path.endsWith('Monitoring/AlarmTopic/Resource'));
     for (const alarm of alarms()) {
       expect(alarm.Properties.AlarmActions).toEqual([ref(alarmTopic)]);
-      // Failing chats are judged over consecutive periods: a transient failure clears in one.
-      if (metricOf(alarm).name !== 'ChatsFailed')
+      // Failing chats are judged over consecutive periods: a transient failure clears in one;
+      // awaiting credentials is calm until it has lasted alarms.awaitingCredentialsHours.
+      if (!['ChatsFailed', 'AwaitingCredentials'].includes(String(metricOf(alarm).name)))
         expect(alarm.Properties.EvaluationPeriods).toBe(1);
     }
     template.hasResourceProperties('AWS::SNS::Topic', {
@@ -888,13 +889,38 @@ describe('alarms', () => {
     expect(String(held[0]?.Properties.AlarmDescription)).toContain('membership-sync release');
   });
 
-  it('count a portal awaiting credentials as fresh, and alarm on it nowhere else', () => {
+  it('count a portal awaiting credentials as fresh, and alarm once it has awaited a whole day', () => {
     const referencing = alarms().filter((a) =>
       JSON.stringify(a.Properties).includes('AwaitingCredentials'),
     );
-    expect(referencing.map((a) => a.Properties.AlarmName)).toEqual([
+    expect(referencing.map((a) => a.Properties.AlarmName).sort()).toEqual([
+      'MembershipSync-Credentials-AwaitingLong-Warning',
       'MembershipSync-Freshness-Stale-Critical',
     ]);
+    const [long] = find('MembershipSync', 'AwaitingCredentials');
+    expect(metricOf(long as Resource).period).toBe(3600);
+    expect(long?.Properties).toMatchObject({
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 24,
+      DatapointsToAlarm: 24,
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('wait alarms.awaitingCredentialsHours before the awaiting-credentials alarm, in periods that each hold a tick', () => {
+    const input = configInput({
+      alarms: { awaitingCredentialsHours: 6 },
+      schedule: { expression: 'rate(2 hours)', timeZone: 'UTC' },
+    });
+    const all = Object.values(
+      synth(input).template.findResources('AWS::CloudWatch::Alarm'),
+    ) as Resource[];
+    const [long] = all.filter(
+      (a) => metricOf(a).name === 'AwaitingCredentials' && a.Properties.Metrics === undefined,
+    );
+    expect(metricOf(long as Resource).period).toBe(7200);
+    expect(long?.Properties.EvaluationPeriods).toBe(3);
   });
 
   it('do not grow with the number of portals', () => {
