@@ -122,6 +122,8 @@ export class MembershipSyncStack extends Stack {
     snapshots.table.grant(worker, ...WORKER_TABLE_ACTIONS);
     // Hinted reads: the planner keeps each portal's hint state and shared rate budget.
     snapshots.grantPortalState(planner);
+    // Chats that left the configured or discovered set are read until their last word is out.
+    snapshots.grantSnapshotsRead(planner);
     events.topic.grantPublish(worker);
     work.queue.grantSendMessages(planner);
     // A keyset read that runs out of time sends its item back to the queue to go on later.

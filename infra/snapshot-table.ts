@@ -76,6 +76,22 @@ export class SnapshotTable extends Construct {
   }
 
   /**
+   * Reading the snapshots, never writing them: the planner lists a portal's stored chats on the
+   * keys-only `byPortal` index and loads the ones that left the configured or discovered set
+   * (`functions/core/departed-chats.ts`).
+   */
+  grantSnapshotsRead(grantee: IGrantable): Grant {
+    return Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:Query', 'dynamodb:BatchGetItem'],
+      resourceArns: [
+        this.table.tableArn,
+        `${this.table.tableArn}/index/${snapshotTableDefinition.portalIndex.indexName}`,
+      ],
+    });
+  }
+
+  /**
    * Reading and writing the portals' hinted-reads state and shared rate budget
    * (`dynamodb-hint-store.ts`, `dynamodb-bucket-store.ts`) and nothing else: the partition key
    * must end in the portal-state suffix, so no snapshot is reachable.

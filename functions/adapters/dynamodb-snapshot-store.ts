@@ -414,7 +414,8 @@ export function createDynamoDbSnapshotStore(
     );
   }
 
-  async function* list(portalId: string): AsyncIterable<Snapshot> {
+  /** Pages of the portal's chat IDs from the keys-only `byPortal` index, `limit` per page. */
+  async function* chatIdPages(portalId: string, limit?: number): AsyncIterable<ChatId[]> {
     let exclusiveStartKey: Record<string, unknown> | undefined;
     do {
       counters.readCalls++;
@@ -426,22 +427,41 @@ export function createDynamoDbSnapshotStore(
           ExpressionAttributeNames: { '#p': snapshotTableDefinition.portalIndex.partitionKey.name },
           ExpressionAttributeValues: { ':p': portalId },
           ExclusiveStartKey: exclusiveStartKey,
-          Limit: BATCH_GET_MAX,
+          ...(limit === undefined ? {} : { Limit: limit }),
           ReturnConsumedCapacity: 'TOTAL',
         }),
       );
       counters.readCapacityUnits += capacity(page.ConsumedCapacity);
-      const chatIds = (page.Items ?? []).map((i) => Number(i.chatId));
+      yield (page.Items ?? []).map((i) => Number(i.chatId));
+      exclusiveStartKey = page.LastEvaluatedKey;
+    } while (exclusiveStartKey);
+  }
+
+  async function* list(portalId: string): AsyncIterable<Snapshot> {
+    for await (const chatIds of chatIdPages(portalId, BATCH_GET_MAX)) {
       const loaded = await loadMany(portalId, chatIds);
       for (const chatId of chatIds) {
         const snapshot = loaded.get(chatId);
         if (snapshot) yield snapshot;
       }
-      exclusiveStartKey = page.LastEvaluatedKey;
-    } while (exclusiveStartKey);
+    }
   }
 
-  return { loadMany, save, recordPublished, list, stats: () => ({ ...counters }) };
+  async function listChatIds(portalId: string): Promise<ChatId[]> {
+    const all: ChatId[] = [];
+    // Keys only, up to 1 MB a page: about 10,000 chats per call.
+    for await (const chatIds of chatIdPages(portalId)) all.push(...chatIds);
+    return all;
+  }
+
+  return {
+    loadMany,
+    save,
+    recordPublished,
+    list,
+    listChatIds,
+    stats: () => ({ ...counters }),
+  };
 }
 
 /** The write condition for a head expected in state `expected`. */

@@ -103,6 +103,7 @@ export function encodeHead(
     bodyBytes: body.bytes.length,
   };
   if (snapshot.accessLostAt !== undefined) head.accessLostAt = snapshot.accessLostAt;
+  if (snapshot.retiredAt !== undefined) head.retiredAt = snapshot.retiredAt;
   if (snapshot.method !== undefined) head.method = snapshot.method;
   if (snapshot.readProgress) {
     head.readLastId = snapshot.readProgress.lastId;
@@ -250,6 +251,7 @@ function decodeHead(head: Item, stored: Uint8Array): Snapshot {
         }
       : {}),
     ...(typeof head.accessLostAt === 'string' ? { accessLostAt: head.accessLostAt } : {}),
+    ...(typeof head.retiredAt === 'string' ? { retiredAt: head.retiredAt } : {}),
     ...(head.method === 'im.chat.user.list' || head.method === 'im.dialog.users.list'
       ? { method: head.method }
       : {}),
@@ -275,7 +277,13 @@ function decodeReadProgress(
   return { lastId, memberIds, startedAt: head.readStartedAt };
 }
 
-const PENDING_KINDS: ReadonlySet<unknown> = new Set(['baseline', 'apply', 'hold', 'access_lost']);
+const PENDING_KINDS: ReadonlySet<unknown> = new Set([
+  'baseline',
+  'apply',
+  'hold',
+  'access_lost',
+  'retire',
+]);
 
 function decodePending(
   pk: string,
@@ -324,6 +332,8 @@ export function stateKey(snapshot: Snapshot): string {
       snapshot.pending?.id ?? null,
       snapshot.readProgress?.lastId ?? null,
       heldKey(snapshot.held),
+      // Appended only when set, so the keys of snapshots stored before it existed stay the same.
+      ...(snapshot.retiredAt === undefined ? [] : [snapshot.retiredAt]),
     ]),
   );
   return h.digest('hex');

@@ -17,7 +17,8 @@ import type { ChatId, UserId } from '../core/model.js';
  *   last + 1 applies; an event further ahead waits until the gap is filled.
  * - A baseline arrives in `parts` parts (one sequence each); members become known once every part
  *   is applied, as the union of the parts, checked against `membersHash`.
- * - `joined` adds, `left` removes; `access_lost` and `mass_change_held` only take their sequence.
+ * - `joined` adds, `left` removes; `access_lost`, `mass_change_held` and `retired` only take
+ *   their sequence (a retired chat's members stay as last heard).
  *
  * Pure and in-memory: no AWS, no clock. What a correct producer never does is recorded as an
  * {@link Anomaly}, never thrown.
@@ -164,6 +165,7 @@ const MEMBER_TYPES: ReadonlySet<string> = new Set([EventTypes.joined, EventTypes
 const SEQUENCE_ONLY_TYPES: ReadonlySet<string> = new Set([
   EventTypes.accessLost,
   EventTypes.massChangeHeld,
+  EventTypes.retired,
 ]);
 
 export function createReferenceConsumer(): ReferenceConsumer {

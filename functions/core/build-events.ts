@@ -232,6 +232,23 @@ export function buildAccessLostEvent(
   return outgoing(ctx, EventTypes.accessLost, data, {});
 }
 
+export interface RetiredData extends ChatEventData {
+  /** Members in the last snapshot: the chat's membership as subscribers last heard it. */
+  readonly lastKnownMemberCount: number;
+}
+
+/**
+ * Announces that a chat left the configured or discovered set while still readable: it is no
+ * longer read, and its membership is known only up to `window.from` (the last applied read).
+ */
+export function buildRetiredEvent(
+  ctx: ChatEventContext,
+  lastKnownMemberCount: number,
+): OutgoingEvent {
+  const data: RetiredData = { ...commonData(ctx, 0), lastKnownMemberCount };
+  return outgoing(ctx, EventTypes.retired, data, {});
+}
+
 /** Announces a diff the breaker held. The ID covers the held leave set, so a different hold on the
  * same base version is a different event, and an identical one (a re-run) the same. */
 export function buildMassChangeHeldEvent(

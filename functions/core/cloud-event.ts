@@ -20,6 +20,7 @@ export const EventTypes = {
   baseline: `${EVENT_TYPE_PREFIX}.chat.baseline.v1`,
   accessLost: `${EVENT_TYPE_PREFIX}.chat.access_lost.v1`,
   massChangeHeld: `${EVENT_TYPE_PREFIX}.chat.mass_change_held.v1`,
+  retired: `${EVENT_TYPE_PREFIX}.chat.retired.v1`,
 } as const;
 
 export type EventType = (typeof EventTypes)[keyof typeof EventTypes];

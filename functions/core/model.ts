@@ -122,6 +122,11 @@ export interface Snapshot {
   /** Set when the last read of the chat was refused/empty; cleared by the next complete read. */
   readonly accessLostAt?: string;
   /**
+   * Set when the chat left the configured (or discovered) set and its retirement was announced
+   * (`chat.retired`): it is no longer read. Cleared when it comes back and is read again.
+   */
+  readonly retiredAt?: string;
+  /**
    * The outbox: a change whose events are being published. Written before the first event is
    * published; whatever touches the chat next finishes it (same events, IDs and sequences) and
    * commits it before anything else happens to the chat. See `pending-change.ts`.
@@ -156,6 +161,8 @@ export type PendingChange = PendingChangeCommon &
         readonly breaker: BreakerSettings;
       }
     | { readonly kind: 'access_lost'; readonly code: string }
+    /** The chat left the configured or discovered set while still readable: announced, not read again. */
+    | { readonly kind: 'retire' }
   );
 
 interface PendingChangeCommon {
@@ -205,6 +212,12 @@ export interface WorkItem {
   readonly scheduledAt: string;
   /** Hinted reads: why each chat is read. Absent: full reads (every chat every tick). */
   readonly reasons?: ReadReasons;
+  /**
+   * Chats (of `chatIds`) that have a snapshot but left the configured or discovered set: each is
+   * read once more to finish what it owes subscribers — its pending change, then
+   * `chat.access_lost` if it cannot be read, else `chat.retired`.
+   */
+  readonly departed?: readonly ChatId[];
 }
 
 export const MAX_CHATS_PER_WORK_ITEM = 50;

@@ -4,6 +4,7 @@ import {
   buildBaselineEvents,
   buildMassChangeHeldEvent,
   buildMemberEvents,
+  buildRetiredEvent,
   type ChatEventContext,
 } from './build-events.js';
 import type { OutgoingEvent } from './cloud-event.js';
@@ -76,6 +77,8 @@ export function eventsOfPending(
       ];
     case 'access_lost':
       return [buildAccessLostEvent(ctx, pending.code, snapshot.members.length)];
+    case 'retire':
+      return [buildRetiredEvent(ctx, snapshot.members.length)];
   }
 }
 
@@ -87,7 +90,7 @@ export function commitPending(snapshot: Snapshot & { pending: PendingChange }): 
   switch (pending.kind) {
     case 'baseline':
     case 'apply': {
-      const { held: _held, accessLostAt: _lost, ...kept } = committed;
+      const { held: _held, accessLostAt: _lost, retiredAt: _retired, ...kept } = committed;
       const members =
         pending.kind === 'baseline'
           ? [...pending.joined]
@@ -103,7 +106,7 @@ export function commitPending(snapshot: Snapshot & { pending: PendingChange }): 
       };
     }
     case 'hold': {
-      const { accessLostAt: _lost, ...kept } = committed;
+      const { accessLostAt: _lost, retiredAt: _retired, ...kept } = committed;
       return {
         ...kept,
         version,
@@ -121,6 +124,9 @@ export function commitPending(snapshot: Snapshot & { pending: PendingChange }): 
     case 'access_lost':
       // Members and observedAt stay: they describe the last complete read.
       return { ...committed, version, sequence, accessLostAt: pending.observedAt };
+    case 'retire':
+      // Members and observedAt stay: what subscribers last heard, as of the last applied read.
+      return { ...committed, version, sequence, retiredAt: pending.observedAt };
   }
 }
 

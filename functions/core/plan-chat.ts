@@ -31,6 +31,8 @@ export type ChatPlan =
       readonly method: ReadMethod;
     }
   | { readonly kind: 'access_lost'; readonly snapshot: Snapshot; readonly code: string }
+  /** A departed chat that is still readable: announce its retirement instead of diffing. */
+  | { readonly kind: 'retire'; readonly snapshot: Snapshot; readonly membersRead: number }
   /** A keyset read stopped for time: remember how far it got. */
   | {
       readonly kind: 'progress';
@@ -61,13 +63,16 @@ export function done(result: ChatSyncResult): ChatPlan {
 
 /**
  * Decides what a chat's read means, from its committed snapshot (`stored` also counts a record
- * that only holds a first read's progress) and the read alone.
+ * that only holds a first read's progress) and the read alone. A `departed` chat (it left the
+ * configured or discovered set) is read once more for its last word: `chat.access_lost` when it
+ * cannot be read (as any chat), else `chat.retired`; its new members are not diffed.
  */
 export function planChat(
   chatId: ChatId,
   snapshot: Snapshot | undefined,
   read: ChatRead | undefined,
   stored: Snapshot | undefined,
+  options: { readonly departed?: boolean } = {},
 ): ChatPlan {
   if (read === undefined) {
     return done(
@@ -109,6 +114,15 @@ export function planChat(
     return { kind: 'access_lost', snapshot, code };
   }
 
+  if (options.departed) {
+    // Nothing was ever published for a chat without a committed snapshot: nothing to retire.
+    if (snapshot === undefined || snapshot.retiredAt !== undefined) {
+      return done(
+        chatResult(chatId, snapshot ? 'retired' : 'unchanged', { membersRead: members.length }),
+      );
+    }
+    return { kind: 'retire', snapshot, membersRead: members.length };
+  }
   if (snapshot === undefined) return { kind: 'baseline', members, method: read.method };
   return {
     kind: 'diff',
@@ -161,6 +175,11 @@ export function decideChat(
       return {
         base: withoutProgress(plan.snapshot),
         input: { kind: 'access_lost', observedAt, code: plan.code, joined: [], left: [] },
+      };
+    case 'retire':
+      return {
+        base: withoutProgress(plan.snapshot),
+        input: { kind: 'retire', observedAt, joined: [], left: [] },
       };
     case 'diff':
       return decideDiff(context, chatId, plan, details, observedAt);

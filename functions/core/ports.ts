@@ -59,6 +59,8 @@ export interface SnapshotStore {
   ): Promise<void>;
   /** All snapshots of a portal (for `status`); may be slow. */
   list(portalId: string): AsyncIterable<Snapshot>;
+  /** The IDs of every chat of the portal with a stored snapshot (keys only: cheap). */
+  listChatIds(portalId: string): Promise<ChatId[]>;
 }
 
 /** What a conditional save expects to find stored. */

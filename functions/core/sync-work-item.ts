@@ -193,7 +193,9 @@ export async function syncWorkItem(deps: SyncDeps, item: WorkItem): Promise<Sync
       return done({ ...chatResult(chatId, 'conflict', {}), error: stale });
     }
     try {
-      return planChat(chatId, snapshot, reads.get(chatId), stored);
+      return planChat(chatId, snapshot, reads.get(chatId), stored, {
+        departed: item.departed?.includes(chatId) === true,
+      });
     } catch (error) {
       return done(failedResult(chatId, chatError('sync_error', error, false)));
     }
@@ -494,11 +496,14 @@ function countsOf(
       return { outcome: 'held', membersRead, heldLeft: pending.left.length };
     case 'access_lost':
       return { outcome: 'access_lost', membersRead: null };
+    case 'retire':
+      return { outcome: 'retired', membersRead };
   }
 }
 
 /** The members a plan read (normalized), or null when it read none. */
 function membersReadOf(plan: ChatPlan | undefined): number | null {
+  if (plan?.kind === 'retire') return plan.membersRead;
   return plan?.kind === 'baseline' || plan?.kind === 'diff' ? plan.members.length : null;
 }
 

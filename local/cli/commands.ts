@@ -252,9 +252,11 @@ export async function statusCommand(flags: StatusFlags): Promise<number> {
     'last change': s.observedAt,
     state: s.held
       ? `HELD: ${s.held.left.length} leaves${s.held.released ? ' (released, applies next sync)' : ''}`
-      : s.accessLostAt
-        ? `access lost since ${s.accessLostAt}`
-        : 'ok',
+      : s.retiredAt
+        ? `retired since ${s.retiredAt} (left the configured or discovered chats)`
+        : s.accessLostAt
+          ? `access lost since ${s.accessLostAt}`
+          : 'ok',
   }));
   console.table(rows);
   for (const [portalId, stored] of hints) {

@@ -6,6 +6,7 @@ import {
   buildBaselineEvents,
   buildMassChangeHeldEvent,
   buildMemberEvents,
+  buildRetiredEvent,
   type ChatEventContext,
   MAX_IDS_IN_HELD_EVENT,
 } from '../../functions/core/build-events.js';
@@ -418,6 +419,7 @@ describe('attributesOf', () => {
       ),
       ...buildBaselineEvents(ctx, [1, 2, 3], 'im.chat.user.list', 2),
       buildAccessLostEvent(ctx, 'ACCESS_ERROR', 3),
+      buildRetiredEvent(ctx, 3),
       buildMassChangeHeldEvent(
         ctx,
         { joined: [4], left: range(1, 3) },

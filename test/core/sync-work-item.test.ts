@@ -48,7 +48,10 @@ function setup() {
   const deps: SyncDeps = { reader, store, publisher, clock, portal, breaker: DEFAULT_BREAKER };
   const sync = (chatIds: ChatId[] = [12], overrides: Partial<SyncDeps> = {}): Promise<SyncReport> =>
     syncWorkItem({ ...deps, ...overrides }, { portalId: 'main', chatIds, scheduledAt: T0 });
-  return { reader, store, publisher, clock, deps, sync };
+  /** A work item whose chats all left the configured or discovered set. */
+  const syncDeparted = (chatIds: ChatId[] = [12]): Promise<SyncReport> =>
+    syncWorkItem(deps, { portalId: 'main', chatIds, scheduledAt: T0, departed: chatIds });
+  return { reader, store, publisher, clock, deps, sync, syncDeparted };
 }
 
 function snapshotOf(chatId: ChatId, members: UserId[], fields: Partial<Snapshot> = {}): Snapshot {
@@ -1042,6 +1045,7 @@ describe('syncWorkItem', () => {
         save: (snapshot, expected) => store.save(snapshot, expected),
         recordPublished: (...args) => store.recordPublished(...args),
         list: (portalId) => store.list(portalId),
+        listChatIds: (portalId) => store.listChatIds(portalId),
       };
       const a = new RecordingPublisher();
       const b = new RecordingPublisher();
@@ -1246,5 +1250,68 @@ describe('syncWorkItem user details budget', () => {
       user: null,
     });
     expect(report.totals.joins).toBe(22);
+  });
+
+  describe('a chat that left the configured or discovered set', () => {
+    it('announces its retirement once when still readable, without diffing its new members', async () => {
+      const { reader, store, publisher, clock, sync, syncDeparted } = setup();
+      store.put(snapshotOf(12, [1, 2, 3]));
+      reader.members(12, [1, 4]);
+
+      const first = await syncDeparted();
+      clock.set(T1);
+      const again = await syncDeparted();
+
+      expect(types(publisher.published)).toEqual([EventTypes.retired]);
+      expect(dataOf(publisher.published[0])).toMatchObject({
+        lastKnownMemberCount: 3,
+        sequence: 31,
+        window: { from: '2026-01-05T09:00:00.000Z', to: T0 },
+      });
+      expect(chat(first, 12)).toMatchObject({ outcome: 'retired', events: 1 });
+      expect(chat(again, 12)).toMatchObject({ outcome: 'retired', events: 0 });
+      expect(store.get('main', 12)).toMatchObject({
+        members: [1, 2, 3],
+        retiredAt: T0,
+        sequence: 31,
+      });
+
+      // Back in the set: diffed against what subscribers last heard, the retirement cleared.
+      clock.set(T2);
+      await sync();
+      expect(types(publisher.published.slice(1))).toEqual([
+        EventTypes.left,
+        EventTypes.left,
+        EventTypes.joined,
+      ]);
+      expect(store.get('main', 12)?.retiredAt).toBeUndefined();
+    });
+
+    it('announces access lost, never a leave, when it can no longer be read', async () => {
+      const { reader, store, publisher, syncDeparted } = setup();
+      store.put(snapshotOf(12, [1, 2, 3]));
+      reader.script(12, noAccess(12));
+
+      const report = await syncDeparted();
+
+      expect(types(publisher.published)).toEqual([EventTypes.accessLost]);
+      expect(chat(report, 12)).toMatchObject({ outcome: 'access_lost' });
+      expect(store.get('main', 12)).toMatchObject({ members: [1, 2, 3] });
+    });
+
+    it('finishes its pending change before retiring it', async () => {
+      const { reader, store, publisher, sync, syncDeparted } = setup();
+      store.put(snapshotOf(12, [1, 2, 3]));
+      reader.members(12, [1, 2, 3, 4]);
+      publisher.failNext();
+      await sync();
+      expect(store.get('main', 12)?.pending?.kind).toBe('apply');
+
+      await syncDeparted();
+
+      expect(types(publisher.published)).toEqual([EventTypes.joined, EventTypes.retired]);
+      expect(publisher.published.map((e) => dataOf(e).sequence)).toEqual([31, 32]);
+      expect(store.get('main', 12)).toMatchObject({ members: [1, 2, 3, 4], retiredAt: T0 });
+    });
   });
 });

@@ -355,7 +355,7 @@ describe('functions', () => {
     expect(env.SECRET_ARNS).toBeUndefined();
   });
 
-  it('lets the planner send to the work queue, take OAuth refresh leases and keep the portals’ hint state, but not touch snapshots', () => {
+  it('lets the planner send to the work queue, take OAuth refresh leases, keep the portals’ hint state and read snapshots, but not write them', () => {
     const { template, stack } = synth();
     const planner = policyStatementsOf(template, stack, plannerCfn(stack));
     expect(planner.flatMap(actions)).toEqual(expect.arrayContaining(['sqs:SendMessage']));
@@ -365,11 +365,14 @@ describe('functions', () => {
         Action: ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
         Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['*#portal'] } },
       }),
+      // Departed chats: the keys-only index and the heads, read only.
+      expect.objectContaining({ Action: ['dynamodb:Query', 'dynamodb:BatchGetItem'] }),
       expect.objectContaining({
         Action: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
         Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['*#oauth'] } },
       }),
     ]);
+    expect(table[1]?.Condition).toBeUndefined();
   });
 });
 
