@@ -23,19 +23,6 @@ import { SyncFunction } from './sync-function.js';
 import { maxEventAgeFor, SyncSchedule, schedulePeriod } from './sync-schedule.js';
 import { WorkQueue } from './work-queue.js';
 
-/**
- * What the worker does on the snapshot table (the snapshot, hint-state and rate-budget stores of
- * `functions/adapters`): no deletes (retired shards expire by TTL), no scans, no streams.
- */
-export const WORKER_TABLE_ACTIONS = [
-  'dynamodb:GetItem',
-  'dynamodb:BatchGetItem',
-  'dynamodb:Query',
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:BatchWriteItem',
-] as const;
-
 export interface MembershipSyncStackProps extends StackProps {
   /** The validated config (`parseConfig`); bundled into both functions. */
   readonly config: Config;
@@ -119,7 +106,7 @@ export class MembershipSyncStack extends Stack {
       },
     });
 
-    snapshots.table.grant(worker, ...WORKER_TABLE_ACTIONS);
+    snapshots.grantWorkerAccess(worker);
     // Hinted reads: the planner keeps each portal's hint state and shared rate budget.
     snapshots.grantPortalState(planner);
     // Chats that left the configured or discovered set are read until their last word is out.

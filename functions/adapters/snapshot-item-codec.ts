@@ -17,7 +17,7 @@ import {
   encodeIdLists,
 } from './id-list-codec.js';
 import { packBody, unpackBody } from './snapshot-body.js';
-import { snapshotTableDefinition } from './snapshot-table.js';
+import { SHARD_PARTITION_SUFFIX, snapshotTableDefinition } from './snapshot-table.js';
 
 /**
  * A snapshot as DynamoDB items (key schema: `snapshot-table.ts`), and back.
@@ -34,10 +34,14 @@ import { snapshotTableDefinition } from './snapshot-table.js';
 export type Item = Record<string, unknown>;
 export type Key = { pk: string; sk: string };
 
-/** A head's shard items: sort keys `<prefix>#0` … `<prefix>#<count - 1>`. */
+/**
+ * A head's shard items: sort keys `<prefix>#0` … `<prefix>#<count - 1>` in the partition `pk`
+ * (absent on heads written before shards had a partition of their own: the head's).
+ */
 export interface ShardRef {
   readonly prefix: string;
   readonly count: number;
+  readonly pk?: string;
 }
 
 /** An encoded (possibly compressed) body and its SHA-256, hex. */
@@ -123,6 +127,7 @@ export function encodeHead(
   if (shards) {
     head.shardPrefix = shards.prefix;
     head.shardCount = shards.count;
+    if (shards.pk !== undefined) head.shardPk = shards.pk;
   } else {
     head.body = body.bytes;
   }
@@ -138,23 +143,28 @@ export function encodeShards(
   body: EncodedBody,
   shardBytes: number,
 ): { readonly shards: ShardRef; readonly items: Item[] } {
-  const pk = partitionKey(snapshot.portalId, snapshot.chatId);
+  const pk = `${partitionKey(snapshot.portalId, snapshot.chatId)}${SHARD_PARTITION_SUFFIX}`;
   const prefix = `shard#${snapshot.version}#${body.hash.slice(0, 16)}`;
   const items: Item[] = [];
   for (let at = 0, n = 0; at < body.bytes.length; at += shardBytes, n++) {
     items.push({ pk, sk: `${prefix}#${n}`, data: body.bytes.subarray(at, at + shardBytes) });
   }
-  return { shards: { prefix, count: items.length }, items };
+  return { shards: { prefix, count: items.length, pk }, items };
 }
 
 /** The shard items a head refers to; undefined when its body is inline. */
 export function shardRef(head: Item): ShardRef | undefined {
-  return typeof head.shardPrefix === 'string'
-    ? { prefix: head.shardPrefix, count: Number(head.shardCount) }
-    : undefined;
+  if (typeof head.shardPrefix !== 'string') return undefined;
+  return {
+    prefix: head.shardPrefix,
+    count: Number(head.shardCount),
+    ...(typeof head.shardPk === 'string' ? { pk: head.shardPk } : {}),
+  };
 }
 
-export function shardKeys(pk: string, shards: ShardRef): Key[] {
+/** The keys of a head's shard items; `headPk` is where shards of the older layout live. */
+export function shardKeys(headPk: string, shards: ShardRef): Key[] {
+  const pk = shards.pk ?? headPk;
   const keys: Key[] = [];
   for (let n = 0; n < shards.count; n++) keys.push({ pk, sk: `${shards.prefix}#${n}` });
   return keys;

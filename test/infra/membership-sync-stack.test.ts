@@ -517,26 +517,40 @@ describe('portal secrets', () => {
     ]);
   });
 
-  it('lets the worker use only the snapshot-table actions it calls: no deletes, scans or streams, except releasing OAuth refresh leases', () => {
+  it('lets the worker use only the snapshot-table actions it calls: no deletes (no BatchWriteItem), scans or streams, and the TTL attribute only on shards and leases', () => {
     const { template, stack } = synth();
     const dynamo = policyStatementsOf(template, stack, workerCfn(stack)).filter((s) =>
       actions(s).some((a) => a.startsWith('dynamodb:')),
     );
-    const unconditional = dynamo.filter((s) => s.Condition === undefined);
-    expect(unconditional.flatMap(actions).sort()).toEqual([
-      'dynamodb:BatchGetItem',
-      'dynamodb:BatchWriteItem',
-      'dynamodb:GetItem',
-      'dynamodb:PutItem',
-      'dynamodb:Query',
-      'dynamodb:UpdateItem',
-    ]);
-    expect(dynamo.filter((s) => s.Condition !== undefined)).toEqual([
+    expect(dynamo.filter((s) => s.Condition === undefined)).toEqual([]);
+    expect(dynamo.flatMap(actions)).not.toContain('dynamodb:BatchWriteItem');
+    expect(dynamo).toEqual([
+      expect.objectContaining({
+        Action: [
+          'dynamodb:GetItem',
+          'dynamodb:BatchGetItem',
+          'dynamodb:Query',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+        ],
+        Condition: { 'ForAllValues:StringNotEquals': { 'dynamodb:Attributes': ['expiresAt'] } },
+      }),
+      expect.objectContaining({
+        Action: 'dynamodb:UpdateItem',
+        Condition: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['*#shards'] },
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'sk', 'expiresAt'] },
+        },
+      }),
       expect.objectContaining({
         Action: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
         Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['*#oauth'] } },
       }),
     ]);
+    // Every DeleteItem is pinned to the leases' partitions.
+    for (const s of dynamo.filter((x) => actions(x).includes('dynamodb:DeleteItem'))) {
+      expect(JSON.stringify(s.Condition)).toContain('*#oauth');
+    }
   });
 
   it('lets the worker send an unfinished work item back to its own queue to go on later', () => {
