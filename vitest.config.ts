@@ -12,7 +12,7 @@ const unit = [
   'test/config/**/*.test.ts',
   'test/consumer/**/*.test.ts',
   'test/app/**/*.test.ts',
-  'test/infra/{archive-table,bundling,config-file,deploy-guide,membership-sync-stack,scale,secret-region}.test.ts',
+  'test/infra/{archive-table,bundling,config-file,deploy-guide,least-privilege,membership-sync-stack,scale,secret-region}.test.ts',
   'test/planner/plan-run.test.ts',
   'test/adapters/{id-list-codec,secrets-manager-credentials,snapshot-item-codec}.test.ts',
   'test/bitrix24/{batch,client-config,discover-chats,errors,leaky-bucket,operating-wait,php-query,read-dialog-members,redact,token-exchange}.test.ts',

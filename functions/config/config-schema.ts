@@ -208,7 +208,35 @@ export const configSchema = z
           }),
       })
       .default({ kind: 'standard', subscriberAccounts: [] }),
-    archive: z.strictObject({ enabled: z.boolean().default(false) }).default({ enabled: false }),
+    archive: z
+      .strictObject({
+        enabled: z.boolean().default(false),
+        /**
+         * S3 Object Lock on the archive bucket: every event file is kept unaltered for
+         * `retentionDays`. `governance` (default) lets a principal with
+         * `s3:BypassGovernanceRetention` remove a file; `compliance` lets no one, not even the
+         * account root, until the retention ends.
+         */
+        objectLock: z
+          .strictObject({
+            mode: z.enum(['governance', 'compliance']).default('governance'),
+            retentionDays: z.number().int().min(1).max(36_500).default(365),
+          })
+          .default({ mode: 'governance', retentionDays: 365 }),
+        /** `kms`: the archive bucket under a customer-managed KMS key instead of SSE-S3. */
+        encryption: z.enum(['s3', 'kms']).default('s3'),
+      })
+      .default({
+        enabled: false,
+        objectLock: { mode: 'governance', retentionDays: 365 },
+        encryption: 's3',
+      }),
+    logs: z
+      .strictObject({
+        /** `kms`: the functions' and Firehose's log groups under a customer-managed KMS key. */
+        encryption: z.enum(['aws', 'kms']).default('aws'),
+      })
+      .default({ encryption: 'aws' }),
     alarms: z
       .strictObject({
         /**
