@@ -15,7 +15,7 @@ import {
   type HandlerEnvironment,
   type HandlerName,
   POWERTOOLS_ENVIRONMENT,
-} from '../functions/handlers/environment.js';
+} from '../functions/app/environment.js';
 
 /**
  * Where the bundled config lands in the Lambda: the asset directory becomes the task root
@@ -45,7 +45,7 @@ interface SyncFunctionOptions {
 }
 
 /**
- * `handler` names the environment contract the function fulfils (functions/handlers/environment.ts):
+ * `handler` names the environment contract the function fulfils (functions/app/environment.ts):
  * `environment` must set exactly its variables, except `CONFIG_PATH`, which points at the bundled
  * config.
  */

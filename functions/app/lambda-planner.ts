@@ -6,7 +6,7 @@ import { createDynamoDbBucketStore } from '../adapters/dynamodb-bucket-store.js'
 import { createDynamoDbHintStore } from '../adapters/dynamodb-hint-store.js';
 import { createDynamoDbSnapshotStore } from '../adapters/dynamodb-snapshot-store.js';
 import { createSqsWorkQueue } from '../adapters/sqs-work-queue.js';
-import { plannerEnvironmentSchema } from '../handlers/environment.js';
+import { plannerEnvironmentSchema } from './environment.js';
 import { loadConfigFile } from './load-config-file.js';
 import { SERVICE_NAME } from './metric-names.js';
 import {

@@ -7,7 +7,7 @@ import { snapshotTableDefinition } from '../../functions/adapters/snapshot-table
 import {
   plannerEnvironmentSchema,
   workerEnvironmentSchema,
-} from '../../functions/handlers/environment.js';
+} from '../../functions/app/environment.js';
 import { ARCHIVE_DATA_PREFIX, ARCHIVE_ERROR_PREFIX } from '../../infra/audit-archive.js';
 import { freshnessWindow } from '../../infra/monitoring.js';
 import { CREDENTIALS_TAG_KEY } from '../../infra/portal-secrets.js';
