@@ -10,12 +10,12 @@ import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import type { Config } from '../functions/config/config-schema.js';
 import {
   type HandlerEnvironment,
   type HandlerName,
   POWERTOOLS_ENVIRONMENT,
 } from '../functions/app/environment.js';
+import type { Config } from '../functions/config/config-schema.js';
 
 /**
  * Where the bundled config lands in the Lambda: the asset directory becomes the task root
