@@ -108,6 +108,10 @@ export function encodeHead(
   };
   if (snapshot.accessLostAt !== undefined) head.accessLostAt = snapshot.accessLostAt;
   if (snapshot.retiredAt !== undefined) head.retiredAt = snapshot.retiredAt;
+  if (snapshot.lastEvent !== undefined) {
+    head.lastEventId = snapshot.lastEvent.id;
+    head.lastEventDigest = snapshot.lastEvent.digest;
+  }
   if (snapshot.method !== undefined) head.method = snapshot.method;
   if (snapshot.readProgress) {
     head.readLastId = snapshot.readProgress.lastId;
@@ -262,6 +266,9 @@ function decodeHead(head: Item, stored: Uint8Array): Snapshot {
       : {}),
     ...(typeof head.accessLostAt === 'string' ? { accessLostAt: head.accessLostAt } : {}),
     ...(typeof head.retiredAt === 'string' ? { retiredAt: head.retiredAt } : {}),
+    ...(typeof head.lastEventId === 'string' && typeof head.lastEventDigest === 'string'
+      ? { lastEvent: { id: head.lastEventId, digest: head.lastEventDigest } }
+      : {}),
     ...(head.method === 'im.chat.user.list' || head.method === 'im.dialog.users.list'
       ? { method: head.method }
       : {}),

@@ -87,6 +87,12 @@ export interface KeysetProgress {
   readonly startedAt: string;
 }
 
+/** An event as the chat's next event names it (`event-chain.ts`): its ID and content digest. */
+export interface ChainLink {
+  readonly id: string;
+  readonly digest: string;
+}
+
 /** A mass change the breaker refused to apply; kept on the snapshot until released. */
 export interface HeldChange {
   /** Snapshot version the held diff was computed against. */
@@ -115,6 +121,11 @@ export interface Snapshot {
   readonly contentHash: string;
   readonly observedAt: string;
   readonly sequence: number;
+  /**
+   * The chat's last published event (`event-chain.ts`), which the next one names; absent before
+   * the first event and on snapshots stored before the chain existed.
+   */
+  readonly lastEvent?: ChainLink;
   /** The method that produced `members` (absent on snapshots written before it was recorded). */
   readonly method?: ReadMethod;
   /** Present while a mass change is held by the breaker. */
@@ -176,6 +187,8 @@ interface PendingChangeCommon {
   readonly details?: readonly UserDetails[];
   /** How many events the change has. */
   readonly eventCount: number;
+  /** Its last event: the snapshot's `lastEvent` once it is committed. */
+  readonly lastEvent?: ChainLink;
   /** Events `[0, published)` in sequence order are acknowledged (the publish cursor). */
   readonly published: number;
   /** How the change came to light (hinted reads only); travels in its events. */

@@ -8,8 +8,16 @@ import {
   type ChatEventContext,
 } from './build-events.js';
 import type { OutgoingEvent } from './cloud-event.js';
+import { chainEvents, eventDigest } from './event-chain.js';
 import { contentHash } from './member-set.js';
-import type { PendingChange, PortalRef, Snapshot, UserDetails, UserId } from './model.js';
+import type {
+  ChainLink,
+  PendingChange,
+  PortalRef,
+  Snapshot,
+  UserDetails,
+  UserId,
+} from './model.js';
 
 /**
  * The outbox (docs/design.md, guarantee 1). A change is recorded on the chat's snapshot before
@@ -21,7 +29,9 @@ import type { PendingChange, PortalRef, Snapshot, UserDetails, UserId } from './
 
 /** A pending change without its `id`, `eventCount` and `published` cursor, which are derived. */
 export type PendingChangeInput = WithoutDerived<PendingChange>;
-type WithoutDerived<T> = T extends unknown ? Omit<T, 'id' | 'eventCount' | 'published'> : never;
+type WithoutDerived<T> = T extends unknown
+  ? Omit<T, 'id' | 'eventCount' | 'published' | 'lastEvent'>
+  : never;
 
 /**
  * The recorded form of a change (its events counted, its identity hashed, nothing published),
@@ -39,7 +49,12 @@ export function recordPending(
     .update(JSON.stringify([snapshot.version, snapshot.sequence, input]))
     .digest('hex')
     .slice(0, 32);
-  return { pending: { ...draft, id, eventCount: events.length }, events };
+  const last = events.at(-1);
+  const lastEvent = last === undefined ? undefined : chainLinkOf(last);
+  return {
+    pending: { ...draft, id, eventCount: events.length, ...(lastEvent ? { lastEvent } : {}) },
+    events,
+  };
 }
 
 /** The chat's events of `pending`, in sequence order. Deterministic. */
@@ -57,6 +72,16 @@ export function eventsOfPending(
     observedAt: pending.observedAt,
     ...(pending.detectedBy === undefined ? {} : { detectedBy: pending.detectedBy }),
   };
+  // Before any event the chain starts at null; a snapshot from before the chain starts it anew.
+  const previous = snapshot.lastEvent ?? (snapshot.sequence === 0 ? null : undefined);
+  return chainEvents(unlinkedEventsOf(ctx, snapshot, pending), previous);
+}
+
+function unlinkedEventsOf(
+  ctx: ChatEventContext,
+  snapshot: Snapshot,
+  pending: PendingChange,
+): OutgoingEvent[] {
   switch (pending.kind) {
     case 'baseline':
       return buildBaselineEvents(ctx, pending.joined, pending.method);
@@ -84,7 +109,8 @@ export function eventsOfPending(
 
 /** The committed snapshot once every event of `snapshot.pending` is acknowledged. */
 export function commitPending(snapshot: Snapshot & { pending: PendingChange }): Snapshot {
-  const { pending, ...committed } = snapshot;
+  const { pending, ...base } = snapshot;
+  const committed = pending.lastEvent ? { ...base, lastEvent: pending.lastEvent } : base;
   const version = committed.version + 1;
   const sequence = committed.sequence + pending.eventCount;
   switch (pending.kind) {
@@ -153,4 +179,8 @@ function detailsMap(
   details: readonly UserDetails[] | undefined,
 ): ReadonlyMap<UserId, UserDetails> | undefined {
   return details === undefined ? undefined : new Map(details.map((d) => [d.id, d]));
+}
+
+function chainLinkOf(outgoing: OutgoingEvent): ChainLink {
+  return { id: outgoing.event.id, digest: eventDigest(outgoing.event) };
 }

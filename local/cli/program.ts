@@ -12,6 +12,7 @@ import { EXPORT_FORMATS, exportCommand } from './export-command.js';
 import { historyCommand } from './history-command.js';
 import { replayCommand, TOPIC_KINDS } from './replay-command.js';
 import { parseChatId } from './resolve-run-config.js';
+import { verifyCommand } from './verify-command.js';
 
 function positiveInt(flag: string) {
   return (value: string) => {
@@ -149,6 +150,18 @@ export function buildProgram(): Command {
     .option('--json', 'one JSON object')
     .action(async (flags) => {
       process.exitCode = await historyCommand(flags);
+    });
+
+  archiveOptions(
+    program
+      .command('verify')
+      .description(
+        "check every chat's event chain and sequences: nothing missing, duplicated with other content, reordered or altered",
+      ),
+  )
+    .option('--json', 'one JSON object')
+    .action(async (flags) => {
+      process.exitCode = await verifyCommand(flags);
     });
 
   archiveOptions(

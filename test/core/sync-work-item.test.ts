@@ -1,6 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { EventTypes, type OutgoingEvent } from '../../functions/core/cloud-event.js';
+import {
+  type CloudEvent,
+  EventTypes,
+  type OutgoingEvent,
+} from '../../functions/core/cloud-event.js';
 import { PublishError } from '../../functions/core/errors.js';
+import { eventDigest } from '../../functions/core/event-chain.js';
 import { contentHash } from '../../functions/core/member-set.js';
 import {
   type ChatId,
@@ -110,6 +115,15 @@ describe('syncWorkItem', () => {
         observedAt: T0,
         sequence: 1,
         method: 'im.chat.user.list',
+        // The chain's next link: the baseline just published.
+        lastEvent: {
+          id: publisher.published[0]?.event.id,
+          digest: eventDigest(publisher.published[0]?.event as CloudEvent),
+        },
+      });
+      expect(dataOf(publisher.published[0])).toMatchObject({
+        previousId: null,
+        previousDigest: null,
       });
       expect(chat(report, 12)).toMatchObject({ outcome: 'baseline', events: 1, saved: true });
       expect(reader.detailsCalls).toEqual([]);
@@ -283,6 +297,7 @@ describe('syncWorkItem', () => {
         version: 4,
         sequence: 31,
         accessLostAt: T0,
+        lastEvent: { id: publisher.published[0]?.event.id, digest: expect.any(String) },
       });
       // The change recorded, then committed; the second run writes nothing.
       expect(store.writes().map((w) => w.snapshot.pending?.kind)).toEqual([

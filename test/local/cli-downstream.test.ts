@@ -40,6 +40,36 @@ const write = (name: string, items: readonly unknown[]) => {
   return path;
 };
 
+describe.concurrent('verify', () => {
+  it('passes an untouched events file and fails, naming the chat and sequence, after one event is deleted or edited', async () => {
+    const ok = await cli('verify', '--from', eventsFile);
+    const victim = events.findIndex((e) => (e.data as { sequence: number }).sequence === 2);
+    const target = events[victim] as CloudEvent;
+    const deleted = write(
+      'deleted.jsonl',
+      events.filter((_, i) => i !== victim),
+    );
+    const edited = write(
+      'edited.jsonl',
+      events.map((e, i) =>
+        i === victim ? { ...e, data: { ...(e.data as object), user: { name: 'Mallory' } } } : e,
+      ),
+    );
+    const chat = (target.data as { chatId: number }).chatId;
+
+    const afterDelete = await cli('verify', '--from', deleted);
+    const afterEdit = await cli('verify', '--from', edited);
+
+    expect(ok.code, ok.stdout).toBe(0);
+    expect(ok.stdout).toContain('complete and unaltered');
+    expect(afterDelete.code).toBe(1);
+    expect(afterDelete.stdout).toContain(`chat ${chat} (`);
+    expect(afterDelete.stdout).toMatch(/sequence 3: missing: sequence 2 missing/);
+    expect(afterEdit.code).toBe(1);
+    expect(afterEdit.stdout).toMatch(new RegExp(`chat ${chat} .* sequence 2: altered`));
+  });
+});
+
 describe.concurrent('history, export and replay on bad input', () => {
   it('history names an unknown chat', async () => {
     const out = await cli('history', '--from', eventsFile, '--chat', '99');
