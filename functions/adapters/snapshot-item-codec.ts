@@ -108,6 +108,8 @@ export function encodeHead(
   };
   if (snapshot.accessLostAt !== undefined) head.accessLostAt = snapshot.accessLostAt;
   if (snapshot.retiredAt !== undefined) head.retiredAt = snapshot.retiredAt;
+  // Not `readStartedAt`: that attribute is a keyset read's progress.
+  if (snapshot.readStartedAt !== undefined) head.membersReadStartedAt = snapshot.readStartedAt;
   if (snapshot.lastEvent !== undefined) {
     head.lastEventId = snapshot.lastEvent.id;
     head.lastEventDigest = snapshot.lastEvent.digest;
@@ -266,6 +268,9 @@ function decodeHead(head: Item, stored: Uint8Array): Snapshot {
       : {}),
     ...(typeof head.accessLostAt === 'string' ? { accessLostAt: head.accessLostAt } : {}),
     ...(typeof head.retiredAt === 'string' ? { retiredAt: head.retiredAt } : {}),
+    ...(typeof head.membersReadStartedAt === 'string'
+      ? { readStartedAt: head.membersReadStartedAt }
+      : {}),
     ...(typeof head.lastEventId === 'string' && typeof head.lastEventDigest === 'string'
       ? { lastEvent: { id: head.lastEventId, digest: head.lastEventDigest } }
       : {}),

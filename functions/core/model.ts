@@ -50,6 +50,12 @@ export type ChatRead =
       readonly chatId: ChatId;
       readonly memberIds: readonly UserId[];
       readonly method: ReadMethod;
+      /**
+       * When the read began: the start of the request that read the list (a keyset read: its
+       * first page, across invocations). A change it finds happened after the previous read's
+       * start, so the next window starts here. Absent: the run's observation time stands in.
+       */
+      readonly startedAt?: string;
     }
   /** `im.chat.user.list` answered `[]`: Bitrix24's "no permission / not visible" answer. */
   | {
@@ -133,6 +139,12 @@ export interface Snapshot {
   /** Set when the last read of the chat was refused/empty; cleared by the next complete read. */
   readonly accessLostAt?: string;
   /**
+   * When the read that produced `members` began (`observedAt` is when it ended): the next
+   * change's window starts here, since a change made while that read was under way may have
+   * been missed by it. Absent on older snapshots (`observedAt` stands in).
+   */
+  readonly readStartedAt?: string;
+  /**
    * Set when the chat left the configured (or discovered) set and its retirement was announced
    * (`chat.retired`): it is no longer read. Cleared when it comes back and is read again.
    */
@@ -181,6 +193,8 @@ interface PendingChangeCommon {
   readonly id: string;
   /** When the change was read: the events' `time`, the window's end, the commit's `observedAt`. */
   readonly observedAt: string;
+  /** When the read that found it began: the commit's `readStartedAt`. */
+  readonly readStartedAt?: string;
   readonly joined: readonly UserId[];
   readonly left: readonly UserId[];
   /** Details of changed users as looked up when the change was read; absent: unavailable. */

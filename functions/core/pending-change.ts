@@ -68,7 +68,9 @@ export function eventsOfPending(
     chatId: snapshot.chatId,
     baseVersion: snapshot.version,
     previousSequence: snapshot.sequence,
-    previousObservedAt: snapshot.version === 0 ? null : snapshot.observedAt,
+    // The previous read's start, not its end: a change made while it was under way is after it.
+    previousObservedAt:
+      snapshot.version === 0 ? null : (snapshot.readStartedAt ?? snapshot.observedAt),
     observedAt: pending.observedAt,
     ...(pending.detectedBy === undefined ? {} : { detectedBy: pending.detectedBy }),
   };
@@ -116,7 +118,13 @@ export function commitPending(snapshot: Snapshot & { pending: PendingChange }): 
   switch (pending.kind) {
     case 'baseline':
     case 'apply': {
-      const { held: _held, accessLostAt: _lost, retiredAt: _retired, ...kept } = committed;
+      const {
+        held: _held,
+        accessLostAt: _lost,
+        retiredAt: _retired,
+        readStartedAt: _started,
+        ...kept
+      } = committed;
       const members =
         pending.kind === 'baseline'
           ? [...pending.joined]
@@ -128,6 +136,7 @@ export function commitPending(snapshot: Snapshot & { pending: PendingChange }): 
         version,
         sequence,
         observedAt: pending.observedAt,
+        ...(pending.readStartedAt === undefined ? {} : { readStartedAt: pending.readStartedAt }),
         method: pending.method,
       };
     }

@@ -22,13 +22,19 @@ import { type ChatSyncResult, chatError, chatResult, failedResult } from './sync
  */
 export type ChatPlan =
   | { readonly kind: 'done'; readonly result: ChatSyncResult }
-  | { readonly kind: 'baseline'; readonly members: UserId[]; readonly method: ReadMethod }
+  | {
+      readonly kind: 'baseline';
+      readonly members: UserId[];
+      readonly method: ReadMethod;
+      readonly startedAt?: string;
+    }
   | {
       readonly kind: 'diff';
       readonly snapshot: Snapshot;
       readonly members: UserId[];
       readonly diff: MemberDiff;
       readonly method: ReadMethod;
+      readonly startedAt?: string;
     }
   | { readonly kind: 'access_lost'; readonly snapshot: Snapshot; readonly code: string }
   /** A departed chat that is still readable: announce its retirement instead of diffing. */
@@ -123,13 +129,16 @@ export function planChat(
     }
     return { kind: 'retire', snapshot, membersRead: members.length };
   }
-  if (snapshot === undefined) return { kind: 'baseline', members, method: read.method };
+  const startedAt = read.startedAt === undefined ? {} : { startedAt: read.startedAt };
+  if (snapshot === undefined)
+    return { kind: 'baseline', members, method: read.method, ...startedAt };
   return {
     kind: 'diff',
     snapshot,
     members,
     diff: diffMembers(snapshot.members, members),
     method: read.method,
+    ...startedAt,
   };
 }
 
@@ -166,6 +175,7 @@ export function decideChat(
         input: {
           kind: 'baseline',
           observedAt,
+          ...readStartOf(plan),
           method: plan.method,
           joined: plan.members,
           left: [],
@@ -269,6 +279,7 @@ function decideDiff(
     input: {
       kind: 'apply',
       observedAt,
+      ...readStartOf(plan),
       method,
       joined: diff.joined,
       left: diff.left,
@@ -296,4 +307,9 @@ function emptySnapshot(portalId: string, chatId: ChatId, observedAt: string): Sn
     observedAt,
     sequence: 0,
   };
+}
+
+/** The read's start, recorded with the change it found (never after the run's observation). */
+function readStartOf(plan: { readonly startedAt?: string }): { readStartedAt?: string } {
+  return plan.startedAt === undefined ? {} : { readStartedAt: plan.startedAt };
 }

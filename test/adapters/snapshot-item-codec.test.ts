@@ -37,6 +37,7 @@ function randomSnapshot(random: () => number): Snapshot {
     method: random() < 0.5 ? 'im.chat.user.list' : 'im.dialog.users.list',
     ...(random() < 0.3 ? { accessLostAt: '2026-03-01T09:00:00.000Z' } : {}),
     ...(random() < 0.2 ? { retiredAt: '2026-03-01T09:30:00.000Z' } : {}),
+    ...(random() < 0.5 ? { readStartedAt: '2026-03-02T09:58:00.000Z' } : {}),
     ...(random() < 0.5 ? { lastEvent: { id: 'a'.repeat(64), digest: 'b'.repeat(64) } } : {}),
     ...(random() < 0.3
       ? {

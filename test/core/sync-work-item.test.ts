@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { createReferenceConsumer } from '../../functions/consumer/reference-consumer.js';
 import {
   type CloudEvent,
   EventTypes,
@@ -9,6 +10,7 @@ import { eventDigest } from '../../functions/core/event-chain.js';
 import { contentHash } from '../../functions/core/member-set.js';
 import {
   type ChatId,
+  type ChatRead,
   DEFAULT_BREAKER,
   type Snapshot,
   type UserId,
@@ -1343,6 +1345,46 @@ describe('syncWorkItem user details budget', () => {
       expect(types(publisher.published)).toEqual([EventTypes.joined, EventTypes.retired]);
       expect(publisher.published.map((e) => dataOf(e).sequence)).toEqual([31, 32]);
       expect(store.get('main', 12)).toMatchObject({ members: [1, 2, 3, 4], retiredAt: T0 });
+    });
+  });
+
+  describe('honest time', () => {
+    it('starts the next window at the previous read’s start, so a change made while a long read was under way is not placed after it', async () => {
+      // Prepare: a baseline, then a long read from 09:56 to 10:00 that finds user 3 gone
+      const { reader, store, publisher, clock, sync } = setup();
+      const read = (memberIds: UserId[], startedAt: string): ChatRead => ({
+        kind: 'complete',
+        chatId: 12,
+        memberIds,
+        method: 'im.dialog.users.list',
+        startedAt,
+      });
+      clock.set('2026-01-05T09:45:00.000Z');
+      reader.script(12, read([1, 2, 3], '2026-01-05T09:44:00.000Z'));
+      await sync();
+      clock.set(T0);
+      reader.script(12, read([1, 2], '2026-01-05T09:56:00.000Z'));
+      await sync();
+
+      // Act: user 4 joined at 09:58, behind that read's position; the next read finds them
+      clock.set(T1);
+      reader.script(12, read([1, 2, 4], '2026-01-05T10:14:00.000Z'));
+      await sync();
+
+      // Assess
+      const joined = publisher.published.at(-1);
+      expect(dataOf(joined).window).toEqual({ from: '2026-01-05T09:56:00.000Z', to: T1 });
+      expect(store.get('main', 12)).toMatchObject({
+        readStartedAt: '2026-01-05T10:14:00.000Z',
+        observedAt: T1,
+      });
+      // What history --at 09:58 answers: user 4 may have joined by then, not "was not there".
+      const consumer = createReferenceConsumer();
+      for (const e of publisher.published) consumer.apply(e.event);
+      const uncertain = consumer.uncertainAt(portal.source, 12, '2026-01-05T09:58:00.000Z');
+      expect(uncertain.map((e) => `${e.kind}:${'userId' in e ? e.userId : ''}`)).toContain(
+        'joined:4',
+      );
     });
   });
 });
