@@ -112,6 +112,7 @@ export function createDeployedShape(
         queue.push(...items.map((p) => p.item));
       },
     },
+    storedChats: store,
     hintStore,
     bucketStore,
   });

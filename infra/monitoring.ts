@@ -45,6 +45,11 @@ export interface SyncMonitoringProps {
    * @default 4
    */
   readonly stalePeriods?: number;
+  /**
+   * Alarm when some portal has awaited credentials for this long without a break.
+   * @default Duration.hours(24)
+   */
+  readonly awaitingCredentialsFor?: Duration;
   /** Key for the alarm topic; CloudWatch is allowed to use it (AWS-managed keys cannot be). */
   readonly alarmTopicKey: IKey;
 }
@@ -216,6 +221,11 @@ export class SyncMonitoring extends Construct {
     const stale = props.stalePeriods ?? 4;
     this.addFreshnessAlarm(period, stale);
     this.addChatAlarms(period, stale, queries);
+    this.addAwaitingCredentialsAlarm(
+      period,
+      props.awaitingCredentialsFor ?? Duration.hours(24),
+      queries,
+    );
 
     // An alarm that fires while the topic policy or key policy is still being created would
     // fail to publish; CloudFormation cannot see that dependency.
@@ -379,6 +389,52 @@ export class SyncMonitoring extends Construct {
                 1,
                 'A full (reconcile) read of a chat found a membership change the recent-list hints did not name; it reached subscribers up to a reconcile period late (data.detectedBy "reconcile"). Expected for silent paths (announcement chats, the general chat with its auto-messages off, chats the integration user is not in: docs/bitrix24.md). Which portal: the HintMisses metric by portal, or membership-sync status --table <TableName> --portal ID (its hint recall); if it repeats for ordinary chats, set that portal\'s reads.mode to "full". See docs/scale.md.',
               ),
+            },
+          ],
+        },
+      ],
+    });
+  }
+
+  /**
+   * Awaiting credentials is calm at first (a fresh deploy whose secrets are still being written)
+   * and counts as fresh for the Stale alarm, so a forgotten or misnamed secret needs an alarm of
+   * its own: some portal reported awaiting in every period of `after` (hourly periods, or the
+   * schedule's when longer, so that every period has a tick).
+   */
+  private addAwaitingCredentialsAlarm(
+    schedulePeriod: Duration,
+    after: Duration,
+    queries: Readonly<Record<keyof typeof SAVED_QUERIES, string>>,
+  ): void {
+    const periodSeconds = Math.max(3600, Math.ceil(schedulePeriod.toSeconds() / 3600) * 3600);
+    const evaluations = Math.max(
+      1,
+      Math.min(
+        Math.floor((7 * 86_400) / periodSeconds),
+        Math.ceil(after.toSeconds() / periodSeconds),
+      ),
+    );
+    this.facade.monitorCustom({
+      alarmFriendlyName: 'Credentials',
+      humanReadableName: 'Portals awaiting credentials, all portals',
+      metricGroups: [
+        {
+          title: 'Portals awaiting credentials',
+          metrics: [
+            {
+              metric: jobMetric(AWAITING_CREDENTIALS_METRIC, Duration.seconds(periodSeconds)),
+              alarmFriendlyName: 'AwaitingLong',
+              addAlarm: {
+                Warning: {
+                  threshold: 1,
+                  comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                  treatMissingDataOverride: TreatMissingData.NOT_BREACHING,
+                  evaluationPeriods: evaluations,
+                  datapointsToAlarm: evaluations,
+                  additionalDescription: `Some portal has been awaiting credentials (its secret does not exist under its name, or holds the placeholder) for ${after.toHumanString()}: it is not synced. Which portal: the saved Logs Insights query ${queries.awaitingCredentials}, or membership-sync status --config FILE --secrets. See docs/operations.md, "Awaiting credentials".`,
+                },
+              },
             },
           ],
         },

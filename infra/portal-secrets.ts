@@ -1,4 +1,4 @@
-import { ArnFormat, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Aws, CfnRule, Fn, Stack, Token } from 'aws-cdk-lib';
 import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import {
@@ -41,6 +41,45 @@ export class PortalSecrets extends Construct {
     super(scope, id);
     this.config = props.config;
     this.prefixArn = this.secretArn(`${props.config.secrets.prefix}*`);
+    this.requireStackRegion();
+  }
+
+  /**
+   * The functions ask their own region's Secrets Manager endpoint, which answers "not found" for
+   * a secret of another region: an ARN of another region could never be read. Refused at synth
+   * when the stack's region is known, else by a CloudFormation rule at deploy time.
+   */
+  private requireStackRegion(): void {
+    const stack = Stack.of(this);
+    const byRegion = new Map<string, string[]>();
+    for (const portal of this.config.portals) {
+      if (portal.secret === undefined || !('arn' in portal.secret)) continue;
+      const region = portal.secret.arn.split(':')[3] ?? '';
+      byRegion.set(region, [...(byRegion.get(region) ?? []), portal.id]);
+    }
+    const stackRegion = Token.isUnresolved(stack.region) ? undefined : stack.region;
+    const foreign = [...byRegion].filter(([region]) => region !== stackRegion);
+    if (stackRegion !== undefined && foreign.length > 0) {
+      const [[region, portals] = ['', []]] = foreign;
+      throw new Error(
+        `portal ${namesOf(portals)}: secret.arn is in ${region} but the stack deploys to ${stackRegion}, where the functions read their secrets. Replicate the secret to ${stackRegion} (a Secrets Manager replica) and name the replica's ARN.`,
+      );
+    }
+    if (stackRegion !== undefined || byRegion.size === 0) return;
+    if (byRegion.size > 1) {
+      throw new Error(
+        `the portals' secret ARNs name ${byRegion.size} regions (${[...byRegion.keys()].join(', ')}); the functions read secrets in the one region they run in. Replicate the secrets to it and name the replicas' ARNs.`,
+      );
+    }
+    const [[region, portals] = ['', []]] = byRegion;
+    new CfnRule(this, 'SecretRegion', {
+      assertions: [
+        {
+          assert: Fn.conditionEquals(Aws.REGION, region),
+          assertDescription: `The secret ARNs of portal ${namesOf(portals)} are in ${region}; deploy the stack there, or replicate the secrets to this region and name the replicas' ARNs.`,
+        },
+      ],
+    });
   }
 
   /** Lets `grantee` read the credentials of `portals` (default: all). */
@@ -96,4 +135,10 @@ export class PortalSecrets extends Construct {
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
   }
+}
+
+/** Portal IDs for a message: the first five, then how many more. */
+function namesOf(portals: readonly string[]): string {
+  const shown = portals.slice(0, 5).join(', ');
+  return portals.length > 5 ? `${shown} and ${portals.length - 5} more` : shown;
 }

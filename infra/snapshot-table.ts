@@ -12,8 +12,22 @@ import { Construct } from 'constructs';
 import {
   PORTAL_STATE_PARTITION_SUFFIX,
   REFRESH_LEASE_PARTITION_SUFFIX,
+  SHARD_PARTITION_SUFFIX,
   snapshotTableDefinition,
 } from '../functions/adapters/snapshot-table.js';
+
+/**
+ * What the worker does on the snapshot table (the snapshot, hint-state and rate-budget stores of
+ * `functions/adapters`): no deletes, no BatchWriteItem (its DeleteRequest could remove any item),
+ * no scans, no streams.
+ */
+export const WORKER_TABLE_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+] as const;
 
 export interface SnapshotTableProps {
   /**
@@ -59,6 +73,37 @@ export class SnapshotTable extends Construct {
   }
 
   /**
+   * The worker's reads and writes ({@link WORKER_TABLE_ACTIONS}), none of which may touch the TTL
+   * attribute: a head given `expiresAt` would be deleted by TTL. Only retired shards get it, in
+   * their own partition (`<pk>#shards`), and there only `expiresAt` may be set. The leases'
+   * TTL comes with {@link grantRefreshLeases}.
+   */
+  grantWorkerAccess(grantee: IGrantable): void {
+    const ttl = snapshotTableDefinition.timeToLiveAttribute;
+    Grant.addToPrincipal({
+      grantee,
+      actions: [...WORKER_TABLE_ACTIONS],
+      resourceArns: [this.table.tableArn],
+      conditions: { 'ForAllValues:StringNotEquals': { 'dynamodb:Attributes': [ttl] } },
+    });
+    Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:UpdateItem'],
+      resourceArns: [this.table.tableArn],
+      conditions: {
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`*${SHARD_PARTITION_SUFFIX}`] },
+        'ForAllValues:StringEquals': {
+          'dynamodb:Attributes': [
+            snapshotTableDefinition.partitionKey.name,
+            snapshotTableDefinition.sortKey.name,
+            ttl,
+          ],
+        },
+      },
+    });
+  }
+
+  /**
    * Taking and releasing the portals' OAuth refresh leases (`dynamodb-refresh-lease.ts`) and
    * nothing else: the partition key must end in the lease suffix, so no snapshot is reachable.
    */
@@ -72,6 +117,22 @@ export class SnapshotTable extends Construct {
           'dynamodb:LeadingKeys': [`*${REFRESH_LEASE_PARTITION_SUFFIX}`],
         },
       },
+    });
+  }
+
+  /**
+   * Reading the snapshots, never writing them: the planner lists a portal's stored chats on the
+   * keys-only `byPortal` index and loads the ones that left the configured or discovered set
+   * (`functions/core/departed-chats.ts`).
+   */
+  grantSnapshotsRead(grantee: IGrantable): Grant {
+    return Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:Query', 'dynamodb:BatchGetItem'],
+      resourceArns: [
+        this.table.tableArn,
+        `${this.table.tableArn}/index/${snapshotTableDefinition.portalIndex.indexName}`,
+      ],
     });
   }
 

@@ -57,6 +57,11 @@ export class SyncSchedule extends Construct {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
     });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'cdk-validator-cfnguard::sqs_dlq_check',
+      reason:
+        'The dead-letter queue is the end of the line: its depth alarms (docs/operations.md).',
+    });
     this.role = new Role(this, 'Role', {
       assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
         // Only schedules of this account may assume it (confused-deputy guard).

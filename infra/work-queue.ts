@@ -40,6 +40,11 @@ export class WorkQueue extends Construct {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
     });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'cdk-validator-cfnguard::sqs_dlq_check',
+      reason:
+        'The dead-letter queue is the end of the line: its depth alarms (docs/operations.md).',
+    });
     this.queue = new Queue(this, 'Queue', {
       fifo: true,
       contentBasedDeduplication: false,

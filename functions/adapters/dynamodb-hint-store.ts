@@ -200,6 +200,8 @@ interface StateBody {
   readonly active: number[];
   /** [chat ID, date_update − watermark in ms] of the rows the next call returns again. */
   readonly recent: [number, number][];
+  /** Chats that left the set and still owe their last word (absent: none; older states). */
+  readonly departed?: number[];
 }
 
 function encodeState(state: HintState): Uint8Array {
@@ -215,6 +217,7 @@ function encodeState(state: HintState): Uint8Array {
     ),
     active: ids.map((id) => state.chats.get(id)?.activeCount ?? -1),
     recent: [...state.recentRows].map(([id, at]) => [id, at - state.watermark]),
+    ...(state.departed && state.departed.length > 0 ? { departed: [...state.departed] } : {}),
   };
   // One flag byte (1 = brotli, 0 = raw), then the JSON.
   const packed = compress(Buffer.from(JSON.stringify(body), 'utf8'), { compression: 'brotli' });
@@ -259,6 +262,9 @@ function decodeState(
       chats,
       recentRows: new Map(body.recent.map(([chatId, at]) => [chatId, body.watermark + at])),
       ...(body.discoveredAt === undefined ? {} : { discoveredAt: body.discoveredAt }),
+      ...(Array.isArray(body.departed) && body.departed.length > 0
+        ? { departed: body.departed }
+        : {}),
     };
   } catch {
     return undefined;

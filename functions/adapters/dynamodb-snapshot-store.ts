@@ -1,7 +1,6 @@
 import type { ConsumedCapacity } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
-  BatchWriteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -50,8 +49,13 @@ import { snapshotTableDefinition } from './snapshot-table.js';
  * reused after its head moved on. That makes retiring replaced shards safe: after a successful
  * head update, the shards of the replaced head get `expiresAt = now + retiredShardTtlSeconds`
  * (readers that loaded the old head may still fetch them meanwhile) and DynamoDB TTL deletes them.
- * Orphans of a crashed save are not retired; a sweeper could Query a chat's partition for shards
- * its head does not reference.
+ * Orphans of a crashed save are not retired; a sweeper could Query a chat's shard partition for
+ * shards its head does not reference. Shards live in a partition of their own
+ * (`<pk>#shards`, `snapshot-table.ts`) so that IAM can allow the TTL mark there and nowhere else;
+ * the deployed worker cannot mark shards of the older layout (in the head's partition): they
+ * stay, counted as `retireFailures`.
+ * Shards are written with conditional PutItem calls, never BatchWriteItem (whose grant would also
+ * allow deleting any item).
  *
  * The outbox: a snapshot's pending change lives on its head; writes are conditional on its ID
  * (`pendingId`), and `recordPublished` advances its publish cursor (`pendingPublished`) with one
@@ -82,7 +86,7 @@ export interface DynamoDbSnapshotStoreOptions {
   readonly consistentRead?: boolean | undefined;
   /** Grace period before TTL may delete replaced shards; 0 disables retiring. @default 86_400 */
   readonly retiredShardTtlSeconds?: number | undefined;
-  /** Retries of UnprocessedKeys/UnprocessedItems with full-jitter exponential backoff. */
+  /** Retries of UnprocessedKeys with full-jitter exponential backoff. */
   readonly retry?: {
     readonly maxAttempts?: number;
     readonly baseDelayMs?: number;
@@ -97,7 +101,7 @@ export interface DynamoDbSnapshotStoreOptions {
 export interface SnapshotStoreStats {
   /** BatchGetItem and Query calls, retries included. */
   readonly readCalls: number;
-  /** PutItem, BatchWriteItem and UpdateItem calls, retries included. */
+  /** PutItem and UpdateItem calls, retries included. */
   readonly writeCalls: number;
   /** Sum of ConsumedCapacity.CapacityUnits of read calls (0 where the endpoint returns none). */
   readonly readCapacityUnits: number;
@@ -116,9 +120,10 @@ export interface DynamoDbSnapshotStore extends SnapshotStore {
   stats(): SnapshotStoreStats;
 }
 
-/** DynamoDB limits: BatchGetItem 100 keys, BatchWriteItem 25 items. */
+/** DynamoDB limit: BatchGetItem 100 keys. */
 const BATCH_GET_MAX = 100;
-const BATCH_WRITE_MAX = 25;
+/** Shard PutItem calls in flight per save. */
+const SHARD_PUT_CONCURRENCY = 10;
 
 export function createDynamoDbSnapshotStore(
   options: DynamoDbSnapshotStoreOptions,
@@ -190,30 +195,31 @@ export function createDynamoDbSnapshotStore(
     return pages.flat();
   }
 
-  async function batchPut(items: readonly Item[]): Promise<void> {
-    for (let i = 0; i < items.length; i += BATCH_WRITE_MAX) {
-      let pending = items.slice(i, i + BATCH_WRITE_MAX).map((Item) => ({ PutRequest: { Item } }));
-      for (let attempt = 0; pending.length > 0; attempt++) {
-        if (attempt > 0) {
-          if (attempt >= maxAttempts) {
-            throw new Error(
-              `BatchWriteItem left ${pending.length} items unprocessed after ${attempt} attempts`,
+  /**
+   * Writes shard items one conditional PutItem each (never BatchWriteItem, whose grant could
+   * delete any item): a shard key is never reused, so one already there is this very shard,
+   * written by a retry whose first answer was lost.
+   */
+  async function putShards(items: readonly Item[]): Promise<void> {
+    for (let i = 0; i < items.length; i += SHARD_PUT_CONCURRENCY) {
+      await Promise.all(
+        items.slice(i, i + SHARD_PUT_CONCURRENCY).map(async (Item) => {
+          counters.writeCalls++;
+          try {
+            const out = await client.send(
+              new PutCommand({
+                TableName: tableName,
+                Item,
+                ConditionExpression: 'attribute_not_exists(pk)',
+                ReturnConsumedCapacity: 'TOTAL',
+              }),
             );
+            counters.writeCapacityUnits += capacity(out.ConsumedCapacity);
+          } catch (error) {
+            if (!isConditionalCheckFailed(error)) throw error;
           }
-          await backoff(attempt);
-        }
-        counters.writeCalls++;
-        const out = await client.send(
-          new BatchWriteCommand({
-            RequestItems: { [tableName]: pending },
-            ReturnConsumedCapacity: 'TOTAL',
-          }),
-        );
-        counters.writeCapacityUnits += capacity(out.ConsumedCapacity);
-        pending = (out.UnprocessedItems?.[tableName] ?? []).flatMap((r) =>
-          r.PutRequest?.Item ? [{ PutRequest: { Item: r.PutRequest.Item } }] : [],
-        );
-      }
+        }),
+      );
     }
   }
 
@@ -296,7 +302,7 @@ export function createDynamoDbSnapshotStore(
       shards = replaced.shards;
     } else {
       const cut = encodeShards(snapshot, body, shardBytes);
-      await batchPut(cut.items);
+      await putShards(cut.items);
       counters.shardsWritten += cut.items.length;
       shards = cut.shards;
     }
@@ -414,7 +420,8 @@ export function createDynamoDbSnapshotStore(
     );
   }
 
-  async function* list(portalId: string): AsyncIterable<Snapshot> {
+  /** Pages of the portal's chat IDs from the keys-only `byPortal` index, `limit` per page. */
+  async function* chatIdPages(portalId: string, limit?: number): AsyncIterable<ChatId[]> {
     let exclusiveStartKey: Record<string, unknown> | undefined;
     do {
       counters.readCalls++;
@@ -426,22 +433,41 @@ export function createDynamoDbSnapshotStore(
           ExpressionAttributeNames: { '#p': snapshotTableDefinition.portalIndex.partitionKey.name },
           ExpressionAttributeValues: { ':p': portalId },
           ExclusiveStartKey: exclusiveStartKey,
-          Limit: BATCH_GET_MAX,
+          ...(limit === undefined ? {} : { Limit: limit }),
           ReturnConsumedCapacity: 'TOTAL',
         }),
       );
       counters.readCapacityUnits += capacity(page.ConsumedCapacity);
-      const chatIds = (page.Items ?? []).map((i) => Number(i.chatId));
+      yield (page.Items ?? []).map((i) => Number(i.chatId));
+      exclusiveStartKey = page.LastEvaluatedKey;
+    } while (exclusiveStartKey);
+  }
+
+  async function* list(portalId: string): AsyncIterable<Snapshot> {
+    for await (const chatIds of chatIdPages(portalId, BATCH_GET_MAX)) {
       const loaded = await loadMany(portalId, chatIds);
       for (const chatId of chatIds) {
         const snapshot = loaded.get(chatId);
         if (snapshot) yield snapshot;
       }
-      exclusiveStartKey = page.LastEvaluatedKey;
-    } while (exclusiveStartKey);
+    }
   }
 
-  return { loadMany, save, recordPublished, list, stats: () => ({ ...counters }) };
+  async function listChatIds(portalId: string): Promise<ChatId[]> {
+    const all: ChatId[] = [];
+    // Keys only, up to 1 MB a page: about 20 bytes a chat, so ~50,000 chats per call.
+    for await (const chatIds of chatIdPages(portalId)) all.push(...chatIds);
+    return all;
+  }
+
+  return {
+    loadMany,
+    save,
+    recordPublished,
+    list,
+    listChatIds,
+    stats: () => ({ ...counters }),
+  };
 }
 
 /** The write condition for a head expected in state `expected`. */

@@ -117,11 +117,32 @@ export function createSecretsManagerCredentialStore(
   let cached: Promise<Loaded> | undefined;
 
   async function read(): Promise<Loaded> {
+    const arnRegion = secretId.startsWith('arn:') ? secretId.split(':')[3] : undefined;
+    if (arnRegion !== undefined) {
+      // Secrets Manager answers "not found" for another region's ARN: say what is wrong instead.
+      const region = await client.config.region();
+      if (arnRegion !== region) {
+        throw new CredentialSecretError(
+          secretId,
+          `is in region ${arnRegion}; this function reads secrets in ${region} (replicate the secret there and name the replica's ARN)`,
+        );
+      }
+    }
     const out = await client
       .send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: 'AWSCURRENT' }))
       .catch((error: unknown) => {
         if (error instanceof ResourceNotFoundException) {
-          throw new CredentialsAwaitingError(secretId, 'not_found');
+          // A secret named by the convention may not exist yet: awaiting. An explicit ARN can
+          // only have been copied from an existing secret, so only a missing value awaits;
+          // a missing secret is a configuration error that fails and alarms.
+          if (arnRegion === undefined || /secret value/.test(error.message)) {
+            throw new CredentialsAwaitingError(secretId, 'not_found');
+          }
+          throw new CredentialSecretError(
+            secretId,
+            'does not exist (deleted, or the ARN names another account or secret)',
+            { cause: error },
+          );
         }
         throw error;
       });

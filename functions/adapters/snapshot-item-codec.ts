@@ -17,7 +17,7 @@ import {
   encodeIdLists,
 } from './id-list-codec.js';
 import { packBody, unpackBody } from './snapshot-body.js';
-import { snapshotTableDefinition } from './snapshot-table.js';
+import { SHARD_PARTITION_SUFFIX, snapshotTableDefinition } from './snapshot-table.js';
 
 /**
  * A snapshot as DynamoDB items (key schema: `snapshot-table.ts`), and back.
@@ -34,10 +34,14 @@ import { snapshotTableDefinition } from './snapshot-table.js';
 export type Item = Record<string, unknown>;
 export type Key = { pk: string; sk: string };
 
-/** A head's shard items: sort keys `<prefix>#0` … `<prefix>#<count - 1>`. */
+/**
+ * A head's shard items: sort keys `<prefix>#0` … `<prefix>#<count - 1>` in the partition `pk`
+ * (absent on heads written before shards had a partition of their own: the head's).
+ */
 export interface ShardRef {
   readonly prefix: string;
   readonly count: number;
+  readonly pk?: string;
 }
 
 /** An encoded (possibly compressed) body and its SHA-256, hex. */
@@ -103,6 +107,13 @@ export function encodeHead(
     bodyBytes: body.bytes.length,
   };
   if (snapshot.accessLostAt !== undefined) head.accessLostAt = snapshot.accessLostAt;
+  if (snapshot.retiredAt !== undefined) head.retiredAt = snapshot.retiredAt;
+  // Not `readStartedAt`: that attribute is a keyset read's progress.
+  if (snapshot.readStartedAt !== undefined) head.membersReadStartedAt = snapshot.readStartedAt;
+  if (snapshot.lastEvent !== undefined) {
+    head.lastEventId = snapshot.lastEvent.id;
+    head.lastEventDigest = snapshot.lastEvent.digest;
+  }
   if (snapshot.method !== undefined) head.method = snapshot.method;
   if (snapshot.readProgress) {
     head.readLastId = snapshot.readProgress.lastId;
@@ -130,6 +141,7 @@ export function encodeHead(
   if (shards) {
     head.shardPrefix = shards.prefix;
     head.shardCount = shards.count;
+    if (shards.pk !== undefined) head.shardPk = shards.pk;
   } else {
     head.body = body.bytes;
   }
@@ -145,23 +157,28 @@ export function encodeShards(
   body: EncodedBody,
   shardBytes: number,
 ): { readonly shards: ShardRef; readonly items: Item[] } {
-  const pk = partitionKey(snapshot.portalId, snapshot.chatId);
+  const pk = `${partitionKey(snapshot.portalId, snapshot.chatId)}${SHARD_PARTITION_SUFFIX}`;
   const prefix = `shard#${snapshot.version}#${body.hash.slice(0, 16)}`;
   const items: Item[] = [];
   for (let at = 0, n = 0; at < body.bytes.length; at += shardBytes, n++) {
     items.push({ pk, sk: `${prefix}#${n}`, data: body.bytes.subarray(at, at + shardBytes) });
   }
-  return { shards: { prefix, count: items.length }, items };
+  return { shards: { prefix, count: items.length, pk }, items };
 }
 
 /** The shard items a head refers to; undefined when its body is inline. */
 export function shardRef(head: Item): ShardRef | undefined {
-  return typeof head.shardPrefix === 'string'
-    ? { prefix: head.shardPrefix, count: Number(head.shardCount) }
-    : undefined;
+  if (typeof head.shardPrefix !== 'string') return undefined;
+  return {
+    prefix: head.shardPrefix,
+    count: Number(head.shardCount),
+    ...(typeof head.shardPk === 'string' ? { pk: head.shardPk } : {}),
+  };
 }
 
-export function shardKeys(pk: string, shards: ShardRef): Key[] {
+/** The keys of a head's shard items; `headPk` is where shards of the older layout live. */
+export function shardKeys(headPk: string, shards: ShardRef): Key[] {
+  const pk = shards.pk ?? headPk;
   const keys: Key[] = [];
   for (let n = 0; n < shards.count; n++) keys.push({ pk, sk: `${shards.prefix}#${n}` });
   return keys;
@@ -258,6 +275,13 @@ function decodeHead(head: Item, stored: Uint8Array): Snapshot {
         }
       : {}),
     ...(typeof head.accessLostAt === 'string' ? { accessLostAt: head.accessLostAt } : {}),
+    ...(typeof head.retiredAt === 'string' ? { retiredAt: head.retiredAt } : {}),
+    ...(typeof head.membersReadStartedAt === 'string'
+      ? { readStartedAt: head.membersReadStartedAt }
+      : {}),
+    ...(typeof head.lastEventId === 'string' && typeof head.lastEventDigest === 'string'
+      ? { lastEvent: { id: head.lastEventId, digest: head.lastEventDigest } }
+      : {}),
     ...(head.method === 'im.chat.user.list' || head.method === 'im.dialog.users.list'
       ? { method: head.method }
       : {}),
@@ -283,7 +307,13 @@ function decodeReadProgress(
   return { lastId, memberIds, startedAt: head.readStartedAt };
 }
 
-const PENDING_KINDS: ReadonlySet<unknown> = new Set(['baseline', 'apply', 'hold', 'access_lost']);
+const PENDING_KINDS: ReadonlySet<unknown> = new Set([
+  'baseline',
+  'apply',
+  'hold',
+  'access_lost',
+  'retire',
+]);
 
 function decodePending(
   pk: string,
@@ -351,6 +381,8 @@ export function stateKey(snapshot: Snapshot): string {
       snapshot.pending?.id ?? null,
       snapshot.readProgress?.lastId ?? null,
       heldKey(snapshot.held),
+      // Appended only when set, so the keys of snapshots stored before it existed stay the same.
+      ...(snapshot.retiredAt === undefined ? [] : [snapshot.retiredAt]),
     ]),
   );
   return h.digest('hex');

@@ -6,7 +6,10 @@ import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
  *
  * - head item:  `pk = <portalId>#<chatId>`, `sk = head`; also carries `portalId` (S) and
  *   `chatId` (N), the keys of the sparse `byPortal` index (only heads have them).
- * - shard items: same `pk`, `sk = shard#<version written>#<body hash prefix>#<n>`; immutable.
+ * - shard items: `pk = <portalId>#<chatId>#shards` (heads written before that partition existed
+ *   name none, and their shards share the head's `pk`), `sk = shard#<version written>#<body hash
+ *   prefix>#<n>`; immutable. A partition of their own lets IAM allow the retiring TTL mark on
+ *   shards only, never on a head.
  *
  * - OAuth refresh lease (`dynamodb-refresh-lease.ts`): `pk = <portalId>#oauth`, `sk = refresh-lease`;
  *   never in `byPortal` (no `portalId`/`chatId`), so snapshot listings do not see it.
@@ -27,6 +30,9 @@ export const snapshotTableDefinition = {
   timeToLiveAttribute: 'expiresAt',
   billingMode: 'PAY_PER_REQUEST',
 } as const;
+
+/** Partition keys of snapshot shards end with this (IAM conditions match on it). */
+export const SHARD_PARTITION_SUFFIX = '#shards';
 
 /** Partition keys of the OAuth refresh leases end with this (IAM conditions match on it). */
 export const REFRESH_LEASE_PARTITION_SUFFIX = '#oauth';

@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-sns';
 import type { OutgoingEvent } from '../core/cloud-event.js';
 import { PublishError } from '../core/errors.js';
-import type { EventPublisher } from '../core/ports.js';
+import type { EventPublisher, PublishOptions } from '../core/ports.js';
 import { fullJitter } from '../timing/backoff.js';
 import { sleep } from '../timing/sleep.js';
 
@@ -98,17 +98,27 @@ export function createSnsEventPublisher(options: SnsEventPublisherOptions): SnsE
     payloadBytes: 0,
   };
 
-  /** Sends one batch, retrying what may succeed later; returns what never got acknowledged. */
+  /**
+   * Sends one batch, retrying what may succeed later; returns what never got acknowledged. A
+   * retry whose wait would pass `deadlineAt` is not made: its entries come back `late`.
+   */
   async function sendBatch(
     batch: readonly Entry[],
-  ): Promise<{ failed: Entry[]; causes: unknown[] }> {
+    deadlineAt: number | undefined,
+  ): Promise<{ failed: Entry[]; causes: unknown[]; late: boolean }> {
     let pending = [...batch];
     const failed: Entry[] = [];
     const causes: unknown[] = [];
     for (let attempt = 1; pending.length > 0; attempt++) {
       if (attempt > 1) {
+        const delay = fullJitter(attempt - 1, backoff);
+        if (deadlineAt !== undefined && Date.now() + delay >= deadlineAt) {
+          failed.push(...pending);
+          causes.push(deadlineCause());
+          return { failed, causes, late: true };
+        }
         counters.entriesRetried += pending.length;
-        await sleep(fullJitter(attempt - 1, backoff));
+        await sleep(delay);
       }
       const last = attempt >= maxAttempts;
       counters.publishBatchCalls++;
@@ -149,10 +159,15 @@ export function createSnsEventPublisher(options: SnsEventPublisherOptions): SnsE
       }
       pending = retry;
     }
-    return { failed, causes };
+    return { failed, causes, late: false };
   }
 
-  async function publish(events: readonly OutgoingEvent[]): Promise<void> {
+  async function publish(
+    events: readonly OutgoingEvent[],
+    options: PublishOptions = {},
+  ): Promise<void> {
+    const { deadlineAt } = options;
+    let late = false;
     const entries = events.map((event, index) => toEntry(event, index, fifo));
     // An entry SNS would refuse is not sent; the rest are, and the error names only what failed.
     const oversized = entries.filter((e) => e.bytes > maxRequestBytes);
@@ -185,7 +200,16 @@ export function createSnsEventPublisher(options: SnsEventPublisherOptions): SnsE
             blockedEntries.push(...batch.filter((e) => blocked.has(e.groupKey)));
           }
           if (toSend.length === 0) continue;
-          const result = await sendBatch(toSend);
+          if (deadlineAt !== undefined && Date.now() >= deadlineAt) {
+            // Not sent: the caller records its cursor and goes on in the next invocation.
+            if (!late) causes.push(deadlineCause());
+            late = true;
+            failed.push(...toSend);
+            for (const entry of toSend) blocked.add(entry.groupKey);
+            continue;
+          }
+          const result = await sendBatch(toSend, deadlineAt);
+          late ||= result.late;
           failed.push(...result.failed);
           causes.push(...result.causes);
           for (const entry of result.failed) blocked.add(entry.groupKey);
@@ -206,12 +230,18 @@ export function createSnsEventPublisher(options: SnsEventPublisherOptions): SnsE
       throw new PublishError(
         `${failed.length} of ${events.length} events were not acknowledged by SNS (${codes})`,
         failed.map((e) => e.eventId),
-        { cause: causes[0] },
+        { cause: causes[0], deadlineReached: late },
       );
     }
   }
 
   return { publish, stats: () => ({ ...counters }) };
+}
+
+function deadlineCause(): Error {
+  return Object.assign(new Error('not sent: the deadline came first'), {
+    name: 'DeadlineReached',
+  });
 }
 
 function toEntry(outgoing: OutgoingEvent, index: number, fifo: boolean): Entry {

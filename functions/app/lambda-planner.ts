@@ -4,8 +4,9 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { createDynamoDbBucketStore } from '../adapters/dynamodb-bucket-store.js';
 import { createDynamoDbHintStore } from '../adapters/dynamodb-hint-store.js';
+import { createDynamoDbSnapshotStore } from '../adapters/dynamodb-snapshot-store.js';
 import { createSqsWorkQueue } from '../adapters/sqs-work-queue.js';
-import { plannerEnvironmentSchema } from '../handlers/environment.js';
+import { plannerEnvironmentSchema } from './environment.js';
 import { loadConfigFile } from './load-config-file.js';
 import { SERVICE_NAME } from './metric-names.js';
 import {
@@ -77,6 +78,8 @@ export function createLambdaPlanner(
       client: tracer.captureAWSv3Client(new SQSClient(aws)),
       queueUrl: environment.WORK_QUEUE_URL,
     }),
+    // Read only: which stored chats left the configured or discovered set.
+    storedChats: createDynamoDbSnapshotStore({ client: dynamo, tableName }),
     // Hinted reads: each portal's hint state and its rate budget shared with the workers.
     hintStore: createDynamoDbHintStore({ client: dynamo, tableName }),
     bucketStore: createDynamoDbBucketStore({ client: dynamo, tableName }),

@@ -12,8 +12,8 @@ import { CredentialsAwaitingError } from '../bitrix24/credentials.js';
 import type { WorkItem } from '../core/model.js';
 import { readOutcomesOf } from '../core/read-outcomes.js';
 import type { SyncReport } from '../core/sync-report.js';
-import { workerEnvironmentSchema } from '../handlers/environment.js';
 import { backoffCeiling } from '../timing/backoff.js';
+import { workerEnvironmentSchema } from './environment.js';
 import { loadConfigFile } from './load-config-file.js';
 import { SERVICE_NAME, WORKER_METRICS } from './metric-names.js';
 import {

@@ -10,6 +10,7 @@ import {
   readsOf,
   scheduleIntervalMs,
 } from '../config/config-schema.js';
+import type { StoredChats } from '../core/departed-chats.js';
 import type { HintStateStore } from '../core/hint-store.js';
 import { type PlanReport, type PortalPlan, planRun } from '../core/plan-run.js';
 import type { WorkQueue } from '../core/work-queue.js';
@@ -20,6 +21,8 @@ export interface PlannerAppDeps {
   readonly config: Config;
   readonly connector: PortalConnector;
   readonly queue: WorkQueue;
+  /** The snapshots, to find chats that left the configured or discovered set. */
+  readonly storedChats: StoredChats;
   /** Needed when some portal reads hinted (the default). */
   readonly hintStore?: HintStateStore | undefined;
   /** The time between ticks; default: the config's schedule. */
@@ -127,6 +130,7 @@ export function createPlannerApp(
     const report = await planRun(
       {
         queue: deps.queue,
+        storedChats: deps.storedChats,
         discoverChats: (portalId) => discoverGroupChats(client(portalId)),
         requestCount: (portalId) => client(portalId).requestCount(),
         ...(deps.hintStore

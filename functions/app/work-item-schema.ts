@@ -18,6 +18,11 @@ export const workItemSchema = z
         full: chatIdList.exactOptional(),
       })
       .exactOptional(),
+    departed: chatIdList.exactOptional(),
+  })
+  .refine((item) => (item.departed ?? []).every((id) => item.chatIds.includes(id)), {
+    message: 'a departed chat is not in chatIds',
+    path: ['departed'],
   })
   .refine(
     (item) => {

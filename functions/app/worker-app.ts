@@ -8,7 +8,12 @@ import {
 import { bucketLimit, createLeakyBucket, type LeakyBucket } from '../bitrix24/leaky-bucket.js';
 import { createBitrix24MemberReader } from '../bitrix24/member-reader.js';
 import { type BucketStateStore, takeUpBucket } from '../bitrix24/shared-bucket.js';
-import { type Config, type PortalConfig, rateLimitOf } from '../config/config-schema.js';
+import {
+  type Config,
+  type PortalConfig,
+  portalSource,
+  rateLimitOf,
+} from '../config/config-schema.js';
 import type { HintStateStore } from '../core/hint-store.js';
 import type { WorkItem } from '../core/model.js';
 import type { Clock, EventPublisher, MemberReader, SnapshotStore } from '../core/ports.js';
@@ -170,7 +175,7 @@ export function createWorkerApp(
           store: deps.store,
           publisher: deps.publisher,
           clock,
-          portal: { portalId: portal.id, baseUrl: portal.url },
+          portal: { portalId: portal.id, source: portalSource(portal) },
           breaker: {
             maxRemovedShare: portal.breaker?.maxRemovedShare ?? deps.config.breaker.maxRemovedShare,
             minRemoved: portal.breaker?.minRemoved ?? deps.config.breaker.minRemoved,

@@ -69,7 +69,7 @@ export function createBitrix24Client(options: Bitrix24ClientOptions): Bitrix24Cl
   const session = createOAuthSession({
     store: options.credentials,
     lease: options.refreshLease,
-    exchange: createTokenExchange(http),
+    exchange: createTokenExchange({ ...http, timeLeftMs: timeLeft, minRequestMs: MIN_REQUEST_MS }),
     exchangeTimeoutMs: timeoutMs,
     accept: (creds) => {
       for (const secret of secretsOf(creds)) secrets.add(secret);

@@ -39,6 +39,8 @@ export function createBitrix24MemberReader(
         method: 'im.chat.user.list',
         params: { CHAT_ID: chatId },
       }));
+      // The window of a change this request finds starts no later than the request did.
+      const requestedAt = new Date().toISOString();
       const results = await client.batch(commands);
       for (const chatId of chunk) {
         const outcome = results.get(`c${chatId}`);
@@ -48,7 +50,7 @@ export function createBitrix24MemberReader(
             failedRead(chatId, { code: 'MISSING', message: 'no result', retryable: true }),
           );
         } else if (outcome.ok) {
-          reads.set(chatId, chatUserListRead(chatId, outcome.result));
+          reads.set(chatId, chatUserListRead(chatId, outcome.result, requestedAt));
         } else if (isPortalFatal(outcome.error)) {
           throw outcome.error;
         } else if (outcome.error.code === 'ACCESS_ERROR' && !outcome.wholeRequest) {
@@ -115,7 +117,7 @@ export function createBitrix24MemberReader(
   return { readMembers, readUserDetails, requestCount: () => client.requestCount() };
 }
 
-function chatUserListRead(chatId: ChatId, result: unknown): ChatRead {
+function chatUserListRead(chatId: ChatId, result: unknown, startedAt: string): ChatRead {
   const parsed = chatUserListSchema.safeParse(result);
   if (!parsed.success) {
     return failedRead(
@@ -130,7 +132,7 @@ function chatUserListRead(chatId: ChatId, result: unknown): ChatRead {
   if (parsed.data.length === 0) return emptyList(chatId, 'im.chat.user.list');
   // The source de-duplicates relation rows, but tolerate a repeat rather than fail the chat.
   const memberIds = sortedUnique(parsed.data);
-  return { kind: 'complete', chatId, memberIds, method: 'im.chat.user.list' };
+  return { kind: 'complete', chatId, memberIds, method: 'im.chat.user.list', startedAt };
 }
 
 /**

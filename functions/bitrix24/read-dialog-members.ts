@@ -76,7 +76,8 @@ export async function readDialogMembers(
       return failedRead(chatId, error);
     }
     if (users.length === 0) {
-      return { kind: 'complete', chatId, memberIds, method: 'im.dialog.users.list' };
+      // Started at its first page, in whichever invocation that was.
+      return { kind: 'complete', chatId, memberIds, method: 'im.dialog.users.list', startedAt };
     }
     if (shortPageSeen) {
       // A truncated answer (a proxy, a timeout mid-body) need not repeat: retryable.

@@ -6,6 +6,7 @@ import {
 } from './credentials.js';
 import {
   Bitrix24AuthError,
+  Bitrix24DeadlineError,
   Bitrix24MalformedResponseError,
   Bitrix24TransportError,
 } from './errors.js';
@@ -23,6 +24,12 @@ export interface TokenExchangeOptions {
   readonly timeoutMs: number;
   /** Redacts text that may reach an error message. */
   readonly scrub: (text: string) => string;
+  /**
+   * Ms left until the caller's deadline (undefined: none). The exchange waits at most that long
+   * and does not start with less than `minRequestMs` left.
+   */
+  readonly timeLeftMs?: (() => number | undefined) | undefined;
+  readonly minRequestMs?: number | undefined;
 }
 
 /**
@@ -37,6 +44,12 @@ export function createTokenExchange(
   return async (current) => {
     const endpoint = current.tokenEndpoint ?? DEFAULT_OAUTH_TOKEN_ENDPOINT;
     const method = TOKEN_REFRESH_METHOD;
+    const left = options.timeLeftMs?.();
+    // Not started without time for an answer: a refresh cut off in flight may have spent the
+    // refresh token (the lease then expires and the next process adopts or refreshes again).
+    if (left !== undefined && left < (options.minRequestMs ?? 0)) throw deadlineExceeded();
+    const limitMs = left === undefined ? timeoutMs : Math.min(timeoutMs, left);
+    const signal = AbortSignal.timeout(limitMs);
     let text: string;
     let status: number;
     try {
@@ -51,7 +64,7 @@ export function createTokenExchange(
         retry: 0,
         // As for REST calls: a signal, not ky's timeout, so that reading the body is covered too.
         timeout: false,
-        signal: AbortSignal.timeout(timeoutMs),
+        signal,
         throwHttpErrors: false,
         redirect: 'manual',
         ...(options.fetch ? { fetch: options.fetch } : {}),
@@ -59,6 +72,7 @@ export function createTokenExchange(
       status = response.status;
       text = await response.text();
     } catch (error) {
+      if (signal.aborted && limitMs < timeoutMs) throw deadlineExceeded();
       throw new Bitrix24TransportError({
         code: 'NETWORK_ERROR',
         method,
@@ -91,4 +105,12 @@ export function createTokenExchange(
         : { expiresAt: new Date(tokens.data.expires * 1000).toISOString() }),
     };
   };
+}
+
+function deadlineExceeded(): Bitrix24DeadlineError {
+  return new Bitrix24DeadlineError({
+    code: 'DEADLINE_EXCEEDED',
+    method: TOKEN_REFRESH_METHOD,
+    description: 'the token refresh would not end by the deadline',
+  });
 }

@@ -127,7 +127,9 @@ export function createTransport(options: TransportOptions): Transport {
         code: 'REDIRECT',
         method,
         status,
-        description: scrub(`the portal redirects to ${originOf(location, base)}; update its URL`),
+        description: scrub(
+          `the portal redirects to ${originOf(location, base)}; update its \`url\` (and the secret) and set its \`source\` to the old URL so that event IDs and sequences continue (docs/operations.md)`,
+        ),
       });
     }
     const body = parseJson(text);

@@ -115,16 +115,24 @@ const chatsSchema = z.union(
   { error: 'required: a list of chat IDs, or { "discover": true }' },
 );
 
+const baseUrl = z
+  .url({ protocol: /^https?$/ })
+  .refine((u) => new URL(u).pathname === '/' || new URL(u).pathname === '', {
+    message: 'must be the portal base URL without a path (the webhook goes into the secret)',
+  })
+  .transform((u) => new URL(u).origin);
+
 export const portalSchema = z.strictObject({
   /** Slug used in keys, logs and message groups. */
   id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a lower-case slug (a-z, 0-9, -)'),
-  /** Portal base URL: https, no path. The CloudEvents `source`. */
-  url: z
-    .url({ protocol: /^https?$/ })
-    .refine((u) => new URL(u).pathname === '/' || new URL(u).pathname === '', {
-      message: 'must be the portal base URL without a path (the webhook goes into the secret)',
-    })
-    .transform((u) => new URL(u).origin),
+  /** Portal base URL: https, no path. The CloudEvents `source` unless `source` is set. */
+  url: baseUrl,
+  /**
+   * The events' `source`, the portal's identity for consumers (default: `url`). When the portal
+   * moves to a new domain, change `url` and set `source` to the old URL: event IDs, sequences and
+   * every consumer's (`source`, chat) keys then continue (docs/operations.md, "A portal's new domain").
+   */
+  source: baseUrl.optional(),
   /**
    * Secrets Manager secret holding the webhook URL or OAuth credentials.
    * Default: the secret named `<secrets.prefix><id>` (see `portalSecretId`).
@@ -200,7 +208,45 @@ export const configSchema = z
           }),
       })
       .default({ kind: 'standard', subscriberAccounts: [] }),
-    archive: z.strictObject({ enabled: z.boolean().default(false) }).default({ enabled: false }),
+    archive: z
+      .strictObject({
+        enabled: z.boolean().default(false),
+        /**
+         * S3 Object Lock on the archive bucket: every event file is kept unaltered for
+         * `retentionDays`. `governance` (default) lets a principal with
+         * `s3:BypassGovernanceRetention` remove a file; `compliance` lets no one, not even the
+         * account root, until the retention ends.
+         */
+        objectLock: z
+          .strictObject({
+            mode: z.enum(['governance', 'compliance']).default('governance'),
+            retentionDays: z.number().int().min(1).max(36_500).default(365),
+          })
+          .default({ mode: 'governance', retentionDays: 365 }),
+        /** `kms`: the archive bucket under a customer-managed KMS key instead of SSE-S3. */
+        encryption: z.enum(['s3', 'kms']).default('s3'),
+      })
+      .default({
+        enabled: false,
+        objectLock: { mode: 'governance', retentionDays: 365 },
+        encryption: 's3',
+      }),
+    logs: z
+      .strictObject({
+        /** `kms`: the functions' and Firehose's log groups under a customer-managed KMS key. */
+        encryption: z.enum(['aws', 'kms']).default('aws'),
+      })
+      .default({ encryption: 'aws' }),
+    alarms: z
+      .strictObject({
+        /**
+         * A portal reported awaiting credentials (no secret, or the placeholder) in every hour of
+         * this many hours raises the AwaitingCredentials alarm: a first deploy is calm, a
+         * forgotten secret is not. At most a week (CloudWatch's longest evaluation).
+         */
+        awaitingCredentialsHours: z.number().int().min(1).max(168).default(24),
+      })
+      .default({ awaitingCredentialsHours: 24 }),
   })
   .superRefine((config, ctx) => {
     const outside = config.portals
@@ -218,6 +264,11 @@ export const configSchema = z
   });
 
 export type Config = z.output<typeof configSchema>;
+
+/** The portal's stable event `source`: `source` when set, else its `url`. */
+export function portalSource(portal: Pick<PortalConfig, 'url' | 'source'>): string {
+  return portal.source ?? portal.url;
+}
 export type ConfigInput = z.input<typeof configSchema>;
 export type PortalConfig = z.output<typeof portalSchema>;
 export interface RateLimit {

@@ -5,6 +5,7 @@ import type {
   MemberJoinedData,
 } from '../core/build-events.js';
 import { type CloudEvent, EventTypes } from '../core/cloud-event.js';
+import { eventDigest } from '../core/event-chain.js';
 import { contentHash, normalizeMemberIds } from '../core/member-set.js';
 import type { ChatId, UserId } from '../core/model.js';
 
@@ -17,7 +18,8 @@ import type { ChatId, UserId } from '../core/model.js';
  *   last + 1 applies; an event further ahead waits until the gap is filled.
  * - A baseline arrives in `parts` parts (one sequence each); members become known once every part
  *   is applied, as the union of the parts, checked against `membersHash`.
- * - `joined` adds, `left` removes; `access_lost` and `mass_change_held` only take their sequence.
+ * - `joined` adds, `left` removes; `access_lost`, `mass_change_held` and `retired` only take
+ *   their sequence (a retired chat's members stay as last heard).
  *
  * Pure and in-memory: no AWS, no clock. What a correct producer never does is recorded as an
  * {@link Anomaly}, never thrown.
@@ -109,7 +111,12 @@ export type AnomalyKind =
   /** A baseline was abandoned before all its parts arrived (another list or event came next). */
   | 'baseline_incomplete'
   /** An event type this consumer does not know; it only takes its sequence. */
-  | 'unknown_type';
+  | 'unknown_type'
+  /**
+   * An event's `data.previousId`/`previousDigest` do not name the chat's previous event: an
+   * event is missing, reordered or altered (docs/events.md, "Verifying a stream").
+   */
+  | 'chain_broken';
 
 export interface Anomaly {
   readonly kind: AnomalyKind;
@@ -157,6 +164,8 @@ interface Chat {
   seededThrough: number;
   readonly buffer: Map<number, CloudEvent>;
   baseline: PendingBaseline | undefined;
+  /** The last applied event (undefined after a seed or before any): what the next one names. */
+  last: { readonly id: string; readonly digest: string } | undefined;
   readonly timeline: TimelineEntry[];
 }
 
@@ -164,6 +173,7 @@ const MEMBER_TYPES: ReadonlySet<string> = new Set([EventTypes.joined, EventTypes
 const SEQUENCE_ONLY_TYPES: ReadonlySet<string> = new Set([
   EventTypes.accessLost,
   EventTypes.massChangeHeld,
+  EventTypes.retired,
 ]);
 
 export function createReferenceConsumer(): ReferenceConsumer {
@@ -185,6 +195,7 @@ export function createReferenceConsumer(): ReferenceConsumer {
         seededThrough: 0,
         buffer: new Map(),
         baseline: undefined,
+        last: undefined,
         timeline: [],
       };
       chats.set(key, chat);
@@ -212,6 +223,7 @@ export function createReferenceConsumer(): ReferenceConsumer {
   /** Applies the chat's next event; the caller has checked its sequence is `chat.sequence + 1`. */
   function applyNext(chat: Chat, event: CloudEvent<ChatEventData>): void {
     const { data } = event;
+    checkChain(chat, event);
     chat.sequence = data.sequence;
     if (chat.baseline !== undefined && event.type !== EventTypes.baseline) {
       abandonBaseline(chat, data.sequence, `${event.type} came next`);
@@ -223,6 +235,32 @@ export function createReferenceConsumer(): ReferenceConsumer {
     } else if (!SEQUENCE_ONLY_TYPES.has(event.type)) {
       anomaly(chat, 'unknown_type', data.sequence, `type ${event.type}`, event.id);
     }
+  }
+
+  /** An event that names its predecessor must name the one applied before it. */
+  function checkChain(chat: Chat, event: CloudEvent<ChatEventData>): void {
+    const { previousId, previousDigest } = event.data as {
+      previousId?: string | null;
+      previousDigest?: string | null;
+    };
+    if (previousId !== undefined) {
+      const expected =
+        chat.last ??
+        (event.data.sequence === 1 ? null : undefined); /* unknown after a seed: not checked */
+      if (
+        expected !== undefined &&
+        (previousId !== (expected?.id ?? null) || previousDigest !== (expected?.digest ?? null))
+      ) {
+        anomaly(
+          chat,
+          'chain_broken',
+          event.data.sequence,
+          `names ${previousId ?? 'no event'} as its predecessor, not ${expected?.id ?? 'none (the first event)'}`,
+          event.id,
+        );
+      }
+    }
+    chat.last = { id: event.id, digest: eventDigest(event) };
   }
 
   function abandonBaseline(chat: Chat, sequence: number, why: string): void {

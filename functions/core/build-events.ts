@@ -243,6 +243,23 @@ export function buildAccessLostEvent(
   return outgoing(ctx, EventTypes.accessLost, data, {});
 }
 
+export interface RetiredData extends ChatEventData {
+  /** Members in the last snapshot: the chat's membership as subscribers last heard it. */
+  readonly lastKnownMemberCount: number;
+}
+
+/**
+ * Announces that a chat left the configured or discovered set while still readable: it is no
+ * longer read, and its membership is known only up to `window.from` (the last applied read).
+ */
+export function buildRetiredEvent(
+  ctx: ChatEventContext,
+  lastKnownMemberCount: number,
+): OutgoingEvent {
+  const data: RetiredData = { ...commonData(ctx, 0), lastKnownMemberCount };
+  return outgoing(ctx, EventTypes.retired, data, {});
+}
+
 /** Announces a diff the breaker held. The ID covers the held leave set, so a different hold on the
  * same base version is a different event, and an identical one (a re-run) the same. */
 export function buildMassChangeHeldEvent(
@@ -271,7 +288,9 @@ export function buildMassChangeHeldEvent(
 function commonData(ctx: ChatEventContext, index: number): ChatEventData {
   return {
     portalId: ctx.portal.portalId,
-    portal: sourceOf(ctx.portal.baseUrl),
+    // The stable source, not the current URL: a change re-published after a move must come out
+    // identical to its first publish.
+    portal: sourceOf(ctx.portal.source),
     chatId: ctx.chatId,
     dialogId: dialogIdOf(ctx.chatId),
     window: { from: ctx.previousObservedAt, to: ctx.observedAt },
@@ -289,7 +308,7 @@ function outgoing(
   user: { readonly userId?: UserId },
   discriminator?: string,
 ): OutgoingEvent {
-  const source = sourceOf(ctx.portal.baseUrl);
+  const source = sourceOf(ctx.portal.source);
   const event: CloudEvent<ChatEventData> = {
     specversion: '1.0',
     id: eventId({

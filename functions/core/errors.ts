@@ -50,10 +50,15 @@ export class PublishError extends Error {
     message: string,
     /** IDs of the events that were not acknowledged. */
     readonly failedEventIds: readonly string[],
-    options?: ErrorOptions,
+    options?: ErrorOptions & {
+      /** Some events were not sent (or not retried) because the deadline came first. */
+      readonly deadlineReached?: boolean;
+    },
   ) {
     super(message, options);
+    this.deadlineReached = options?.deadlineReached === true;
   }
+  readonly deadlineReached: boolean;
 }
 
 /** Another planner saved the portal's hint state since it was loaded. */

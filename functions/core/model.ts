@@ -2,7 +2,8 @@
  * The domain model of the membership sync. Pure data: no AWS, no HTTP.
  *
  * A portal is identified by its configured `portalId` (a short slug used in keys, logs and
- * message groups) and its base URL (`https://example.bitrix24.com`, the CloudEvents `source`).
+ * message groups) and its event `source` (by default its first base URL,
+ * `https://example.bitrix24.com`).
  * Bitrix24 user and chat IDs are positive integers.
  */
 
@@ -12,8 +13,12 @@ export type ChatId = number;
 export interface PortalRef {
   /** Slug from the config, e.g. `main`. Used in DynamoDB keys and SQS message groups. */
   readonly portalId: string;
-  /** Base URL without any webhook path, e.g. `https://example.bitrix24.com`. */
-  readonly baseUrl: string;
+  /**
+   * The CloudEvents `source`: the portal's stable identity, which event IDs hash. Its first base
+   * URL (no webhook path) by default; unlike the configured `url` it survives a move to a new
+   * domain.
+   */
+  readonly source: string;
 }
 
 /** User details as known from Bitrix24 (`im.user.list.get` / `im.dialog.users.list`). */
@@ -45,6 +50,12 @@ export type ChatRead =
       readonly chatId: ChatId;
       readonly memberIds: readonly UserId[];
       readonly method: ReadMethod;
+      /**
+       * When the read began: the start of the request that read the list (a keyset read: its
+       * first page, across invocations). A change it finds happened after the previous read's
+       * start, so the next window starts here. Absent: the run's observation time stands in.
+       */
+      readonly startedAt?: string;
     }
   /** `im.chat.user.list` answered `[]`: Bitrix24's "no permission / not visible" answer. */
   | {
@@ -82,6 +93,12 @@ export interface KeysetProgress {
   readonly startedAt: string;
 }
 
+/** An event as the chat's next event names it (`event-chain.ts`): its ID and content digest. */
+export interface ChainLink {
+  readonly id: string;
+  readonly digest: string;
+}
+
 /** A mass change the breaker refused to apply; kept on the snapshot until released. */
 export interface HeldChange {
   /** Snapshot version the held diff was computed against. */
@@ -110,12 +127,28 @@ export interface Snapshot {
   readonly contentHash: string;
   readonly observedAt: string;
   readonly sequence: number;
+  /**
+   * The chat's last published event (`event-chain.ts`), which the next one names; absent before
+   * the first event and on snapshots stored before the chain existed.
+   */
+  readonly lastEvent?: ChainLink;
   /** The method that produced `members` (absent on snapshots written before it was recorded). */
   readonly method?: ReadMethod;
   /** Present while a mass change is held by the breaker. */
   readonly held?: HeldChange;
   /** Set when the last read of the chat was refused/empty; cleared by the next complete read. */
   readonly accessLostAt?: string;
+  /**
+   * When the read that produced `members` began (`observedAt` is when it ended): the next
+   * change's window starts here, since a change made while that read was under way may have
+   * been missed by it. Absent on older snapshots (`observedAt` stands in).
+   */
+  readonly readStartedAt?: string;
+  /**
+   * Set when the chat left the configured (or discovered) set and its retirement was announced
+   * (`chat.retired`): it is no longer read. Cleared when it comes back and is read again.
+   */
+  readonly retiredAt?: string;
   /**
    * The outbox: a change whose events are being published. Written before the first event is
    * published; whatever touches the chat next finishes it (same events, IDs and sequences) and
@@ -157,6 +190,8 @@ export type PendingChange = PendingChangeCommon &
         readonly breaker: BreakerSettings;
       }
     | { readonly kind: 'access_lost'; readonly code: string }
+    /** The chat left the configured or discovered set while still readable: announced, not read again. */
+    | { readonly kind: 'retire' }
   );
 
 /** `data.attribution` of a member event (docs/events.md). */
@@ -180,12 +215,16 @@ interface PendingChangeCommon {
   readonly id: string;
   /** When the change was read: the events' `time`, the window's end, the commit's `observedAt`. */
   readonly observedAt: string;
+  /** When the read that found it began: the commit's `readStartedAt`. */
+  readonly readStartedAt?: string;
   readonly joined: readonly UserId[];
   readonly left: readonly UserId[];
   /** Details of changed users as looked up when the change was read; absent: unavailable. */
   readonly details?: readonly UserDetails[];
   /** How many events the change has. */
   readonly eventCount: number;
+  /** Its last event: the snapshot's `lastEvent` once it is committed. */
+  readonly lastEvent?: ChainLink;
   /** Events `[0, published)` in sequence order are acknowledged (the publish cursor). */
   readonly published: number;
   /** How the change came to light (hinted reads only); travels in its events. */
@@ -222,6 +261,12 @@ export interface WorkItem {
   readonly scheduledAt: string;
   /** Hinted reads: why each chat is read. Absent: full reads (every chat every tick). */
   readonly reasons?: ReadReasons;
+  /**
+   * Chats (of `chatIds`) that have a snapshot but left the configured or discovered set: each is
+   * read once more to finish what it owes subscribers — its pending change, then
+   * `chat.access_lost` if it cannot be read, else `chat.retired`.
+   */
+  readonly departed?: readonly ChatId[];
 }
 
 export const MAX_CHATS_PER_WORK_ITEM = 50;

@@ -4,11 +4,20 @@ import {
   buildBaselineEvents,
   buildMassChangeHeldEvent,
   buildMemberEvents,
+  buildRetiredEvent,
   type ChatEventContext,
 } from './build-events.js';
 import type { OutgoingEvent } from './cloud-event.js';
+import { chainEvents, eventDigest } from './event-chain.js';
 import { contentHash } from './member-set.js';
-import type { PendingChange, PortalRef, Snapshot, UserDetails, UserId } from './model.js';
+import type {
+  ChainLink,
+  PendingChange,
+  PortalRef,
+  Snapshot,
+  UserDetails,
+  UserId,
+} from './model.js';
 
 /**
  * The outbox (docs/design.md, guarantee 1). A change is recorded on the chat's snapshot before
@@ -20,7 +29,9 @@ import type { PendingChange, PortalRef, Snapshot, UserDetails, UserId } from './
 
 /** A pending change without its `id`, `eventCount` and `published` cursor, which are derived. */
 export type PendingChangeInput = WithoutDerived<PendingChange>;
-type WithoutDerived<T> = T extends unknown ? Omit<T, 'id' | 'eventCount' | 'published'> : never;
+type WithoutDerived<T> = T extends unknown
+  ? Omit<T, 'id' | 'eventCount' | 'published' | 'lastEvent'>
+  : never;
 
 /**
  * The recorded form of a change (its events counted, its identity hashed, nothing published),
@@ -38,7 +49,12 @@ export function recordPending(
     .update(JSON.stringify([snapshot.version, snapshot.sequence, input]))
     .digest('hex')
     .slice(0, 32);
-  return { pending: { ...draft, id, eventCount: events.length }, events };
+  const last = events.at(-1);
+  const lastEvent = last === undefined ? undefined : chainLinkOf(last);
+  return {
+    pending: { ...draft, id, eventCount: events.length, ...(lastEvent ? { lastEvent } : {}) },
+    events,
+  };
 }
 
 /** The chat's events of `pending`, in sequence order. Deterministic. */
@@ -52,10 +68,22 @@ export function eventsOfPending(
     chatId: snapshot.chatId,
     baseVersion: snapshot.version,
     previousSequence: snapshot.sequence,
-    previousObservedAt: snapshot.version === 0 ? null : snapshot.observedAt,
+    // The previous read's start, not its end: a change made while it was under way is after it.
+    previousObservedAt:
+      snapshot.version === 0 ? null : (snapshot.readStartedAt ?? snapshot.observedAt),
     observedAt: pending.observedAt,
     ...(pending.detectedBy === undefined ? {} : { detectedBy: pending.detectedBy }),
   };
+  // Before any event the chain starts at null; a snapshot from before the chain starts it anew.
+  const previous = snapshot.lastEvent ?? (snapshot.sequence === 0 ? null : undefined);
+  return chainEvents(unlinkedEventsOf(ctx, snapshot, pending), previous);
+}
+
+function unlinkedEventsOf(
+  ctx: ChatEventContext,
+  snapshot: Snapshot,
+  pending: PendingChange,
+): OutgoingEvent[] {
   switch (pending.kind) {
     case 'baseline':
       return buildBaselineEvents(ctx, pending.joined, pending.method);
@@ -80,18 +108,27 @@ export function eventsOfPending(
       ];
     case 'access_lost':
       return [buildAccessLostEvent(ctx, pending.code, snapshot.members.length)];
+    case 'retire':
+      return [buildRetiredEvent(ctx, snapshot.members.length)];
   }
 }
 
 /** The committed snapshot once every event of `snapshot.pending` is acknowledged. */
 export function commitPending(snapshot: Snapshot & { pending: PendingChange }): Snapshot {
-  const { pending, ...committed } = snapshot;
+  const { pending, ...base } = snapshot;
+  const committed = pending.lastEvent ? { ...base, lastEvent: pending.lastEvent } : base;
   const version = committed.version + 1;
   const sequence = committed.sequence + pending.eventCount;
   switch (pending.kind) {
     case 'baseline':
     case 'apply': {
-      const { held: _held, accessLostAt: _lost, ...kept } = committed;
+      const {
+        held: _held,
+        accessLostAt: _lost,
+        retiredAt: _retired,
+        readStartedAt: _started,
+        ...kept
+      } = committed;
       const members =
         pending.kind === 'baseline'
           ? [...pending.joined]
@@ -103,11 +140,12 @@ export function commitPending(snapshot: Snapshot & { pending: PendingChange }): 
         version,
         sequence,
         observedAt: pending.observedAt,
+        ...(pending.readStartedAt === undefined ? {} : { readStartedAt: pending.readStartedAt }),
         method: pending.method,
       };
     }
     case 'hold': {
-      const { accessLostAt: _lost, ...kept } = committed;
+      const { accessLostAt: _lost, retiredAt: _retired, ...kept } = committed;
       return {
         ...kept,
         version,
@@ -125,6 +163,9 @@ export function commitPending(snapshot: Snapshot & { pending: PendingChange }): 
     case 'access_lost':
       // Members and observedAt stay: they describe the last complete read.
       return { ...committed, version, sequence, accessLostAt: pending.observedAt };
+    case 'retire':
+      // Members and observedAt stay: what subscribers last heard, as of the last applied read.
+      return { ...committed, version, sequence, retiredAt: pending.observedAt };
   }
 }
 
@@ -151,4 +192,8 @@ function detailsMap(
   details: readonly UserDetails[] | undefined,
 ): ReadonlyMap<UserId, UserDetails> | undefined {
   return details === undefined ? undefined : new Map(details.map((d) => [d.id, d]));
+}
+
+function chainLinkOf(outgoing: OutgoingEvent): ChainLink {
+  return { id: outgoing.event.id, digest: eventDigest(outgoing.event) };
 }

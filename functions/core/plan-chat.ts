@@ -22,15 +22,23 @@ import { type ChatSyncResult, chatError, chatResult, failedResult } from './sync
  */
 export type ChatPlan =
   | { readonly kind: 'done'; readonly result: ChatSyncResult }
-  | { readonly kind: 'baseline'; readonly members: UserId[]; readonly method: ReadMethod }
+  | {
+      readonly kind: 'baseline';
+      readonly members: UserId[];
+      readonly method: ReadMethod;
+      readonly startedAt?: string;
+    }
   | {
       readonly kind: 'diff';
       readonly snapshot: Snapshot;
       readonly members: UserId[];
       readonly diff: MemberDiff;
       readonly method: ReadMethod;
+      readonly startedAt?: string;
     }
   | { readonly kind: 'access_lost'; readonly snapshot: Snapshot; readonly code: string }
+  /** A departed chat that is still readable: announce its retirement instead of diffing. */
+  | { readonly kind: 'retire'; readonly snapshot: Snapshot; readonly membersRead: number }
   /** A keyset read stopped for time: remember how far it got. */
   | {
       readonly kind: 'progress';
@@ -61,13 +69,16 @@ export function done(result: ChatSyncResult): ChatPlan {
 
 /**
  * Decides what a chat's read means, from its committed snapshot (`stored` also counts a record
- * that only holds a first read's progress) and the read alone.
+ * that only holds a first read's progress) and the read alone. A `departed` chat (it left the
+ * configured or discovered set) is read once more for its last word: `chat.access_lost` when it
+ * cannot be read (as any chat), else `chat.retired`; its new members are not diffed.
  */
 export function planChat(
   chatId: ChatId,
   snapshot: Snapshot | undefined,
   read: ChatRead | undefined,
   stored: Snapshot | undefined,
+  options: { readonly departed?: boolean } = {},
 ): ChatPlan {
   if (read === undefined) {
     return done(
@@ -109,13 +120,25 @@ export function planChat(
     return { kind: 'access_lost', snapshot, code };
   }
 
-  if (snapshot === undefined) return { kind: 'baseline', members, method: read.method };
+  if (options.departed) {
+    // Nothing was ever published for a chat without a committed snapshot: nothing to retire.
+    if (snapshot === undefined || snapshot.retiredAt !== undefined) {
+      return done(
+        chatResult(chatId, snapshot ? 'retired' : 'unchanged', { membersRead: members.length }),
+      );
+    }
+    return { kind: 'retire', snapshot, membersRead: members.length };
+  }
+  const startedAt = read.startedAt === undefined ? {} : { startedAt: read.startedAt };
+  if (snapshot === undefined)
+    return { kind: 'baseline', members, method: read.method, ...startedAt };
   return {
     kind: 'diff',
     snapshot,
     members,
     diff: diffMembers(snapshot.members, members),
     method: read.method,
+    ...startedAt,
   };
 }
 
@@ -135,7 +158,12 @@ export function decideChat(
         message: `the keyset read stopped for time after ${plan.progress.memberIds.length} members; it goes on from there`,
         retryable: true,
       });
-      if (plan.progress.memberIds.length === 0) return { result: stopped };
+      // Progress counts only when `LAST_ID` moved: a resumed read that got no further page saves
+      // nothing, so the item spends its receives instead of resending itself as progress.
+      const advanced =
+        plan.progress.memberIds.length > 0 &&
+        plan.progress.lastId !== plan.stored?.readProgress?.lastId;
+      if (!advanced) return { result: stopped };
       return {
         result: stopped,
         save: { base, next: { ...base, readProgress: plan.progress } },
@@ -147,6 +175,7 @@ export function decideChat(
         input: {
           kind: 'baseline',
           observedAt,
+          ...readStartOf(plan),
           method: plan.method,
           joined: plan.members,
           left: [],
@@ -156,6 +185,11 @@ export function decideChat(
       return {
         base: withoutProgress(plan.snapshot),
         input: { kind: 'access_lost', observedAt, code: plan.code, joined: [], left: [] },
+      };
+    case 'retire':
+      return {
+        base: withoutProgress(plan.snapshot),
+        input: { kind: 'retire', observedAt, joined: [], left: [] },
       };
     case 'diff':
       return decideDiff(context, chatId, plan, details, observedAt);
@@ -193,7 +227,13 @@ function decideDiff(
     };
   }
   const membersRead = plan.members.length;
-  const stale = snapshot.held !== undefined || snapshot.accessLostAt !== undefined || hadProgress;
+  // A flag the read disproves: the hold, the access loss, or the retirement of a chat back in
+  // the set (left standing, it would show retired and make its next departure silent).
+  const stale =
+    snapshot.held !== undefined ||
+    snapshot.accessLostAt !== undefined ||
+    snapshot.retiredAt !== undefined ||
+    hadProgress;
   const decision = decideBreaker(diff, snapshot.members.length, snapshot.held, context.breaker);
   if (decision.action === 'hold') {
     if (decision.isNew) {
@@ -210,8 +250,10 @@ function decideDiff(
       };
     }
     const held = chatResult(chatId, 'held', { membersRead, heldLeft: diff.left.length });
-    if (snapshot.accessLostAt === undefined && !hadProgress) return { result: held };
-    const { accessLostAt: _cleared, ...kept } = snapshot;
+    if (snapshot.accessLostAt === undefined && snapshot.retiredAt === undefined && !hadProgress) {
+      return { result: held };
+    }
+    const { accessLostAt: _cleared, retiredAt: _back, ...kept } = snapshot;
     return {
       result: held,
       save: { base: snapshot, next: { ...kept, version: snapshot.version + 1 } },
@@ -220,8 +262,8 @@ function decideDiff(
   if (isEmptyDiff(diff)) {
     const unchanged = chatResult(chatId, 'unchanged', { membersRead });
     if (!stale) return { result: unchanged };
-    // The hold or the access loss went away with nothing to announce: clear the flag.
-    const { accessLostAt: _lost, held: _held, ...kept } = snapshot;
+    // The hold, the access loss or the retirement went away with nothing to announce: clear it.
+    const { accessLostAt: _lost, held: _held, retiredAt: _retired, ...kept } = snapshot;
     return {
       result: unchanged,
       save: {
@@ -237,6 +279,7 @@ function decideDiff(
     input: {
       kind: 'apply',
       observedAt,
+      ...readStartOf(plan),
       method,
       joined: diff.joined,
       left: diff.left,
@@ -264,4 +307,9 @@ function emptySnapshot(portalId: string, chatId: ChatId, observedAt: string): Sn
     observedAt,
     sequence: 0,
   };
+}
+
+/** The read's start, recorded with the change it found (never after the run's observation). */
+function readStartOf(plan: { readonly startedAt?: string }): { readStartedAt?: string } {
+  return plan.startedAt === undefined ? {} : { readStartedAt: plan.startedAt };
 }

@@ -1,3 +1,4 @@
+import { departedChats, type StoredChats } from './departed-chats.js';
 import { HintStateConflictError, safeMessage } from './errors.js';
 import type { HintStateStore, StoredHints } from './hint-store.js';
 import { HINT_SAFETY_MARGIN_MS, type HintReader, type HintsRead } from './hints.js';
@@ -21,6 +22,7 @@ export interface HintedPlanDeps {
   readonly reader: HintReader;
   /** Every group chat the integration user is in (`im.recent.list`), for `discover` portals. */
   readonly discoverChats: () => Promise<readonly ChatId[]>;
+  readonly storedChats: StoredChats;
 }
 
 /** What a hinted tick decided for one portal. */
@@ -33,6 +35,10 @@ export interface HintedPlan {
   readonly fullCause: FullReadCause | undefined;
   /** Why the hints could not be used (the tick reads every chat). */
   readonly hintsError?: string;
+  /** Chats among `reads` that left the set and are read for their last word. */
+  readonly departed: ReadonlySet<ChatId>;
+  /** Why the departed chats could not be found afresh (the remembered ones are read). */
+  readonly departedError?: string;
   /** Stores the state for the next tick: call once the reads are enqueued. */
   commit(): Promise<CommitOutcome>;
 }
@@ -75,6 +81,19 @@ export async function planHintedPortal(
     forceFull: portal.forceFull,
   });
   const { chatIds, discoveredAt } = await chatsOf(deps, portal, state, hints, cause);
+  // A full tick lists the stored chats (a chat may have left the set while no state was kept);
+  // other ticks compare with the chats the state remembers.
+  let departed: readonly ChatId[] = state?.departed ?? [];
+  let departedError: string | undefined;
+  try {
+    const known =
+      cause !== undefined || !state
+        ? await deps.storedChats.listChatIds(portal.portalId)
+        : [...state.chats.keys(), ...(state.departed ?? [])];
+    departed = await departedChats(deps.storedChats, portal.portalId, known, chatIds);
+  } catch (error) {
+    departedError = safeMessage(error);
+  }
   const selection = selectReads({
     chatIds,
     state,
@@ -84,13 +103,16 @@ export async function planHintedPortal(
     reconcileMs: portal.reconcileMs,
     tickMs: portal.tickMs,
     forceFull: portal.forceFull,
+    departed,
   });
 
   return {
     reads: selection.reads,
     chats: chatIds.length,
     fullCause: selection.fullCause,
+    departed: new Set(departed.filter((id) => selection.reads.has(id))),
     ...(hintsError === undefined ? {} : { hintsError }),
+    ...(departedError === undefined ? {} : { departedError }),
     async commit() {
       if (!stored || !selection.next) return 'unchanged';
       const next: HintState =

@@ -1,3 +1,4 @@
+import { departedChats, type StoredChats } from './departed-chats.js';
 import { safeMessage } from './errors.js';
 import type { HintStateStore } from './hint-store.js';
 import type { HintReader } from './hints.js';
@@ -25,6 +26,11 @@ export interface PlanRunDeps {
   readonly queue: WorkQueue;
   /** Chat discovery (`im.recent.list`) for portals configured with `discover`. */
   readonly discoverChats: (portalId: string) => Promise<readonly ChatId[]>;
+  /**
+   * The stored snapshots: a chat that has one but left the configured or discovered set is read
+   * until it has said its last word (`departed-chats.ts`).
+   */
+  readonly storedChats: StoredChats;
   /** Needed when a portal reads hinted. */
   readonly hints?: {
     readonly store: HintStateStore;
@@ -47,6 +53,8 @@ export interface ReadSummary {
   readonly fullCause?: FullReadCause;
   /** Why the hints could not be used. */
   readonly hintsError?: string;
+  /** Why the stored chats could not be compared with the set (remembered departures still read). */
+  readonly departedError?: string;
   /** Chats read, by reason. */
   readonly byReason: Partial<Record<ReadReason, number>>;
   readonly stateSaved: CommitOutcome;
@@ -56,8 +64,12 @@ export interface PortalPlanOutcome {
   readonly portalId: string;
   /** Chats the tick covers. */
   readonly chats: number;
-  /** Chats enqueued for reading (all of them unless hinted). */
+  /** Chats enqueued for reading (all of them unless hinted), departed ones included. */
   readonly reads: number;
+  /** Chats read because they left the set and still owe their last word. */
+  readonly departed?: number;
+  /** Full reads: why the stored chats could not be compared with the set this tick. */
+  readonly departedError?: string;
   readonly workItems: number;
   /** Bitrix24 requests the planner made for the portal (hints, discovery). */
   readonly bitrix24Requests?: number;
@@ -112,12 +124,29 @@ export async function planRun(
           'discover' in portal.chats
             ? await discovered(deps, portal.portalId, portal.chats.exclude)
             : portal.chats;
-        const items = planWorkItems(portal.portalId, chats, scheduledAt);
+        // A failure here must not stop the configured chats' reads: the next tick looks again.
+        let departed: ChatId[] = [];
+        let departedError: string | undefined;
+        try {
+          const stored = await deps.storedChats.listChatIds(portal.portalId);
+          departed = await departedChats(deps.storedChats, portal.portalId, stored, chats);
+        } catch (error) {
+          departedError = safeMessage(error);
+        }
+        const items = planWorkItems(
+          portal.portalId,
+          [...chats, ...departed],
+          scheduledAt,
+          undefined,
+          new Set(departed),
+        );
         await deps.queue.enqueue(items);
         return {
           portalId: portal.portalId,
           chats: chats.length,
-          reads: new Set(chats).size,
+          reads: new Set(chats).size + departed.length,
+          ...(departed.length === 0 ? {} : { departed: departed.length }),
+          ...(departedError === undefined ? {} : { departedError }),
           workItems: items.length,
           ...requests(),
         };
@@ -149,6 +178,7 @@ async function planHinted(
       store: deps.hints.store,
       reader: deps.hints.readerFor(portal.portalId),
       discoverChats: () => deps.discoverChats(portal.portalId),
+      storedChats: deps.storedChats,
     },
     {
       portalId: portal.portalId,
@@ -159,7 +189,13 @@ async function planHinted(
       forceFull: options.forceFull === true,
     },
   );
-  const items = planWorkItems(portal.portalId, [...plan.reads.keys()], scheduledAt, plan.reads);
+  const items = planWorkItems(
+    portal.portalId,
+    [...plan.reads.keys()],
+    scheduledAt,
+    plan.reads,
+    plan.departed,
+  );
   await deps.queue.enqueue(items);
   const stateSaved = await plan.commit();
   const byReason: Partial<Record<ReadReason, number>> = {};
@@ -168,10 +204,12 @@ async function planHinted(
     portalId: portal.portalId,
     chats: plan.chats,
     reads: plan.reads.size,
+    ...(plan.departed.size === 0 ? {} : { departed: plan.departed.size }),
     workItems: items.length,
     hinted: {
       ...(plan.fullCause === undefined ? {} : { fullCause: plan.fullCause }),
       ...(plan.hintsError === undefined ? {} : { hintsError: plan.hintsError }),
+      ...(plan.departedError === undefined ? {} : { departedError: plan.departedError }),
       byReason,
       stateSaved,
     },

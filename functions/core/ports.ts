@@ -59,6 +59,8 @@ export interface SnapshotStore {
   ): Promise<void>;
   /** All snapshots of a portal (for `status`); may be slow. */
   list(portalId: string): AsyncIterable<Snapshot>;
+  /** The IDs of every chat of the portal with a stored snapshot (keys only: cheap). */
+  listChatIds(portalId: string): Promise<ChatId[]>;
 }
 
 /** What a conditional save expects to find stored. */
@@ -69,8 +71,16 @@ export interface StoredState {
 
 /** Publishes events; resolves only after every event is acknowledged. */
 export interface EventPublisher {
-  /** Throws {@link PublishError} if any event could not be published after retries. */
-  publish(events: readonly OutgoingEvent[]): Promise<void>;
+  /**
+   * Throws {@link PublishError} if any event could not be published after retries. With
+   * `deadlineAt` (epoch ms), sends no batch and starts no retry wait that would pass it: what is
+   * left is named in the error, with `deadlineReached`.
+   */
+  publish(events: readonly OutgoingEvent[], options?: PublishOptions): Promise<void>;
+}
+
+export interface PublishOptions {
+  readonly deadlineAt?: number | undefined;
 }
 
 export interface Clock {

@@ -40,6 +40,12 @@ export interface HintState {
   readonly recentRows: ReadonlyMap<ChatId, number>;
   /** Portal time of the last chat discovery (portals configured with `discover`). */
   readonly discoveredAt?: number;
+  /**
+   * Chats that left the configured or discovered set and still owe subscribers their last word
+   * (`departed-chats.ts`); not in `chats`. Remembered so that a tick that does not list the
+   * stored chats still reads them.
+   */
+  readonly departed?: readonly ChatId[];
 }
 
 export interface SelectReadsInput {
@@ -56,6 +62,8 @@ export interface SelectReadsInput {
   readonly tickMs: number;
   /** `--full` or an operator's request: read every chat this tick. */
   readonly forceFull?: boolean;
+  /** Chats that left the set and still owe their last word: read every tick, as `retry`. */
+  readonly departed?: readonly ChatId[];
 }
 
 export interface ReadSelection {
@@ -96,6 +104,13 @@ export function selectReads(input: SelectReadsInput): ReadSelection {
     else if (fullCause) reason = hints ? 'reconcile' : 'full';
     else if (hints && isDue(known, hints.portalTime, input)) reason = 'reconcile';
     if (reason) reads.set(chatId, reason);
+  }
+  const departed = (input.departed ?? []).filter((id) => !chatIds.includes(id));
+  for (const chatId of departed) reads.set(chatId, 'retry');
+  if (departed.length > 0) {
+    const sorted = [...reads].sort(([a], [b]) => a - b);
+    reads.clear();
+    for (const [chatId, reason] of sorted) reads.set(chatId, reason);
   }
 
   if (!hints) return { fullCause, reads, next: state };
@@ -182,12 +197,14 @@ function nextState(
     }
   }
   const discoveredAt = input.state?.discoveredAt;
+  const departed = (input.departed ?? []).filter((id) => !chats.has(id));
   return {
     watermark: now,
     settingsKey: input.settingsKey,
     chats,
     recentRows,
     ...(discoveredAt === undefined ? {} : { discoveredAt }),
+    ...(departed.length === 0 ? {} : { departed }),
   };
 }
 

@@ -8,6 +8,7 @@ import type { ChatId } from './model.js';
  * - `held`: the breaker holds the diff (announced once per distinct held leave set);
  * - `released`: a released hold was applied;
  * - `access_lost`: the chat is unreadable (announced once per loss), snapshot members kept;
+ * - `retired`: the chat left the configured or discovered set (announced once), no longer read;
  * - `failed`: the chat's new read was not applied; see `error` (a pending change may have
  *   advanced: `events` counts what was acknowledged);
  * - `conflict`: another run changed the chat first, or already holds a newer read of it.
@@ -22,6 +23,7 @@ export type ChatOutcome =
   | 'held'
   | 'released'
   | 'access_lost'
+  | 'retired'
   | 'failed'
   | 'conflict';
 

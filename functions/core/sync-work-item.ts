@@ -71,6 +71,12 @@ export const DEFAULT_MAX_DETAILS_LOOKUP = 5_000;
 /** 1,000 events ≈ 100 PublishBatch calls: a few seconds between two progress records. */
 export const DEFAULT_PUBLISH_CHUNK_EVENTS = 1_000;
 
+const DEADLINE_EXCEEDED: ChatSyncError = {
+  code: 'deadline_exceeded',
+  message: 'the invocation ran out of time; progress is recorded',
+  retryable: true,
+};
+
 /** A chat whose change is recorded and whose events are being published. */
 interface InFlight {
   readonly chatId: ChatId;
@@ -187,7 +193,9 @@ export async function syncWorkItem(deps: SyncDeps, item: WorkItem): Promise<Sync
       return done({ ...chatResult(chatId, 'conflict', {}), error: stale });
     }
     try {
-      return planChat(chatId, snapshot, reads.get(chatId), stored);
+      return planChat(chatId, snapshot, reads.get(chatId), stored, {
+        departed: item.departed?.includes(chatId) === true,
+      });
     } catch (error) {
       return done(failedResult(chatId, chatError('sync_error', error, false)));
     }
@@ -335,26 +343,28 @@ async function flush(deps: SyncDeps, chats: readonly InFlight[]): Promise<Map<Ch
     if (chunk.length === 0) break;
     const deadline = deps.deadlineAt?.();
     if (deadline !== undefined && deps.clock.now().getTime() >= deadline) {
-      const late = {
-        code: 'deadline_exceeded',
-        message: 'the invocation ran out of time; progress is recorded',
-        retryable: true,
-      };
-      for (const { chatId } of chunk) stopped.set(chatId, late);
+      for (const { chatId } of chunk) stopped.set(chatId, DEADLINE_EXCEEDED);
       continue;
     }
     let failedIds: ReadonlySet<string> | undefined = new Set();
     let publishError: unknown;
     try {
-      await deps.publisher.publish(chunk.map((c) => c.event));
+      await deps.publisher.publish(
+        chunk.map((c) => c.event),
+        deadline === undefined ? undefined : { deadlineAt: deadline },
+      );
     } catch (error) {
       publishError = error;
       failedIds = error instanceof PublishError ? new Set(error.failedEventIds) : undefined;
     }
+    const late = publishError instanceof PublishError && publishError.deadlineReached;
     for (const { chatId, index, event } of chunk) {
       if (stopped.has(chatId)) continue;
       if (failedIds === undefined || failedIds.has(event.event.id)) {
-        stopped.set(chatId, chatError('publish_failed', publishError, true));
+        stopped.set(
+          chatId,
+          late ? DEADLINE_EXCEEDED : chatError('publish_failed', publishError, true),
+        );
       } else if (cursor.get(chatId) === index) {
         cursor.set(chatId, index + 1);
       }
@@ -486,11 +496,14 @@ function countsOf(
       return { outcome: 'held', membersRead, heldLeft: pending.left.length };
     case 'access_lost':
       return { outcome: 'access_lost', membersRead: null };
+    case 'retire':
+      return { outcome: 'retired', membersRead };
   }
 }
 
 /** The members a plan read (normalized), or null when it read none. */
 function membersReadOf(plan: ChatPlan | undefined): number | null {
+  if (plan?.kind === 'retire') return plan.membersRead;
   return plan?.kind === 'baseline' || plan?.kind === 'diff' ? plan.members.length : null;
 }
 

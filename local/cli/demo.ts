@@ -107,6 +107,7 @@ export async function demoCommand(flags: { every: number; ticks?: number }): Pro
       config,
       connector,
       queue: createSqsWorkQueue({ client: sqs, queueUrl: workQueueUrl }),
+      storedChats: store,
       hintStore,
       tickMs: flags.every * 1000,
     });
@@ -287,6 +288,11 @@ function createEventPrinter(sim: RunningSimulator, titles: Map<number, string>) 
         break;
       case EventTypes.accessLost:
         say(`${time}  ${paint('yellow', 'access lost ')} ${chat} ${data.code}`);
+        break;
+      case EventTypes.retired:
+        say(
+          `${time}  ${paint('yellow', 'retired     ')} ${chat} no longer configured or discovered`,
+        );
         break;
       case EventTypes.massChangeHeld:
         say(

@@ -19,6 +19,8 @@ export interface ExportRecord extends ExportLine {
   readonly memberCount: number | null;
   /** Set while the chat is unreadable; `members` are the last complete read. */
   readonly accessLostAt?: string;
+  /** Set once the chat left the configured or discovered set; `members` are as last heard. */
+  readonly retiredAt?: string;
   /** Set while a mass change is held; `members` do not include it yet. */
   readonly heldSince?: string;
   /**
@@ -44,6 +46,7 @@ const CSV_COLUMNS = [
   'memberCount',
   'members',
   'accessLostAt',
+  'retiredAt',
   'heldSince',
   'inFlightFromSequence',
   'inFlightToSequence',
@@ -89,6 +92,7 @@ export function exportRecordOf(snapshot: Snapshot, source: string | undefined): 
     sequence: snapshot.sequence,
     observedAt: snapshot.observedAt,
     ...(snapshot.accessLostAt === undefined ? {} : { accessLostAt: snapshot.accessLostAt }),
+    ...(snapshot.retiredAt === undefined ? {} : { retiredAt: snapshot.retiredAt }),
     ...(snapshot.held === undefined ? {} : { heldSince: snapshot.held.detectedAt }),
     ...(pending === undefined
       ? {}

@@ -82,6 +82,7 @@ export function createLocalRunner(
         planned.push(...items);
       },
     },
+    storedChats: environment.store,
     hintStore: environment.hintStore,
     ...(tickMs === undefined ? {} : { tickMs }),
   });

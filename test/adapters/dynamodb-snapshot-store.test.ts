@@ -71,15 +71,20 @@ describe.each(backends)('DynamoDbSnapshotStore on %s', (_name, start) => {
     await dynamo?.stop();
   });
 
+  /** A chat's items: its head's partition and its shards' (`<pk>#shards`). */
   async function partition(pk: string) {
-    const out = await dynamo.client.send(
-      new QueryCommand({
-        TableName: tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': { S: pk } },
-      }),
-    );
-    return out.Items ?? [];
+    const items = [];
+    for (const key of [pk, `${pk}#shards`]) {
+      const out = await dynamo.client.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': { S: key } },
+        }),
+      );
+      items.push(...(out.Items ?? []));
+    }
+    return items;
   }
 
   describe('the outbox', () => {
@@ -405,7 +410,7 @@ describe.each(backends)('DynamoDbSnapshotStore on %s', (_name, start) => {
     await dynamo.client.send(
       new DeleteItemCommand({
         TableName: tableName,
-        Key: { pk: { S: 'gone#1' }, sk: { S: shard?.sk?.S ?? '' } },
+        Key: { pk: { S: shard?.pk?.S ?? '' }, sk: { S: shard?.sk?.S ?? '' } },
       }),
     );
 
@@ -455,7 +460,7 @@ describe.each(backends)('DynamoDbSnapshotStore on %s', (_name, start) => {
     await dynamo.client.send(
       new DeleteItemCommand({
         TableName: tableName,
-        Key: { pk: { S: 'bad#1' }, sk: { S: shard?.sk?.S ?? '' } },
+        Key: { pk: { S: shard?.pk?.S ?? '' }, sk: { S: shard?.sk?.S ?? '' } },
       }),
     );
     const reader = new FakeMemberReader().members(1, big.slice(1)).members(2, [1, 2]);
@@ -467,7 +472,10 @@ describe.each(backends)('DynamoDbSnapshotStore on %s', (_name, start) => {
         store: store(small),
         publisher,
         clock: new FixedClock('2026-11-22T10:00:00.000Z'),
-        portal: { portalId: 'bad', baseUrl: 'https://example.bitrix24.com' },
+        portal: {
+          portalId: 'bad',
+          source: 'https://example.bitrix24.com',
+        },
         breaker: DEFAULT_BREAKER,
       },
       { portalId: 'bad', chatIds: [1, 2], scheduledAt: '2026-01-05T10:00:00.000Z' },
@@ -488,12 +496,13 @@ describe.each(backends)('DynamoDbSnapshotStore on %s', (_name, start) => {
     await store(small).save(snapshot('crash', 1, first, 1), { version: undefined });
     const before = await partition('crash#1');
 
-    // A client that dies on the head PutItem, after the shard BatchWriteItem went through.
+    // A client that dies on the head PutItem, after the shard PutItems went through.
     const crashingConnection = connectDynamo(dynamo.endpoint);
     const crashing = DynamoDBDocumentClient.from(crashingConnection.client);
     crashing.middlewareStack.add(
       (next, context) => async (args) => {
-        if (/^Put(Item)?Command$/.test(context.commandName ?? ''))
+        const item = (args.input as { Item?: { sk?: unknown } }).Item;
+        if (/^Put(Item)?Command$/.test(context.commandName ?? '') && item?.sk === 'head')
           throw new Error('simulated crash');
         return next(args);
       },

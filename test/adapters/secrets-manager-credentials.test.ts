@@ -256,6 +256,33 @@ describe('SecretsManagerCredentialStore', () => {
     expect(error).toMatchObject({ secretId: 'no/such/secret', reason: 'not_found' });
   });
 
+  it('fails, naming the secret, when an explicit ARN names no secret: an error that alarms, not awaiting', async () => {
+    const arn = fake
+      .createSecret(uniqueName(), AWAITING_CREDENTIALS_PLACEHOLDER)
+      .replace(/-[0-9a-f]{6}$/, '-000000');
+
+    const error = await storeFor(arn)
+      .load()
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(CredentialSecretError);
+    expect(String(error)).toContain('does not exist');
+  });
+
+  it('fails at once, without asking, for an ARN in another region', async () => {
+    const arn = fake.createSecret(uniqueName(), AWAITING_CREDENTIALS_PLACEHOLDER);
+    const foreign = arn.replace(/^(arn:aws:secretsmanager:)[^:]+/, '$1ap-southeast-2');
+    const before = fake.requests.length;
+
+    const error = await storeFor(foreign)
+      .load()
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(CredentialSecretError);
+    expect(String(error)).toMatch(/is in region ap-southeast-2; this function reads secrets in /);
+    expect(fake.requests.length).toBe(before);
+  });
+
   it('reports a secret holding the placeholder as awaiting credentials, then loads the real value', async () => {
     const name = uniqueName();
     fake.createSecret(name, { ...AWAITING_CREDENTIALS_PLACEHOLDER, note: 'write the webhook' });

@@ -36,6 +36,9 @@ function randomSnapshot(random: () => number): Snapshot {
     sequence: Math.floor(random() * 500),
     method: random() < 0.5 ? 'im.chat.user.list' : 'im.dialog.users.list',
     ...(random() < 0.3 ? { accessLostAt: '2026-03-01T09:00:00.000Z' } : {}),
+    ...(random() < 0.2 ? { retiredAt: '2026-03-01T09:30:00.000Z' } : {}),
+    ...(random() < 0.5 ? { readStartedAt: '2026-03-02T09:58:00.000Z' } : {}),
+    ...(random() < 0.5 ? { lastEvent: { id: 'a'.repeat(64), digest: 'b'.repeat(64) } } : {}),
     ...(random() < 0.3
       ? {
           held: {
@@ -60,6 +63,21 @@ function randomSnapshot(random: () => number): Snapshot {
     };
   }
   if (random() < 0.5) return base;
+  if (random() < 0.2) {
+    return {
+      ...base,
+      pending: {
+        kind: 'retire',
+        id: 'change-2',
+        observedAt: '2026-03-02T10:00:00.000Z',
+        joined: [],
+        left: [],
+        eventCount: 1,
+        published: 0,
+        lastEvent: { id: 'c'.repeat(64), digest: 'd'.repeat(64) },
+      },
+    };
+  }
   return {
     ...base,
     pending: {

@@ -29,6 +29,7 @@ describe('keyset reads of im.dialog.users.list', () => {
       chatId: chat.id,
       memberIds: [1, ...members].sort((a, b) => a - b),
       method: 'im.dialog.users.list',
+      startedAt: expect.any(String),
     });
     expect(sim().stats().byMethod['im.dialog.users.list']).toBe(requests);
   });
@@ -67,6 +68,8 @@ describe('keyset reads of im.dialog.users.list', () => {
       chatId: chat.id,
       memberIds: members,
       method: 'im.dialog.users.list',
+      // A resumed read started at its first page, in the earlier invocation.
+      startedAt: first.kind === 'partial' ? first.progress.startedAt : '',
     });
     // 2 pages, then the third and the empty page that proves the end: 4, as in one read.
     expect(sim().stats().byMethod['im.dialog.users.list']).toBe(4);
@@ -99,6 +102,7 @@ describe('keyset reads of im.dialog.users.list', () => {
       chatId: chat.id,
       memberIds: [],
       method: 'im.dialog.users.list',
+      startedAt: expect.any(String),
     });
     expect(sim().stats().byMethod['im.dialog.users.list']).toBe(1);
   });

@@ -11,13 +11,18 @@ describe('member reader against the simulator', () => {
   it('reads the member IDs of many chats in one batch request', async () => {
     const client = webhookClient(sim());
     const reader = createBitrix24MemberReader(client);
+    const before = new Date().toISOString();
     const reads = await reader.readMembers([2, 3, 4, 7]);
     expect(reads.get(2)).toEqual({
       kind: 'complete',
       chatId: 2,
       memberIds: [1, 2, 3, 4, 5, 20],
       method: 'im.chat.user.list',
+      startedAt: expect.any(String),
     });
+    // The read's start is the batch request's: the next change's window begins there.
+    const started = (reads.get(2) as { startedAt: string }).startedAt;
+    expect(started >= before && started <= new Date().toISOString()).toBe(true);
     // im.chat.user.list keeps dismissed users (22 in Engineering), unlike im.dialog.users.list.
     expect(reads.get(3)).toMatchObject({
       kind: 'complete',

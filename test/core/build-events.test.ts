@@ -6,6 +6,7 @@ import {
   buildBaselineEvents,
   buildMassChangeHeldEvent,
   buildMemberEvents,
+  buildRetiredEvent,
   type ChatEventContext,
   MAX_IDS_IN_HELD_EVENT,
 } from '../../functions/core/build-events.js';
@@ -18,7 +19,10 @@ import { range } from '../support/fakes.js';
 const SNS_MAX_MESSAGE_BYTES = 256 * 1024;
 
 const ctx: ChatEventContext = {
-  portal: { portalId: 'main', baseUrl: 'https://example.bitrix24.com' },
+  portal: {
+    portalId: 'main',
+    source: 'https://example.bitrix24.com',
+  },
   chatId: 12,
   baseVersion: 4,
   previousSequence: 40,
@@ -142,7 +146,10 @@ describe('buildMemberEvents', () => {
     // Prepare
     const leaky = {
       ...ctx,
-      portal: { portalId: 'main', baseUrl: 'https://example.bitrix24.com/rest/1/s3cr3tc0de/' },
+      portal: {
+        portalId: 'main',
+        source: 'https://example.bitrix24.com/rest/1/s3cr3tc0de/',
+      },
     };
 
     // Act
@@ -412,6 +419,7 @@ describe('attributesOf', () => {
       ),
       ...buildBaselineEvents(ctx, [1, 2, 3], 'im.chat.user.list', 2),
       buildAccessLostEvent(ctx, 'ACCESS_ERROR', 3),
+      buildRetiredEvent(ctx, 3),
       buildMassChangeHeldEvent(
         ctx,
         { joined: [4], left: range(1, 3) },

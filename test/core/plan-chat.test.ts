@@ -123,3 +123,34 @@ describe.each([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])('planChat and decideChat (seed %i
     }
   });
 });
+
+describe('a keyset read stopped for time', () => {
+  const started = '2026-03-02T09:58:00.000Z';
+  const progressOf = (lastId: UserId) => ({
+    lastId,
+    memberIds: Array.from({ length: lastId }, (_, i) => i + 1),
+    startedAt: started,
+  });
+  const stopped = (lastId: UserId): ChatRead => ({
+    kind: 'partial',
+    chatId: CHAT,
+    progress: progressOf(lastId),
+  });
+
+  it('saves its progress when LAST_ID advanced', () => {
+    const stored = { ...committed([1, 2, 3]), readProgress: progressOf(200) };
+    const plan = planChat(CHAT, committed([1, 2, 3]), stopped(400), stored);
+    if (plan.kind !== 'progress') throw new Error(`unexpected plan ${plan.kind}`);
+    const decision = decideChat(CONTEXT, CHAT, plan, undefined, OBSERVED_AT);
+    expect('result' in decision && decision.save?.next.readProgress?.lastId).toBe(400);
+  });
+
+  it('saves nothing, so the item is not resent as progress, when LAST_ID did not advance', () => {
+    const stored = { ...committed([1, 2, 3]), readProgress: progressOf(200) };
+    const plan = planChat(CHAT, committed([1, 2, 3]), stopped(200), stored);
+    if (plan.kind !== 'progress') throw new Error(`unexpected plan ${plan.kind}`);
+    const decision = decideChat(CONTEXT, CHAT, plan, undefined, OBSERVED_AT);
+    expect('result' in decision && decision.save).toBeUndefined();
+    expect('result' in decision && decision.result.error?.code).toBe('deadline_exceeded');
+  });
+});

@@ -227,3 +227,30 @@ describe.each([1, 2, 3, 4, 5, 6, 7, 8])('selectReads over many ticks (seed %i)',
     for (const n of firstPeriod) expect(Math.abs(n - ideal)).toBeLessThanOrEqual(1 + chats * 0.06);
   });
 });
+
+describe('selectReads: chats that left the set', () => {
+  it('reads them every tick as unfinished business, remembers them apart from the covered chats, and forgets them once they return', () => {
+    const state = afterFullTick(range(1, 20));
+    const later = (n: number) => hintsAt(T0 + n * TICK, T0 + (n - 1) * TICK);
+
+    const quiet = select({ chatIds: range(1, 19), state, hints: later(1), departed: [20, 25] });
+    expect([...quiet.reads]).toEqual(
+      expect.arrayContaining([
+        [20, 'retry'],
+        [25, 'retry'],
+      ]),
+    );
+    expect([...quiet.reads.keys()]).toEqual([...quiet.reads.keys()].sort((a, b) => a - b));
+    expect(quiet.next?.departed).toEqual([20, 25]);
+    expect(quiet.next?.chats.has(20)).toBe(false);
+
+    const back = select({
+      chatIds: range(1, 20),
+      state: quiet.next,
+      hints: later(2),
+      departed: [25],
+    });
+    expect(back.reads.get(20)).toBe('new');
+    expect(back.next?.departed).toEqual([25]);
+  });
+});

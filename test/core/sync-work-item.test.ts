@@ -1,8 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { EventTypes, type OutgoingEvent } from '../../functions/core/cloud-event.js';
+import { createReferenceConsumer } from '../../functions/consumer/reference-consumer.js';
+import {
+  type CloudEvent,
+  EventTypes,
+  type OutgoingEvent,
+} from '../../functions/core/cloud-event.js';
+import { PublishError } from '../../functions/core/errors.js';
+import { eventDigest } from '../../functions/core/event-chain.js';
 import { contentHash } from '../../functions/core/member-set.js';
 import {
   type ChatId,
+  type ChatRead,
   DEFAULT_BREAKER,
   type Snapshot,
   type UserId,
@@ -22,7 +30,10 @@ import {
   range,
 } from '../support/fakes.js';
 
-const portal = { portalId: 'main', baseUrl: 'https://example.bitrix24.com' };
+const portal = {
+  portalId: 'main',
+  source: 'https://example.bitrix24.com',
+};
 const T0 = '2026-01-05T10:00:00.000Z';
 const T1 = '2026-01-05T10:15:00.000Z';
 const T2 = '2026-01-05T10:30:00.000Z';
@@ -44,7 +55,10 @@ function setup() {
   const deps: SyncDeps = { reader, store, publisher, clock, portal, breaker: DEFAULT_BREAKER };
   const sync = (chatIds: ChatId[] = [12], overrides: Partial<SyncDeps> = {}): Promise<SyncReport> =>
     syncWorkItem({ ...deps, ...overrides }, { portalId: 'main', chatIds, scheduledAt: T0 });
-  return { reader, store, publisher, clock, deps, sync };
+  /** A work item whose chats all left the configured or discovered set. */
+  const syncDeparted = (chatIds: ChatId[] = [12]): Promise<SyncReport> =>
+    syncWorkItem(deps, { portalId: 'main', chatIds, scheduledAt: T0, departed: chatIds });
+  return { reader, store, publisher, clock, deps, sync, syncDeparted };
 }
 
 function snapshotOf(chatId: ChatId, members: UserId[], fields: Partial<Snapshot> = {}): Snapshot {
@@ -103,6 +117,15 @@ describe('syncWorkItem', () => {
         observedAt: T0,
         sequence: 1,
         method: 'im.chat.user.list',
+        // The chain's next link: the baseline just published.
+        lastEvent: {
+          id: publisher.published[0]?.event.id,
+          digest: eventDigest(publisher.published[0]?.event as CloudEvent),
+        },
+      });
+      expect(dataOf(publisher.published[0])).toMatchObject({
+        previousId: null,
+        previousDigest: null,
       });
       expect(chat(report, 12)).toMatchObject({ outcome: 'baseline', events: 1, saved: true });
       expect(reader.detailsCalls).toEqual([]);
@@ -276,6 +299,7 @@ describe('syncWorkItem', () => {
         version: 4,
         sequence: 31,
         accessLostAt: T0,
+        lastEvent: { id: publisher.published[0]?.event.id, digest: expect.any(String) },
       });
       // The change recorded, then committed; the second run writes nothing.
       expect(store.writes().map((w) => w.snapshot.pending?.kind)).toEqual([
@@ -747,6 +771,38 @@ describe('syncWorkItem', () => {
       expect(store.get('main', 12)?.members).toHaveLength(2_501);
     });
 
+    it('hands the deadline to the publisher and reports a chunk it cut short as deadline_exceeded, its cursor kept', async () => {
+      // Prepare: one chunk of 1,000 events; the publisher gets through 400 before the deadline
+      const { reader, store, publisher, clock, sync } = setup();
+      store.put(snapshotOf(12, [1]));
+      reader.members(12, range(1, 1_001));
+      const deadline = clock.now().getTime() + 60_000;
+      const seen: (number | undefined)[] = [];
+      const throttled: EventPublisher = {
+        publish: async (events, options) => {
+          seen.push(options?.deadlineAt);
+          await publisher.publish(events.slice(0, 400));
+          throw new PublishError(
+            'not sent: the deadline came first',
+            events.slice(400).map((e) => e.event.id),
+            { deadlineReached: true },
+          );
+        },
+      };
+
+      // Act
+      const first = await sync([12], { publisher: throttled, deadlineAt: () => deadline });
+
+      // Assess
+      expect(seen).toEqual([deadline]);
+      expect(chat(first, 12)).toMatchObject({
+        outcome: 'failed',
+        events: 400,
+        error: { code: 'deadline_exceeded', retryable: true },
+      });
+      expect(store.get('main', 12)?.pending?.published).toBe(400);
+    });
+
     it('stops a chat at its first unacknowledged event and resumes from it', async () => {
       // Prepare
       const { reader, store, publisher, clock, sync } = setup();
@@ -1006,6 +1062,7 @@ describe('syncWorkItem', () => {
         save: (snapshot, expected) => store.save(snapshot, expected),
         recordPublished: (...args) => store.recordPublished(...args),
         list: (portalId) => store.list(portalId),
+        listChatIds: (portalId) => store.listChatIds(portalId),
       };
       const a = new RecordingPublisher();
       const b = new RecordingPublisher();
@@ -1210,5 +1267,124 @@ describe('syncWorkItem user details budget', () => {
       user: null,
     });
     expect(report.totals.joins).toBe(22);
+  });
+
+  describe('a chat that left the configured or discovered set', () => {
+    it('announces its retirement once when still readable, without diffing its new members', async () => {
+      const { reader, store, publisher, clock, sync, syncDeparted } = setup();
+      store.put(snapshotOf(12, [1, 2, 3]));
+      reader.members(12, [1, 4]);
+
+      const first = await syncDeparted();
+      clock.set(T1);
+      const again = await syncDeparted();
+
+      expect(types(publisher.published)).toEqual([EventTypes.retired]);
+      expect(dataOf(publisher.published[0])).toMatchObject({
+        lastKnownMemberCount: 3,
+        sequence: 31,
+        window: { from: '2026-01-05T09:00:00.000Z', to: T0 },
+      });
+      expect(chat(first, 12)).toMatchObject({ outcome: 'retired', events: 1 });
+      expect(chat(again, 12)).toMatchObject({ outcome: 'retired', events: 0 });
+      expect(store.get('main', 12)).toMatchObject({
+        members: [1, 2, 3],
+        retiredAt: T0,
+        sequence: 31,
+      });
+
+      // Back in the set: diffed against what subscribers last heard, the retirement cleared.
+      clock.set(T2);
+      await sync();
+      expect(types(publisher.published.slice(1))).toEqual([
+        EventTypes.left,
+        EventTypes.left,
+        EventTypes.joined,
+      ]);
+      expect(store.get('main', 12)?.retiredAt).toBeUndefined();
+    });
+
+    it('is no longer shown retired once back in the set, even when nothing changed meanwhile, and retires again when it leaves again', async () => {
+      const { reader, store, publisher, clock, sync, syncDeparted } = setup();
+      store.put(snapshotOf(12, [1, 2, 3]));
+      reader.members(12, [1, 2, 3]);
+      await syncDeparted();
+
+      clock.set(T1);
+      const back = await sync();
+      clock.set(T2);
+      await syncDeparted();
+
+      expect(chat(back, 12)).toMatchObject({ outcome: 'unchanged', events: 0 });
+      expect(types(publisher.published)).toEqual([EventTypes.retired, EventTypes.retired]);
+      expect(store.get('main', 12)).toMatchObject({ members: [1, 2, 3], retiredAt: T2 });
+    });
+
+    it('announces access lost, never a leave, when it can no longer be read', async () => {
+      const { reader, store, publisher, syncDeparted } = setup();
+      store.put(snapshotOf(12, [1, 2, 3]));
+      reader.script(12, noAccess(12));
+
+      const report = await syncDeparted();
+
+      expect(types(publisher.published)).toEqual([EventTypes.accessLost]);
+      expect(chat(report, 12)).toMatchObject({ outcome: 'access_lost' });
+      expect(store.get('main', 12)).toMatchObject({ members: [1, 2, 3] });
+    });
+
+    it('finishes its pending change before retiring it', async () => {
+      const { reader, store, publisher, sync, syncDeparted } = setup();
+      store.put(snapshotOf(12, [1, 2, 3]));
+      reader.members(12, [1, 2, 3, 4]);
+      publisher.failNext();
+      await sync();
+      expect(store.get('main', 12)?.pending?.kind).toBe('apply');
+
+      await syncDeparted();
+
+      expect(types(publisher.published)).toEqual([EventTypes.joined, EventTypes.retired]);
+      expect(publisher.published.map((e) => dataOf(e).sequence)).toEqual([31, 32]);
+      expect(store.get('main', 12)).toMatchObject({ members: [1, 2, 3, 4], retiredAt: T0 });
+    });
+  });
+
+  describe('honest time', () => {
+    it('starts the next window at the previous read’s start, so a change made while a long read was under way is not placed after it', async () => {
+      // Prepare: a baseline, then a long read from 09:56 to 10:00 that finds user 3 gone
+      const { reader, store, publisher, clock, sync } = setup();
+      const read = (memberIds: UserId[], startedAt: string): ChatRead => ({
+        kind: 'complete',
+        chatId: 12,
+        memberIds,
+        method: 'im.dialog.users.list',
+        startedAt,
+      });
+      clock.set('2026-01-05T09:45:00.000Z');
+      reader.script(12, read([1, 2, 3], '2026-01-05T09:44:00.000Z'));
+      await sync();
+      clock.set(T0);
+      reader.script(12, read([1, 2], '2026-01-05T09:56:00.000Z'));
+      await sync();
+
+      // Act: user 4 joined at 09:58, behind that read's position; the next read finds them
+      clock.set(T1);
+      reader.script(12, read([1, 2, 4], '2026-01-05T10:14:00.000Z'));
+      await sync();
+
+      // Assess
+      const joined = publisher.published.at(-1);
+      expect(dataOf(joined).window).toEqual({ from: '2026-01-05T09:56:00.000Z', to: T1 });
+      expect(store.get('main', 12)).toMatchObject({
+        readStartedAt: '2026-01-05T10:14:00.000Z',
+        observedAt: T1,
+      });
+      // What history --at 09:58 answers: user 4 may have joined by then, not "was not there".
+      const consumer = createReferenceConsumer();
+      for (const e of publisher.published) consumer.apply(e.event);
+      const uncertain = consumer.uncertainAt(portal.source, 12, '2026-01-05T09:58:00.000Z');
+      expect(uncertain.map((e) => `${e.kind}:${'userId' in e ? e.userId : ''}`)).toContain(
+        'joined:4',
+      );
+    });
   });
 });

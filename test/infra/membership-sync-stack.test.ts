@@ -7,7 +7,7 @@ import { snapshotTableDefinition } from '../../functions/adapters/snapshot-table
 import {
   plannerEnvironmentSchema,
   workerEnvironmentSchema,
-} from '../../functions/handlers/environment.js';
+} from '../../functions/app/environment.js';
 import { ARCHIVE_DATA_PREFIX, ARCHIVE_ERROR_PREFIX } from '../../infra/audit-archive.js';
 import { freshnessWindow } from '../../infra/monitoring.js';
 import { CREDENTIALS_TAG_KEY } from '../../infra/portal-secrets.js';
@@ -355,7 +355,7 @@ describe('functions', () => {
     expect(env.SECRET_ARNS).toBeUndefined();
   });
 
-  it('lets the planner send to the work queue, take OAuth refresh leases and keep the portals’ hint state, but not touch snapshots', () => {
+  it('lets the planner send to the work queue, take OAuth refresh leases, keep the portals’ hint state and read snapshots, but not write them', () => {
     const { template, stack } = synth();
     const planner = policyStatementsOf(template, stack, plannerCfn(stack));
     expect(planner.flatMap(actions)).toEqual(expect.arrayContaining(['sqs:SendMessage']));
@@ -365,11 +365,14 @@ describe('functions', () => {
         Action: ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
         Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['*#portal'] } },
       }),
+      // Departed chats: the keys-only index and the heads, read only.
+      expect.objectContaining({ Action: ['dynamodb:Query', 'dynamodb:BatchGetItem'] }),
       expect.objectContaining({
         Action: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
         Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['*#oauth'] } },
       }),
     ]);
+    expect(table[1]?.Condition).toBeUndefined();
   });
 });
 
@@ -514,26 +517,40 @@ describe('portal secrets', () => {
     ]);
   });
 
-  it('lets the worker use only the snapshot-table actions it calls: no deletes, scans or streams, except releasing OAuth refresh leases', () => {
+  it('lets the worker use only the snapshot-table actions it calls: no deletes (no BatchWriteItem), scans or streams, and the TTL attribute only on shards and leases', () => {
     const { template, stack } = synth();
     const dynamo = policyStatementsOf(template, stack, workerCfn(stack)).filter((s) =>
       actions(s).some((a) => a.startsWith('dynamodb:')),
     );
-    const unconditional = dynamo.filter((s) => s.Condition === undefined);
-    expect(unconditional.flatMap(actions).sort()).toEqual([
-      'dynamodb:BatchGetItem',
-      'dynamodb:BatchWriteItem',
-      'dynamodb:GetItem',
-      'dynamodb:PutItem',
-      'dynamodb:Query',
-      'dynamodb:UpdateItem',
-    ]);
-    expect(dynamo.filter((s) => s.Condition !== undefined)).toEqual([
+    expect(dynamo.filter((s) => s.Condition === undefined)).toEqual([]);
+    expect(dynamo.flatMap(actions)).not.toContain('dynamodb:BatchWriteItem');
+    expect(dynamo).toEqual([
+      expect.objectContaining({
+        Action: [
+          'dynamodb:GetItem',
+          'dynamodb:BatchGetItem',
+          'dynamodb:Query',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+        ],
+        Condition: { 'ForAllValues:StringNotEquals': { 'dynamodb:Attributes': ['expiresAt'] } },
+      }),
+      expect.objectContaining({
+        Action: 'dynamodb:UpdateItem',
+        Condition: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['*#shards'] },
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'sk', 'expiresAt'] },
+        },
+      }),
       expect.objectContaining({
         Action: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
         Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['*#oauth'] } },
       }),
     ]);
+    // Every DeleteItem is pinned to the leases' partitions.
+    for (const s of dynamo.filter((x) => actions(x).includes('dynamodb:DeleteItem'))) {
+      expect(JSON.stringify(s.Condition)).toContain('*#oauth');
+    }
   });
 
   it('lets the worker send an unfinished work item back to its own queue to go on later', () => {
@@ -688,8 +705,9 @@ describe('alarms', () => {
       .find((c) => c.node.path.endsWith('Monitoring/AlarmTopic/Resource'));
     for (const alarm of alarms()) {
       expect(alarm.Properties.AlarmActions).toEqual([ref(alarmTopic)]);
-      // Failing chats are judged over consecutive periods: a transient failure clears in one.
-      if (metricOf(alarm).name !== 'ChatsFailed')
+      // Failing chats are judged over consecutive periods: a transient failure clears in one;
+      // awaiting credentials is calm until it has lasted alarms.awaitingCredentialsHours.
+      if (!['ChatsFailed', 'AwaitingCredentials'].includes(String(metricOf(alarm).name)))
         expect(alarm.Properties.EvaluationPeriods).toBe(1);
     }
     template.hasResourceProperties('AWS::SNS::Topic', {
@@ -888,13 +906,38 @@ describe('alarms', () => {
     expect(String(held[0]?.Properties.AlarmDescription)).toContain('membership-sync release');
   });
 
-  it('count a portal awaiting credentials as fresh, and alarm on it nowhere else', () => {
+  it('count a portal awaiting credentials as fresh, and alarm once it has awaited a whole day', () => {
     const referencing = alarms().filter((a) =>
       JSON.stringify(a.Properties).includes('AwaitingCredentials'),
     );
-    expect(referencing.map((a) => a.Properties.AlarmName)).toEqual([
+    expect(referencing.map((a) => a.Properties.AlarmName).sort()).toEqual([
+      'MembershipSync-Credentials-AwaitingLong-Warning',
       'MembershipSync-Freshness-Stale-Critical',
     ]);
+    const [long] = find('MembershipSync', 'AwaitingCredentials');
+    expect(metricOf(long as Resource).period).toBe(3600);
+    expect(long?.Properties).toMatchObject({
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 24,
+      DatapointsToAlarm: 24,
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('wait alarms.awaitingCredentialsHours before the awaiting-credentials alarm, in periods that each hold a tick', () => {
+    const input = configInput({
+      alarms: { awaitingCredentialsHours: 6 },
+      schedule: { expression: 'rate(2 hours)', timeZone: 'UTC' },
+    });
+    const all = Object.values(
+      synth(input).template.findResources('AWS::CloudWatch::Alarm'),
+    ) as Resource[];
+    const [long] = all.filter(
+      (a) => metricOf(a).name === 'AwaitingCredentials' && a.Properties.Metrics === undefined,
+    );
+    expect(metricOf(long as Resource).period).toBe(7200);
+    expect(long?.Properties.EvaluationPeriods).toBe(3);
   });
 
   it('do not grow with the number of portals', () => {

@@ -2,9 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toOcsf } from '../../functions/consumer/ocsf.js';
 import type { CloudEvent } from '../../functions/core/cloud-event.js';
 import { createRandom } from '../../local/simulator/seeded-random.js';
 import { generateHistory } from '../support/event-history.js';
+import { checkGroupManagement } from '../support/ocsf-class.js';
 import { cli, lines } from './support.js';
 
 /** export/history/replay as a user runs them: bad input gets one line and exit 2. */
@@ -39,6 +41,52 @@ const write = (name: string, items: readonly unknown[]) => {
   writeFileSync(path, items.map((e) => `${JSON.stringify(e)}\n`).join(''));
   return path;
 };
+
+describe.concurrent('verify', () => {
+  it('passes an untouched events file and fails, naming the chat and sequence, after one event is deleted or edited', async () => {
+    const ok = await cli('verify', '--from', eventsFile);
+    const victim = events.findIndex((e) => (e.data as { sequence: number }).sequence === 2);
+    const target = events[victim] as CloudEvent;
+    const deleted = write(
+      'deleted.jsonl',
+      events.filter((_, i) => i !== victim),
+    );
+    const edited = write(
+      'edited.jsonl',
+      events.map((e, i) =>
+        i === victim ? { ...e, data: { ...(e.data as object), user: { name: 'Mallory' } } } : e,
+      ),
+    );
+    const chat = (target.data as { chatId: number }).chatId;
+
+    const afterDelete = await cli('verify', '--from', deleted);
+    const afterEdit = await cli('verify', '--from', edited);
+
+    expect(ok.code, ok.stdout).toBe(0);
+    expect(ok.stdout).toContain('complete and unaltered');
+    expect(afterDelete.code).toBe(1);
+    expect(afterDelete.stdout).toContain(`chat ${chat} (`);
+    expect(afterDelete.stdout).toMatch(/sequence 3: missing: sequence 2 missing/);
+    expect(afterEdit.code).toBe(1);
+    expect(afterEdit.stdout).toMatch(new RegExp(`chat ${chat} .* sequence 2: altered`));
+  });
+});
+
+describe('ocsf', () => {
+  it('writes one valid OCSF Group Management line per membership change of the chat, in sequence order', async () => {
+    const out = await cli('ocsf', '--from', eventsFile, '--chat', '1');
+    const emitted = lines(out.stdout).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const expected = events
+      .filter((e) => (e.data as { chatId: number }).chatId === 1)
+      .flatMap((e) => toOcsf(e, { name: 'x', vendorName: 'x', version: 'x' }));
+
+    expect(out.code, out.stderr).toBe(0);
+    expect(emitted.map((e) => (e.metadata as { uid: string }).uid)).toEqual(
+      expected.map((e) => e.metadata.uid),
+    );
+    for (const e of emitted) expect(checkGroupManagement(e)).toEqual([]);
+  });
+});
 
 describe.concurrent('history, export and replay on bad input', () => {
   it('history names an unknown chat', async () => {
@@ -183,7 +231,7 @@ describe.concurrent('history, export and replay on bad input', () => {
     );
     expect(empty.code, empty.stderr).toBe(0);
     expect(lines(empty.stdout)).toEqual([
-      'portalId,source,chatId,version,sequence,observedAt,memberCount,members,accessLostAt,heldSince,inFlightFromSequence,inFlightToSequence,inFlightPublished',
+      'portalId,source,chatId,version,sequence,observedAt,memberCount,members,accessLostAt,retiredAt,heldSince,inFlightFromSequence,inFlightToSequence,inFlightPublished',
     ]);
   });
 });

@@ -2,26 +2,32 @@
  * The crash-schedule model of the outbox (docs/design.md, guarantee 1). One schedule is a seeded
  * run of the real worker app (Bitrix24 client over HTTP to a fresh simulator, the DynamoDB store
  * on DynamoDB Local, the SNS publisher on the SNS/SQS emulator) through random membership
- * changes, holds and releases, access loss and return, with one or two injected faults per sync
- * at random step boundaries: a Bitrix24 request, a snapshot read, a shard write, the write that
+ * changes, holds and releases, access loss and return, chats leaving the configured set and coming
+ * back (departed-chats.ts picks the departed ones as the planner does), with one or two injected
+ * faults per sync at random step boundaries: a Bitrix24 request, a snapshot read, a shard write, the write that
  * records a change, a publish batch, a cursor write, the commit. A fault is a failed call, a
  * lost answer (the call took effect, its caller sees an error), or a crash (that call and every
  * later one of the process fail), before or after the call took effect.
  *
- * The oracle, after final clean syncs, folds what subscribers received through the reference
- * consumer and compares it with the portal's truth.
+ * The oracle folds what subscribers received through the reference consumer. After clean syncs
+ * with the set as the schedule left it, every chat out of the set has said its last word (no
+ * pending change, `chat.retired` or `chat.access_lost` recorded, subscribers hold its stored
+ * members) and is no longer read; after every chat is back and clean syncs, subscribers hold
+ * the portal's truth.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteTopicCommand, PublishBatchCommand } from '@aws-sdk/client-sns';
 import { DeleteQueueCommand } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDynamoDbSnapshotStore } from '../../functions/adapters/dynamodb-snapshot-store.js';
+import { SHARD_PARTITION_SUFFIX } from '../../functions/adapters/snapshot-table.js';
 import { createSnsEventPublisher } from '../../functions/adapters/sns-event-publisher.js';
 import { createPortalConnector, createWorkerApp } from '../../functions/app/worker-app.js';
 import { configSchema } from '../../functions/config/config-schema.js';
 import { createReferenceConsumer } from '../../functions/consumer/reference-consumer.js';
 import type { CloudEvent } from '../../functions/core/cloud-event.js';
 import { EventTypes } from '../../functions/core/cloud-event.js';
+import { departedChats } from '../../functions/core/departed-chats.js';
 import type { ChatId, UserId } from '../../functions/core/model.js';
 import { releaseHeldChange } from '../../functions/core/release-held-change.js';
 import type { SyncReport } from '../../functions/core/sync-report.js';
@@ -118,6 +124,8 @@ async function schedule(
       }).id,
   );
   const chats = [general, ...groups];
+  /** The configured set: group chats leave it and come back. */
+  const configured = new Set(chats);
   const portalId = `model-${seed}`;
   const config = configSchema.parse({
     portals: [{ id: portalId, url: sim.baseUrl, secret: { name: 'unused' }, chats }],
@@ -189,11 +197,22 @@ async function schedule(
     syncs += 1;
     truths.set(new Date(at).toISOString(), truthNow());
     const { app } = worker(fault);
+    const current = chats.filter((id) => configured.has(id));
+    // What the planner adds (fault-free: the planner is not this model's subject): stored chats
+    // out of the set that still owe their last word.
+    const planner = worker([]).store;
+    const departed = await departedChats(
+      planner,
+      portalId,
+      await planner.listChatIds(portalId),
+      current,
+    );
     try {
       const report = await app(at)({
         portalId,
-        chatIds: chats,
+        chatIds: [...current, ...departed].sort((a, b) => a - b),
         scheduledAt: new Date(at).toISOString(),
+        ...(departed.length === 0 ? {} : { departed }),
       });
       debug(seed, `sync ${syncs} fault ${JSON.stringify(fault)}: ${JSON.stringify(report.chats)}`);
       return report;
@@ -216,6 +235,12 @@ async function schedule(
   const steps = 3 + Math.floor(random() * 5);
   for (let step = 0; step < steps; step++) {
     for (let n = Math.floor(random() * 4); n > 0; n--) mutate(admin, chats, users, random, pick);
+    // A group chat leaves the configured set or comes back.
+    if (random() < 0.25) {
+      const chatId = pick(groups);
+      if (configured.has(chatId)) configured.delete(chatId);
+      else configured.add(chatId);
+    }
     // Usually one fault; sometimes a publish that stops midway and then a fault at the cursor
     // write that records how far it got (a cursor is written only after a partial publish).
     const roll = random();
@@ -233,7 +258,39 @@ async function schedule(
     if (random() < 0.5) await releaseHolds(0.7);
   }
 
-  // Access returns everywhere; clean syncs (releasing holds) until nothing is left to do.
+  const problems: string[] = [];
+  if (configured.size < chats.length) {
+    // The set as the schedule left it: clean syncs until the departed chats have said their
+    // last word, and then they are read no more.
+    let owing: ChatId[] = [];
+    for (let round = 0; round < 4; round++) {
+      const report = await sync();
+      await releaseHolds(1);
+      const planner = worker([]).store;
+      owing = await departedChats(
+        planner,
+        portalId,
+        await planner.listChatIds(portalId),
+        chats.filter((id) => configured.has(id)),
+      );
+      const settled =
+        report?.chats.every((c) => c.outcome !== 'failed' && c.outcome !== 'held') === true;
+      if (settled && owing.length === 0) break;
+    }
+    if (owing.length > 0) problems.push(`departed chats [${owing}] are still read`);
+    problems.push(
+      ...(await judgeDeparted(
+        portalId,
+        chats.filter((id) => !configured.has(id)),
+        delivered,
+        worker([]).store,
+      )),
+    );
+  }
+
+  // Every chat back in the set, access back everywhere; clean syncs (releasing holds) until
+  // nothing is left to do.
+  for (const chatId of chats) configured.add(chatId);
   for (const chatId of groups) {
     if (!admin.chat(chatId)?.memberIds.includes(INTEGRATION_USER)) {
       admin.addMembers(chatId, [INTEGRATION_USER]);
@@ -259,7 +316,14 @@ async function schedule(
     delivered,
     worker([]).store,
   );
-  return { seed, divergences, faults, calls, syncs, events: delivered.length };
+  return {
+    seed,
+    divergences: [...problems, ...divergences],
+    faults,
+    calls,
+    syncs,
+    events: delivered.length,
+  };
 }
 
 /** Random membership operations on the simulated portal. */
@@ -376,6 +440,43 @@ async function judge(
       if (!truth.has(id)) problems.push(`chat ${chatId}: subscribers hold ${id}, not a member`);
     }
     if (stored.get(chatId)?.pending) problems.push(`chat ${chatId}: a change is still pending`);
+    if (stored.get(chatId)?.retiredAt !== undefined) {
+      problems.push(`chat ${chatId}: back in the set but still marked retired`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * Chats out of the set after clean syncs: none has a pending change; one that was ever committed
+ * recorded `chat.retired` or `chat.access_lost`, and subscribers hold the members it stored
+ * (what they last heard: retirement and lost access change no member).
+ */
+async function judgeDeparted(
+  portalId: string,
+  departed: readonly ChatId[],
+  delivered: readonly CloudEvent[],
+  store: ReturnType<typeof createDynamoDbSnapshotStore>,
+): Promise<string[]> {
+  const problems: string[] = [];
+  const consumer = createReferenceConsumer();
+  for (const event of delivered) consumer.apply(event);
+  const heard = new Map([...consumer.chats()].map((c) => [c.chatId, c]));
+  const stored = await store.loadMany(portalId, departed);
+  for (const chatId of departed) {
+    const snapshot = stored.get(chatId);
+    if (snapshot === undefined) continue;
+    if (snapshot.pending) problems.push(`departed chat ${chatId}: a change is still pending`);
+    if (snapshot.version === 0) continue;
+    if (snapshot.retiredAt === undefined && snapshot.accessLostAt === undefined) {
+      problems.push(`departed chat ${chatId}: neither retired nor access lost`);
+    }
+    const members = heard.get(chatId);
+    const held = members?.baselined ? [...members.members].sort((a, b) => a - b) : undefined;
+    const last = [...snapshot.members].sort((a, b) => a - b);
+    if (JSON.stringify(held) !== JSON.stringify(last)) {
+      problems.push(`departed chat ${chatId}: subscribers hold [${held}], it stored [${last}]`);
+    }
   }
   return problems;
 }
@@ -393,9 +494,12 @@ function recordDelivered(command: unknown, output: unknown, into: CloudEvent[]):
 
 function dynamoBoundary(command: { constructor: { name: string }; input?: unknown }): string {
   const name = command.constructor.name.replace(/Command$/, '');
-  const input = command.input as { Item?: { pendingId?: unknown } } | undefined;
+  const input = command.input as { Item?: { pk?: unknown; pendingId?: unknown } } | undefined;
+  // Shards are conditional PutItem calls into their own partition (dynamodb-snapshot-store.ts).
+  if (name === 'Put' && String(input?.Item?.pk).endsWith(SHARD_PARTITION_SUFFIX)) {
+    return 'ddb:shard-write';
+  }
   if (name === 'Put') return input?.Item?.pendingId === undefined ? 'ddb:commit' : 'ddb:record';
-  if (name === 'BatchWrite') return 'ddb:shard-write';
   if (name === 'Update') return 'ddb:cursor';
   return `ddb:${name}`;
 }

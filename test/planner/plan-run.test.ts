@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { contentHash } from '../../functions/core/member-set.js';
+import type { ChatId, Snapshot } from '../../functions/core/model.js';
 import { planRun } from '../../functions/core/plan-run.js';
 import { planWorkItems } from '../../functions/core/plan-work-items.js';
 import type { PlannedWorkItem, WorkQueue } from '../../functions/core/work-queue.js';
+import { InMemorySnapshotStore } from '../support/fakes.js';
 
 const tick = '2026-11-21T10:15:00.000Z';
 
@@ -48,7 +51,7 @@ describe('planRun', () => {
   it('enqueues explicit chats and discovered chats minus the excluded ones', async () => {
     const queue = recordingQueue();
     const report = await planRun(
-      { queue, discoverChats: async () => [10, 11, 12] },
+      { queue, discoverChats: async () => [10, 11, 12], storedChats: new InMemorySnapshotStore() },
       [
         { portalId: 'a', chats: [1, 2] },
         { portalId: 'b', chats: { discover: true, exclude: [11] } },
@@ -70,6 +73,7 @@ describe('planRun', () => {
         discoverChats: async () => {
           throw new Error('Bitrix24AuthError: INVALID_CREDENTIALS');
         },
+        storedChats: new InMemorySnapshotStore(),
       },
       [
         { portalId: 'a', chats: { discover: true, exclude: [] } },
@@ -84,10 +88,61 @@ describe('planRun', () => {
 
   it('reports a portal whose work items the queue refused', async () => {
     const report = await planRun(
-      { queue: recordingQueue('a'), discoverChats: async () => [] },
+      {
+        queue: recordingQueue('a'),
+        discoverChats: async () => [],
+        storedChats: new InMemorySnapshotStore(),
+      },
       [{ portalId: 'a', chats: [1] }],
       tick,
     );
     expect(report.portals[0]).toMatchObject({ portalId: 'a', error: 'Error: queue unavailable' });
+  });
+
+  it('reads every stored chat that left the set and still owes its last word, marked departed', async () => {
+    const snapshot = (chatId: ChatId, fields: Partial<Snapshot> = {}): Snapshot => ({
+      portalId: 'a',
+      chatId,
+      members: [1, 2],
+      version: 3,
+      contentHash: contentHash([1, 2]),
+      observedAt: tick,
+      sequence: 5,
+      ...fields,
+    });
+    const storedChats = new InMemorySnapshotStore()
+      .put(snapshot(1))
+      .put(snapshot(7)) // removed from the config: owes its retirement
+      .put(snapshot(8, { retiredAt: tick })) // retired: done
+      .put(snapshot(9, { accessLostAt: tick })) // access lost announced: done
+      .put(
+        snapshot(10, {
+          accessLostAt: tick,
+          pending: {
+            kind: 'access_lost',
+            code: 'ACCESS_ERROR',
+            id: 'p',
+            observedAt: tick,
+            joined: [],
+            left: [],
+            eventCount: 1,
+            published: 0,
+          },
+        }),
+      ) // a change still to publish
+      .put(snapshot(11, { version: 0 })) // nothing committed: owes nothing
+      .put({ ...snapshot(7), portalId: 'other' });
+    const queue = recordingQueue();
+
+    const report = await planRun(
+      { queue, discoverChats: async () => [], storedChats },
+      [{ portalId: 'a', chats: [1, 2] }],
+      tick,
+    );
+
+    expect(queue.items.map((p) => p.item)).toEqual([
+      { portalId: 'a', chatIds: [1, 2, 7, 10], scheduledAt: tick, departed: [7, 10] },
+    ]);
+    expect(report.portals[0]).toMatchObject({ chats: 2, reads: 4, departed: 2 });
   });
 });

@@ -69,4 +69,18 @@ describe('functions/', () => {
     expect(graph.size).toBeGreaterThan(30);
     expect(cycles(graph)).toEqual([]);
   });
+
+  it('imports in one direction: core from nothing else, app never from handlers', () => {
+    const graph = importGraph('functions');
+    const crossing = [...graph].flatMap(([from, targets]) =>
+      targets
+        .filter(
+          (to) =>
+            (from.startsWith('functions/core/') && !to.startsWith('functions/core/')) ||
+            (from.startsWith('functions/app/') && to.startsWith('functions/handlers/')),
+        )
+        .map((to) => `${from} → ${to}`),
+    );
+    expect(crossing).toEqual([]);
+  });
 });

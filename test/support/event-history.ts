@@ -5,16 +5,22 @@ import {
   buildMemberEvents,
   type ChatEventContext,
 } from '../../functions/core/build-events.js';
-import { type CloudEvent, sourceOf } from '../../functions/core/cloud-event.js';
+import { type CloudEvent, type OutgoingEvent, sourceOf } from '../../functions/core/cloud-event.js';
 import { diffMembers, isEmptyDiff } from '../../functions/core/diff-members.js';
-import { DEFAULT_BREAKER, type PortalRef, type UserId } from '../../functions/core/model.js';
+import { chainEvents, eventDigest } from '../../functions/core/event-chain.js';
+import {
+  type ChainLink,
+  DEFAULT_BREAKER,
+  type PortalRef,
+  type UserId,
+} from '../../functions/core/model.js';
 import { randomIndex } from '../../local/simulator/seeded-random.js';
 
 export const HISTORY_PORTAL: PortalRef = {
   portalId: 'acme',
-  baseUrl: 'https://acme.bitrix24.com',
+  source: 'https://acme.bitrix24.com',
 };
-export const HISTORY_SOURCE = sourceOf(HISTORY_PORTAL.baseUrl);
+export const HISTORY_SOURCE = sourceOf(HISTORY_PORTAL.source);
 
 /** A chat's member list as the portal had it when the producer observed it. */
 export interface Observation {
@@ -54,6 +60,14 @@ export function generateHistory(
     let version = 0;
     let sequence = 0;
     let observedAt: string | null = null;
+    // Linked as the sync links them (core/event-chain.ts).
+    let last: ChainLink | null = null;
+    const link = (built: readonly OutgoingEvent[]): CloudEvent[] => {
+      const chained = chainEvents(built, last);
+      const tail = chained.at(-1);
+      if (tail) last = { id: tail.event.id, digest: eventDigest(tail.event) };
+      return chained.map((e) => e.event);
+    };
     const observations: Observation[] = [];
     truth.set(chatId, observations);
     const context = (time: string): ChatEventContext => ({
@@ -73,19 +87,21 @@ export function generateHistory(
           'im.chat.user.list',
           options.partSize,
         );
-        events.push(...baseline.map((e) => e.event));
+        events.push(...link(baseline));
         ({ version, sequence, observedAt } = advance(version, sequence, baseline.length, time));
         observations.push({ time, members });
         continue;
       }
       const roll = random();
       if (roll < 0.1) {
-        events.push(buildAccessLostEvent(context(time), 'ACCESS_ERROR', members.length).event);
+        events.push(...link([buildAccessLostEvent(context(time), 'ACCESS_ERROR', members.length)]));
         ({ version, sequence } = advance(version, sequence, 1, time));
       } else if (roll < 0.15) {
         const held = { joined: [], left: members.slice(0, 1) };
         const counts = { previousCount: members.length, observedCount: members.length - 1 };
-        events.push(buildMassChangeHeldEvent(context(time), held, counts, DEFAULT_BREAKER).event);
+        events.push(
+          ...link([buildMassChangeHeldEvent(context(time), held, counts, DEFAULT_BREAKER)]),
+        );
         ({ version, sequence } = advance(version, sequence, 1, time));
       } else {
         const next = churn(random, members);
@@ -95,7 +111,7 @@ export function generateHistory(
           method: 'im.chat.user.list',
           details: undefined,
         });
-        events.push(...built.map((e) => e.event));
+        events.push(...link(built));
         ({ version, sequence, observedAt } = advance(version, sequence, built.length, time));
         members = next;
         observations.push({ time, members });

@@ -260,6 +260,10 @@ export class InMemorySnapshotStore implements SnapshotStore {
       if (row.portalId === portalId) yield structuredClone(row);
     }
   }
+
+  async listChatIds(portalId: string): Promise<ChatId[]> {
+    return [...this.rows.values()].filter((r) => r.portalId === portalId).map((r) => r.chatId);
+  }
 }
 
 function key(portalId: string, chatId: ChatId): string {

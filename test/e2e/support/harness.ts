@@ -149,6 +149,7 @@ export interface Deployment {
   readonly workQueueArn: string;
   /** Values stored in Secrets Manager for the portals (for leak scans). */
   readonly secretValues: string[];
+  /** Each portal's secret ID in the config: its ARN, or the name of a missing secret. */
   readonly secretArns: Record<string, string>;
   /** A worker Lambda container (cold start). */
   worker(overrides?: LambdaWorkerOverrides): ReturnType<typeof createLambdaWorker>;
@@ -265,17 +266,19 @@ export async function startWorld(options: SimulatorOptions = {}): Promise<World>
     for (const portal of deployOptions.portals) {
       const portalSim = portal.sim ?? sim;
       const spec = portal.secret ?? { kind: 'webhook' };
-      let configArn = `arn:aws:secretsmanager:us-east-1:000000000000:secret:${name}-${portal.id}-AbCdEf`;
+      // A missing secret is named, not an ARN: only a secret named by name may not exist yet
+      // (an explicit ARN that names no secret is a configuration error).
+      let secretRef: { arn: string } | { name: string } = { name: `${name}-${portal.id}` };
       if (spec.kind !== 'missing') {
         const value = secretValue(portalSim, spec);
         secretValues.push(...secretStrings(value));
-        configArn = secrets.createSecret(`${name}-${portal.id}`, value);
+        secretRef = { arn: secrets.createSecret(`${name}-${portal.id}`, value) };
       }
-      secretArns[portal.id] = configArn;
+      secretArns[portal.id] = 'arn' in secretRef ? secretRef.arn : secretRef.name;
       portals.push({
         id: portal.id,
         url: portalSim.baseUrl,
-        secret: { arn: configArn },
+        secret: secretRef,
         chats: portal.chats,
         // The simulator's bucket is off; the client's must not slow the tests either.
         rateLimit: { burst: 100_000, drainPerSecond: 100_000 },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../app/metric-names.js';
+import { METRICS_NAMESPACE, SERVICE_NAME } from './metric-names.js';
 
 /**
  * Environment contract between the CDK stack (`infra/`) and the Lambda handlers. It does not grow
