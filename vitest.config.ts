@@ -16,7 +16,7 @@ const unit = [
   'test/planner/plan-run.test.ts',
   'test/adapters/{id-list-codec,secrets-manager-credentials,snapshot-item-codec}.test.ts',
   'test/bitrix24/{batch,client-config,discover-chats,errors,leaky-bucket,operating-wait,php-query,read-dialog-members,redact,token-exchange}.test.ts',
-  'test/local/{cli-config,export-record}.test.ts',
+  'test/local/{cli-config,export-record,status-table}.test.ts',
   'test/repository/**/*.test.ts',
   'test/timing/**/*.test.ts',
 ];

@@ -77,7 +77,7 @@ export function encodeBody(snapshot: Snapshot, options: CompressOptions): Encode
       pending?.left ?? [],
       snapshot.readProgress?.memberIds ?? [],
     ]),
-    pending?.details,
+    pendingJson(pending),
   );
   const body = compress(raw, options);
   return { ...body, hash: sha256(body.bytes) };
@@ -121,7 +121,15 @@ export function encodeHead(
   }
   const pending = snapshot.pending;
   if (pending) {
-    const { joined: _j, left: _l, details, published, id, ...fields } = pending;
+    const {
+      joined: _j,
+      left: _l,
+      details,
+      published,
+      id,
+      ...fields
+    } = pending as PendingChange & { attribution?: unknown };
+    delete fields.attribution;
     head.pendingId = id;
     head.pendingPublished = published;
     head.pending = { ...fields, hasDetails: details !== undefined };
@@ -312,9 +320,16 @@ function decodePending(
   head: Item,
   joined: number[],
   left: number[],
-  details: unknown,
+  json: unknown,
 ): PendingChange | undefined {
   if (head.pendingId === undefined) return undefined;
+  // The body's JSON is the details list alone, or, once attribution is recorded, an object with both.
+  const wrapped = typeof json === 'object' && json !== null && !Array.isArray(json);
+  const details = wrapped ? (json as { details?: unknown }).details : json;
+  const attribution = wrapped ? (json as { attribution?: unknown }).attribution : undefined;
+  if (wrapped && !Array.isArray(attribution)) {
+    throw new SnapshotCorruptError(`${pk}: pending change attribution is malformed`);
+  }
   const fields = head.pending as Record<string, unknown> | undefined;
   const published = Number(head.pendingPublished);
   const eventCount = Number(fields?.eventCount);
@@ -340,7 +355,19 @@ function decodePending(
     eventCount,
     published,
     ...(Array.isArray(details) ? { details: details as UserDetails[] } : {}),
+    ...(Array.isArray(attribution) ? { attribution } : {}),
   } as unknown as PendingChange;
+}
+
+/** The pending change's JSON part of the body: its details, and its attribution when recorded. */
+function pendingJson(pending: PendingChange | undefined): unknown {
+  if (pending?.kind === 'apply' && pending.attribution !== undefined) {
+    return {
+      ...(pending.details === undefined ? {} : { details: pending.details }),
+      attribution: pending.attribution,
+    };
+  }
+  return pending?.details;
 }
 
 /** Everything a save could change, as one comparable string (the publish cursor excluded). */

@@ -11,6 +11,7 @@ import type { MemberDiff } from './diff-members.js';
 import { eventId } from './event-id.js';
 import { contentHash } from './member-set.js';
 import type {
+  Attribution,
   BreakerSettings,
   ChatId,
   DetectedBy,
@@ -87,6 +88,11 @@ export interface MemberJoinedData extends ChatEventData {
   readonly method: ReadMethod;
   /** Set when the change had been held by the breaker since then and an operator released it. */
   readonly heldSince?: string;
+  /**
+   * Who made the change and when, from the chat's system message; null when no qualifying
+   * message exists. Absent only in events of changes recorded before attribution existed.
+   */
+  readonly attribution?: Attribution | null;
 }
 
 export interface MemberLeftData extends MemberJoinedData {
@@ -167,6 +173,8 @@ export function buildMemberEvents(
     readonly method: ReadMethod;
     readonly details: ReadonlyMap<UserId, UserDetails> | undefined;
     readonly heldSince?: string;
+    /** Per changed member; undefined: the change predates attribution (no field). */
+    readonly attribution?: ReadonlyMap<UserId, Attribution | null> | undefined;
   },
 ): OutgoingEvent[] {
   const out: OutgoingEvent[] = [];
@@ -183,6 +191,9 @@ export function buildMemberEvents(
       method: options.method,
       ...(options.heldSince === undefined ? {} : { heldSince: options.heldSince }),
       ...(type === EventTypes.left ? { reason: leaveReasonOf(options.details, details) } : {}),
+      ...(options.attribution === undefined
+        ? {}
+        : { attribution: options.attribution.get(userId) ?? null }),
     };
     out.push(outgoing(ctx, type, data, { userId }));
   }

@@ -26,19 +26,25 @@ export const EventTypes = {
 export type EventType = (typeof EventTypes)[keyof typeof EventTypes];
 
 /**
- * Base of every event's `dataschema` and of each `schemas/*.json` file's `$id`:
- * `${SCHEMA_BASE_URI}${schemaFileOf(type)}`. An identifier, stable across releases; a breaking
- * change gets a new type version and with it a new file.
+ * Every event's `dataschema`, and each `schemas/*.json` file's `$id`: a URN naming the schema,
+ * `urn:bitrix24-chat-membership-sync:schema:<type without prefix>`. A name, not an address: it
+ * does not pretend to resolve anywhere; the schema is the file `schemas/<that name>.json`
+ * shipped with the project (docs/events.md). Stable across releases; a breaking change gets a new
+ * type version and with it a new name.
  */
-export const SCHEMA_BASE_URI = 'https://github.com/bitrix24-chat-membership-sync/schemas/';
+export const SCHEMA_URN_PREFIX = 'urn:bitrix24-chat-membership-sync:schema:';
 
 /** `….chat.member.joined.v1` → `chat.member.joined.v1.json` (the file in `schemas/`). */
 export function schemaFileOf(type: EventType): string {
-  return `${type.slice(EVENT_TYPE_PREFIX.length + 1)}.json`;
+  return `${schemaNameOf(type)}.json`;
+}
+
+function schemaNameOf(type: EventType): string {
+  return type.slice(EVENT_TYPE_PREFIX.length + 1);
 }
 
 export function dataschemaOf(type: EventType): string {
-  return `${SCHEMA_BASE_URI}${schemaFileOf(type)}`;
+  return `${SCHEMA_URN_PREFIX}${schemaNameOf(type)}`;
 }
 
 /**

@@ -174,6 +174,12 @@ export type PendingChange = PendingChangeCommon &
     | {
         readonly kind: 'apply';
         readonly method: ReadMethod;
+        /**
+         * Who made each change and when, decided before the change was recorded so re-publishes
+         * are identical; absent in changes recorded before attribution existed (their events
+         * carry no `attribution` field).
+         */
+        readonly attribution?: readonly AttributedChange[];
         /** Set when an operator released the change the breaker held since then. */
         readonly heldSince?: string;
       }
@@ -187,6 +193,22 @@ export type PendingChange = PendingChangeCommon &
     /** The chat left the configured or discovered set while still readable: announced, not read again. */
     | { readonly kind: 'retire' }
   );
+
+/** `data.attribution` of a member event (docs/events.md). */
+export interface Attribution {
+  /** Who did it; the member for a leave; null when the message names nobody. */
+  readonly actorId: UserId | null;
+  /** The system message's `date` (ISO 8601 UTC). */
+  readonly at: string;
+  readonly how: 'invited' | 'self_joined' | 'joined_via_link' | 'removed' | 'left';
+  readonly messageId: number;
+}
+
+/** One changed member's attribution as recorded in a pending change. */
+export interface AttributedChange {
+  readonly userId: UserId;
+  readonly attribution: Attribution | null;
+}
 
 interface PendingChangeCommon {
   /** Identifies this change (a hash of everything below); progress and commit are conditional on it. */

@@ -91,6 +91,10 @@ function unlinkedEventsOf(
       return buildMemberEvents(ctx, pending, {
         method: pending.method,
         details: detailsMap(pending.details),
+        attribution:
+          pending.attribution === undefined
+            ? undefined
+            : new Map(pending.attribution.map((a) => [a.userId, a.attribution])),
         ...(pending.heldSince === undefined ? {} : { heldSince: pending.heldSince }),
       });
     case 'hold':

@@ -227,7 +227,13 @@ function decideDiff(
     };
   }
   const membersRead = plan.members.length;
-  const stale = snapshot.held !== undefined || snapshot.accessLostAt !== undefined || hadProgress;
+  // A flag the read disproves: the hold, the access loss, or the retirement of a chat back in
+  // the set (left standing, it would show retired and make its next departure silent).
+  const stale =
+    snapshot.held !== undefined ||
+    snapshot.accessLostAt !== undefined ||
+    snapshot.retiredAt !== undefined ||
+    hadProgress;
   const decision = decideBreaker(diff, snapshot.members.length, snapshot.held, context.breaker);
   if (decision.action === 'hold') {
     if (decision.isNew) {
@@ -244,8 +250,10 @@ function decideDiff(
       };
     }
     const held = chatResult(chatId, 'held', { membersRead, heldLeft: diff.left.length });
-    if (snapshot.accessLostAt === undefined && !hadProgress) return { result: held };
-    const { accessLostAt: _cleared, ...kept } = snapshot;
+    if (snapshot.accessLostAt === undefined && snapshot.retiredAt === undefined && !hadProgress) {
+      return { result: held };
+    }
+    const { accessLostAt: _cleared, retiredAt: _back, ...kept } = snapshot;
     return {
       result: held,
       save: { base: snapshot, next: { ...kept, version: snapshot.version + 1 } },
@@ -254,8 +262,8 @@ function decideDiff(
   if (isEmptyDiff(diff)) {
     const unchanged = chatResult(chatId, 'unchanged', { membersRead });
     if (!stale) return { result: unchanged };
-    // The hold or the access loss went away with nothing to announce: clear the flag.
-    const { accessLostAt: _lost, held: _held, ...kept } = snapshot;
+    // The hold, the access loss or the retirement went away with nothing to announce: clear it.
+    const { accessLostAt: _lost, held: _held, retiredAt: _retired, ...kept } = snapshot;
     return {
       result: unchanged,
       save: {

@@ -26,6 +26,7 @@ import {
   resolveRunConfig,
   UsageError,
 } from './resolve-run-config.js';
+import { ANSI, PLAIN, statusTable } from './status-table.js';
 
 export interface StateFlags {
   readonly stateDir: string;
@@ -221,8 +222,15 @@ export async function statusCommand(flags: StatusFlags): Promise<number> {
     if (!flags.config) throw new UsageError('--secrets needs --config FILE (it names the secrets)');
     const config = await readConfigFile(flags.config);
     const states = await checkPortalCredentials(config, flags.secretsManagerEndpoint);
+    const paint = process.stdout.isTTY ? ANSI : PLAIN;
     for (const state of states) {
-      process.stdout.write(`${flags.json ? JSON.stringify(state) : describeCredentials(state)}\n`);
+      const line = describeCredentials(state);
+      const shown = line.includes('unreadable')
+        ? paint.alert(line)
+        : line.includes('awaiting')
+          ? paint.warn(line)
+          : line;
+      process.stdout.write(`${flags.json ? JSON.stringify(state) : shown}\n`);
     }
   }
   const portalIds = await portalIdsOf(flags);
@@ -243,22 +251,9 @@ export async function statusCommand(flags: StatusFlags): Promise<number> {
     process.stdout.write('no snapshots yet: the first sync (or schedule tick) writes them\n');
     return 0;
   }
-  const rows = snapshots.map((s) => ({
-    portal: s.portalId,
-    chat: s.chatId,
-    members: s.members.length,
-    version: s.version,
-    sequence: s.sequence,
-    'last change': s.observedAt,
-    state: s.held
-      ? `HELD: ${s.held.left.length} leaves${s.held.released ? ' (released, applies next sync)' : ''}`
-      : s.retiredAt
-        ? `retired since ${s.retiredAt} (left the configured or discovered chats)`
-        : s.accessLostAt
-          ? `access lost since ${s.accessLostAt}`
-          : 'ok',
-  }));
-  console.table(rows);
+  snapshots.sort((a, b) => a.portalId.localeCompare(b.portalId) || a.chatId - b.chatId);
+  const paint = process.stdout.isTTY ? ANSI : PLAIN;
+  process.stdout.write(`${statusTable(snapshots, new Date(), paint)}\n`);
   for (const [portalId, stored] of hints) {
     if (!stored) continue;
     const line = describeHints(portalId, stored);

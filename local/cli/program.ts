@@ -10,6 +10,7 @@ import {
 import { demoCommand } from './demo.js';
 import { EXPORT_FORMATS, exportCommand } from './export-command.js';
 import { historyCommand } from './history-command.js';
+import { ocsfCommand } from './ocsf-command.js';
 import { replayCommand, TOPIC_KINDS } from './replay-command.js';
 import { parseChatId } from './resolve-run-config.js';
 import { verifyCommand } from './verify-command.js';
@@ -162,6 +163,18 @@ export function buildProgram(): Command {
     .option('--json', 'one JSON object')
     .action(async (flags) => {
       process.exitCode = await verifyCommand(flags);
+    });
+
+  archiveOptions(
+    program
+      .command('ocsf')
+      .description(
+        'the joins, leaves and baselines as OCSF 1.2 Group Management events (JSON lines)',
+      ),
+  )
+    .option('--chat <id>', 'only this chat', positiveInt('--chat'))
+    .action(async (flags) => {
+      process.exitCode = await ocsfCommand(flags);
     });
 
   archiveOptions(

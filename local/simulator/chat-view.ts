@@ -2,9 +2,22 @@ import { formatAtom } from './bitrix-time.js';
 import type { ChatRecord, PortalState } from './portal-state.js';
 import { userColor } from './user-view.js';
 
-/** `message_type` (docs/bitrix24.md §5): C group, O open; the general chat is an open chat. */
+/**
+ * `message_type` (docs/bitrix24.md §5): C group (a workgroup's chat too), O open (the general chat
+ * too), N channel, B collab.
+ */
 function messageType(chat: ChatRecord): string {
-  return chat.type === 'chat' ? 'C' : 'O';
+  switch (chat.type) {
+    case 'chat':
+    case 'workgroup':
+      return 'C';
+    case 'channel':
+      return 'N';
+    case 'collab':
+      return 'B';
+    default:
+      return 'O';
+  }
 }
 
 /**

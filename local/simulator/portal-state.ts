@@ -1,3 +1,10 @@
+import {
+  type NamedUser,
+  type PortalLanguage,
+  renderSystemText,
+  SYSTEM_TEXTS,
+  type SystemTextTable,
+} from './system-texts.js';
 import type {
   MembershipChangeOptions,
   NewChat,
@@ -5,6 +12,7 @@ import type {
   PortalAdmin,
   SimChat,
   SimChatType,
+  SimMessage,
   SimUser,
 } from './types.js';
 
@@ -57,6 +65,9 @@ export function defaultName(id: number): {
   return { firstName: first[0], lastName, gender: first[1] };
 }
 
+/** Chat types anyone on the portal may read; the others only their members. */
+const PUBLIC_CHAT_TYPES: ReadonlySet<SimChatType> = new Set(['open', 'general', 'channel']);
+
 export interface UserRecord extends SimUser {
   readonly gender: 'M' | 'F';
 }
@@ -93,6 +104,8 @@ export interface ChatRecord {
    */
   lastActivityMs: number;
   lastMessageId: number;
+  /** Messages posted while the simulator ran, oldest first (seeded history is not kept). */
+  readonly messages: SimMessage[];
   version: number;
   cache?: MemberCache;
 }
@@ -125,6 +138,7 @@ export class PortalState implements PortalAdmin {
   private generalId = 0;
   /** Bitrix24's general-chat option: join/leave auto-messages. Off = a silent path. */
   private generalChatMessages = true;
+  private language: PortalLanguage = 'en';
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -225,6 +239,7 @@ export class PortalState implements PortalAdmin {
       createdAtMs,
       lastActivityMs: createdAtMs,
       lastMessageId: ++this.messageCounter,
+      messages: [],
       version: 0,
     };
     this.chatRecords.set(id, record);
@@ -262,17 +277,20 @@ export class PortalState implements PortalAdmin {
     options: MembershipChangeOptions = {},
   ): void {
     const chat = this.requireChat(chatId);
-    let changed = false;
+    const added: number[] = [];
     for (const userId of userIds) {
       this.requireUser(userId);
       if (chat.members.has(userId)) continue;
       chat.members.add(userId);
       this.chatsOfUser.get(userId)?.add(chatId);
-      changed = true;
+      added.push(userId);
     }
-    if (!changed) return;
+    if (added.length === 0) return;
     this.invalidate(chat);
-    if (!options.silent && this.postsMembershipMessages(chat)) this.postSystemMessage(chat);
+    if (!options.silent && this.postsMembershipMessages(chat)) {
+      this.postSystemMessage(chat);
+      this.writeJoinText(chat, added, options);
+    }
   }
 
   /**
@@ -285,21 +303,128 @@ export class PortalState implements PortalAdmin {
     options: MembershipChangeOptions = {},
   ): void {
     const chat = this.requireChat(chatId);
-    let changed = false;
+    const removed: number[] = [];
     for (const userId of userIds) {
       if (!chat.members.delete(userId)) continue;
       this.chatsOfUser.get(userId)?.delete(chatId);
-      changed = true;
+      removed.push(userId);
     }
-    if (!changed) return;
+    if (removed.length === 0) return;
     this.invalidate(chat);
     const silent = options.silent || (chat.announcement && options.bySelf === true);
-    if (!silent && this.postsMembershipMessages(chat)) this.postSystemMessage(chat);
+    if (!silent && this.postsMembershipMessages(chat)) {
+      this.postSystemMessage(chat);
+      for (const userId of removed) this.writeLeaveText(chat, userId, options);
+    }
   }
 
   /** An ordinary message: moves the chat up its members' recent lists, membership unchanged. */
-  postMessage(chatId: number): void {
-    this.postSystemMessage(this.requireChat(chatId));
+  postMessage(chatId: number, options: { authorId?: number; text?: string } = {}): void {
+    const chat = this.requireChat(chatId);
+    this.postSystemMessage(chat);
+    const authorId = options.authorId ?? chat.ownerId;
+    this.store(chat, authorId, options.text ?? `Message ${chat.lastMessageId}`);
+  }
+
+  changeAvatar(chatId: number, userId: number): void {
+    const chat = this.requireChat(chatId);
+    this.postSystemMessage(chat);
+    const text = renderSystemText(this.texts(), 'avatarChanged', { users: [this.named(userId)] });
+    this.store(chat, 0, text, 'CHAT_LEAVE');
+  }
+
+  setLanguage(language: PortalLanguage): void {
+    this.language = language;
+  }
+
+  messages(chatId: number): readonly SimMessage[] {
+    return this.requireChat(chatId).messages;
+  }
+
+  /**
+   * What a membership change writes, by chat type (types.ts, `SimChatType`). The recent-list bump
+   * (`postSystemMessage`) is kept for every type as before: hint tests rely on it.
+   */
+  private writeJoinText(
+    chat: ChatRecord,
+    added: readonly number[],
+    options: MembershipChangeOptions,
+  ) {
+    const table = this.texts();
+    const users = added.map((id) => this.named(id));
+    if (chat.type === 'workgroup') {
+      this.store(chat, 0, renderSystemText(table, 'workgroupJoined', { users }));
+      return;
+    }
+    if (!this.writesCodedMessages(chat)) return;
+    let text: string;
+    if (options.linkAuthorId !== undefined) {
+      text = renderSystemText(table, 'joinedViaLink', {
+        actor: this.named(options.linkAuthorId),
+        users,
+      });
+    } else if (options.actorId !== undefined && !added.includes(options.actorId)) {
+      text = renderSystemText(table, 'invited', { actor: this.named(options.actorId), users });
+    } else {
+      text = renderSystemText(table, users.length === 1 ? 'joinedOne' : 'joinedMany', { users });
+    }
+    this.store(chat, 0, text, 'CHAT_JOIN');
+  }
+
+  private writeLeaveText(chat: ChatRecord, userId: number, options: MembershipChangeOptions) {
+    if (!this.writesCodedMessages(chat)) return;
+    const table = this.texts();
+    const member = this.named(userId);
+    const actor = options.actorId;
+    const text =
+      chat.type === 'general'
+        ? renderSystemText(table, 'generalLeft', { users: [member] })
+        : actor !== undefined && actor !== userId
+          ? renderSystemText(table, 'removed', {
+              actor: this.named(actor),
+              users: [member],
+              replace: true,
+            })
+          : renderSystemText(table, 'left', { users: [member] });
+    this.store(chat, 0, text, 'CHAT_LEAVE');
+  }
+
+  private writesCodedMessages(chat: ChatRecord): boolean {
+    return chat.type === 'chat' || chat.type === 'general';
+  }
+
+  private texts(): SystemTextTable {
+    return SYSTEM_TEXTS[this.language];
+  }
+
+  private named(userId: number): NamedUser {
+    const user = this.requireUser(userId);
+    return { id: userId, name: `${user.firstName} ${user.lastName}`.trim(), gender: user.gender };
+  }
+
+  private store(
+    chat: ChatRecord,
+    authorId: number,
+    text: string,
+    code?: 'CHAT_JOIN' | 'CHAT_LEAVE',
+  ): SimMessage {
+    const message: SimMessage = {
+      id: chat.lastMessageId,
+      chatId: chat.id,
+      authorId,
+      dateMs: chat.lastActivityMs,
+      text,
+      ...(code === undefined ? {} : { code }),
+    };
+    chat.messages.push(message);
+    return message;
+  }
+
+  /** `im.message.add`: `SYSTEM=Y` posts as author 0 without `CODE` (a spoof, never evidence). */
+  addRestMessage(chatId: number, authorId: number, text: string, system: boolean): SimMessage {
+    const chat = this.requireChat(chatId);
+    this.postSystemMessage(chat);
+    return this.store(chat, system ? 0 : authorId, text);
   }
 
   setGeneralChatMessages(on: boolean): void {
@@ -338,7 +463,7 @@ export class PortalState implements PortalAdmin {
 
   /** Whether `userId` may read the chat's members: open and general chats are visible to all. */
   canRead(chat: ChatRecord, userId: number): boolean {
-    return chat.type !== 'chat' || chat.members.has(userId);
+    return PUBLIC_CHAT_TYPES.has(chat.type) || chat.members.has(userId);
   }
 
   /** Active members (filtered) in join order, cached. */

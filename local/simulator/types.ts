@@ -17,7 +17,25 @@ export interface SimUser {
   readonly externalAuthId: string;
 }
 
-export type SimChatType = 'chat' | 'open' | 'general';
+/**
+ * Chat types and what a membership change posts in each (docs/bitrix24.md, "System messages"):
+ * `chat` (group chat) and `general` post `CHAT_JOIN`/`CHAT_LEAVE` system messages (the general
+ * chat's leave names the member in plain text); `workgroup` (a project's chat) posts its own text
+ * without `CODE`; `open`, `channel` and `collab` post nothing about membership.
+ */
+export type SimChatType = 'chat' | 'open' | 'general' | 'channel' | 'workgroup' | 'collab';
+
+/** One stored chat message as `im.dialog.messages.get` returns it. */
+export interface SimMessage {
+  readonly id: number;
+  readonly chatId: number;
+  /** 0 for system messages (and `SYSTEM=Y` REST posts). */
+  readonly authorId: number;
+  readonly dateMs: number;
+  readonly text: string;
+  /** `CODE` of membership system messages; absent otherwise. */
+  readonly code?: 'CHAT_JOIN' | 'CHAT_LEAVE';
+}
 
 export interface SimChat {
   readonly id: number;
@@ -62,6 +80,13 @@ export interface MembershipChangeOptions {
   readonly silent?: boolean;
   /** The member leaves by themself: silent in an announcement chat. */
   readonly bySelf?: boolean;
+  /**
+   * Who invited (join) or removed (leave) the members. A join without one is a self-join or a
+   * system add ("has joined"); a leave without one (or by the member) is a leave.
+   */
+  readonly actorId?: number;
+  /** The join came through this user's sharing link ("was invited by … and has now joined"). */
+  readonly linkAuthorId?: number;
 }
 
 /** In-process administration of the simulated portal's data. */
@@ -81,7 +106,16 @@ export interface PortalAdmin {
     options?: MembershipChangeOptions,
   ): void;
   /** An ordinary message: the chat moves up its members' recent lists, membership unchanged. */
-  postMessage(chatId: number): void;
+  postMessage(
+    chatId: number,
+    options?: { readonly authorId?: number; readonly text?: string },
+  ): void;
+  /** The avatar-change system message: `CODE` `CHAT_LEAVE`, one user tag, no membership change. */
+  changeAvatar(chatId: number, userId: number): void;
+  /** The language the portal writes its system messages in (default `en`). */
+  setLanguage(language: 'en' | 'ru' | 'de'): void;
+  /** The chat's messages, oldest first. */
+  messages(chatId: number): readonly SimMessage[];
   /** The general chat's join/leave auto-messages (default on); off makes its changes silent. */
   setGeneralChatMessages(on: boolean): void;
   deleteChat(chatId: number): void;

@@ -1304,6 +1304,22 @@ describe('syncWorkItem user details budget', () => {
       expect(store.get('main', 12)?.retiredAt).toBeUndefined();
     });
 
+    it('is no longer shown retired once back in the set, even when nothing changed meanwhile, and retires again when it leaves again', async () => {
+      const { reader, store, publisher, clock, sync, syncDeparted } = setup();
+      store.put(snapshotOf(12, [1, 2, 3]));
+      reader.members(12, [1, 2, 3]);
+      await syncDeparted();
+
+      clock.set(T1);
+      const back = await sync();
+      clock.set(T2);
+      await syncDeparted();
+
+      expect(chat(back, 12)).toMatchObject({ outcome: 'unchanged', events: 0 });
+      expect(types(publisher.published)).toEqual([EventTypes.retired, EventTypes.retired]);
+      expect(store.get('main', 12)).toMatchObject({ members: [1, 2, 3], retiredAt: T2 });
+    });
+
     it('announces access lost, never a leave, when it can no longer be read', async () => {
       const { reader, store, publisher, syncDeparted } = setup();
       store.put(snapshotOf(12, [1, 2, 3]));

@@ -2,9 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toOcsf } from '../../functions/consumer/ocsf.js';
 import type { CloudEvent } from '../../functions/core/cloud-event.js';
 import { createRandom } from '../../local/simulator/seeded-random.js';
 import { generateHistory } from '../support/event-history.js';
+import { checkGroupManagement } from '../support/ocsf-class.js';
 import { cli, lines } from './support.js';
 
 /** export/history/replay as a user runs them: bad input gets one line and exit 2. */
@@ -67,6 +69,22 @@ describe.concurrent('verify', () => {
     expect(afterDelete.stdout).toMatch(/sequence 3: missing: sequence 2 missing/);
     expect(afterEdit.code).toBe(1);
     expect(afterEdit.stdout).toMatch(new RegExp(`chat ${chat} .* sequence 2: altered`));
+  });
+});
+
+describe('ocsf', () => {
+  it('writes one valid OCSF Group Management line per membership change of the chat, in sequence order', async () => {
+    const out = await cli('ocsf', '--from', eventsFile, '--chat', '1');
+    const emitted = lines(out.stdout).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const expected = events
+      .filter((e) => (e.data as { chatId: number }).chatId === 1)
+      .flatMap((e) => toOcsf(e, { name: 'x', vendorName: 'x', version: 'x' }));
+
+    expect(out.code, out.stderr).toBe(0);
+    expect(emitted.map((e) => (e.metadata as { uid: string }).uid)).toEqual(
+      expected.map((e) => e.metadata.uid),
+    );
+    for (const e of emitted) expect(checkGroupManagement(e)).toEqual([]);
   });
 });
 

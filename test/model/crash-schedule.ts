@@ -440,6 +440,9 @@ async function judge(
       if (!truth.has(id)) problems.push(`chat ${chatId}: subscribers hold ${id}, not a member`);
     }
     if (stored.get(chatId)?.pending) problems.push(`chat ${chatId}: a change is still pending`);
+    if (stored.get(chatId)?.retiredAt !== undefined) {
+      problems.push(`chat ${chatId}: back in the set but still marked retired`);
+    }
   }
   return problems;
 }
