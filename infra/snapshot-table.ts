@@ -99,6 +99,9 @@ export class SnapshotTable extends Construct {
             ttl,
           ],
         },
+        // As AWS's attribute-limited UpdateItem examples do: ALL_OLD/ALL_NEW would hand back
+        // attributes outside the list (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html).
+        StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
       },
     });
   }

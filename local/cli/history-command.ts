@@ -87,7 +87,10 @@ export async function historyCommand(flags: HistoryFlags): Promise<number> {
   return incomplete ? 1 : 0;
 }
 
-function pickSource(events: readonly CloudEvent[], flags: HistoryFlags): string {
+export function pickSource(
+  events: readonly CloudEvent[],
+  flags: { readonly chat: number; readonly from: string; readonly portal?: string },
+): string {
   const sources = new Map<string, string>();
   for (const e of events) {
     sources.set(e.source, (e.data as { portalId?: string }).portalId ?? '');

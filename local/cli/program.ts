@@ -12,6 +12,7 @@ import { EXPORT_FORMATS, exportCommand } from './export-command.js';
 import { historyCommand } from './history-command.js';
 import { ocsfCommand } from './ocsf-command.js';
 import { replayCommand, TOPIC_KINDS } from './replay-command.js';
+import { reportCommand } from './report/report-command.js';
 import { parseChatId } from './resolve-run-config.js';
 import { verifyCommand } from './verify-command.js';
 
@@ -163,6 +164,20 @@ export function buildProgram(): Command {
     .option('--json', 'one JSON object')
     .action(async (flags) => {
       process.exitCode = await verifyCommand(flags);
+    });
+
+  archiveOptions(
+    program
+      .command('report')
+      .description("a chat's membership over time as one self-contained HTML page")
+      .requiredOption('--chat <id>', 'the chat', positiveInt('--chat'))
+      .requiredOption('--out <file.html>', 'where to write the page'),
+  )
+    .option('--from-time <time>', 'ISO 8601 start (default: the first event)')
+    .option('--to-time <time>', 'ISO 8601 end (default: now)')
+    .option('--portal <url|id>', 'the portal, when the archive has the chat ID on several')
+    .action(async (flags) => {
+      process.exitCode = await reportCommand(flags);
     });
 
   archiveOptions(

@@ -16,7 +16,7 @@ function tamper(
   how: Tamper,
 ): { events: CloudEvent[]; chatId: number } {
   const lastOfChat = new Map<number, number>();
-  events.forEach((e, i) => lastOfChat.set((e.data as { chatId: number }).chatId, i));
+  for (const [i, e] of events.entries()) lastOfChat.set((e.data as { chatId: number }).chatId, i);
   const candidates = events.map((_, i) => i).filter((i) => ![...lastOfChat.values()].includes(i));
   const at = candidates[Math.floor(random() * candidates.length)] as number;
   const target = events[at] as CloudEvent;

@@ -77,10 +77,15 @@ describe('worker Lambda: membership changes end to end', () => {
       expect(event.id).toBe(expectedId(source, chat.id, userId, event.type, 1));
       expect(event.subject).toBe(`chat/${chat.id}/user/${userId}`);
       expect(event.data).toMatchObject({ baseVersion: 1, version: 2 });
-      expect(event.data.window).toEqual({
-        from: baseline[0]?.event.time,
-        to: event.time,
-      });
+      // From when the baseline's read began (its request, just before it was observed) to now.
+      const window = event.data.window as { from: string; to: string };
+      expect(window.to).toBe(event.time);
+      expect(Date.parse(window.from)).toBeLessThanOrEqual(
+        Date.parse(baseline[0]?.event.time ?? ''),
+      );
+      expect(Date.parse(window.from)).toBeGreaterThan(
+        Date.parse(baseline[0]?.event.time ?? '') - 10_000,
+      );
     }
     const left = changes.find((e) => e.event.type === EventTypes.left);
     expect(left?.event.data).toMatchObject({

@@ -540,6 +540,8 @@ describe('portal secrets', () => {
         Condition: {
           'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['*#shards'] },
           'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'sk', 'expiresAt'] },
+          // AWS's pattern for an attribute-limited UpdateItem: no ALL_OLD/ALL_NEW.
+          StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
         },
       }),
       expect.objectContaining({
