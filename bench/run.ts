@@ -29,6 +29,7 @@ import {
   startEmulators,
   withPeakRss,
 } from './harness.js';
+import { measureHintStateSize, REALISTIC_HINT_STATE_CHATS } from './hint-state-size.js';
 import { type HintedResult, runHinted } from './hinted.js';
 import { type LargeMicroResult, runLargeMicro } from './large-chat-micro.js';
 import type { LargeWorkerArgs, LargeWorkerResult } from './large-chat-worker.js';
@@ -597,6 +598,12 @@ function buildOutput(input: OutputInput) {
         ok: c.worstSilentDelayMinutes !== null && c.worstSilentDelayMinutes <= delayTarget,
       },
       {
+        name: 'hinted: DynamoDB calls of a quiet tick, every store ≤ 2',
+        target: '≤ 2',
+        actual: hinted.quiet.dynamo.total.reads + hinted.quiet.dynamo.total.writes,
+        ok: hinted.quiet.dynamo.total.reads + hinted.quiet.dynamo.total.writes <= 2,
+      },
+      {
         name: 'hinted: nothing lost, nothing invented',
         target: '0 lost, 0 unexpected',
         actual: `${c.lost} lost, ${c.unexpected} unexpected`,
@@ -741,6 +748,7 @@ function buildOutput(input: OutputInput) {
           },
           reasons: { churn: hinted.churn.byReason, initial: hinted.initial.byReason },
           initialFullCause: hinted.initial.fullCause,
+          stateSize: measureHintStateSize(REALISTIC_HINT_STATE_CHATS, input.opts.seed),
         }
       : null,
     targets,

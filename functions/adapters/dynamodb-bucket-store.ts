@@ -15,12 +15,16 @@ export interface DynamoDbBucketStoreOptions {
   readonly tableName: string;
 }
 
-const SK = 'bucket';
+/** The rate budget's sort key (the hint store's Query returns this item too). */
+export const BUCKET_SORT_KEY = 'bucket';
 const ATTEMPTS = 4;
 
 export function createDynamoDbBucketStore(options: DynamoDbBucketStoreOptions): BucketStateStore {
   const { client, tableName } = options;
-  const key = (portalId: string) => ({ pk: portalStatePartitionKey(portalId), sk: SK });
+  const key = (portalId: string) => ({
+    pk: portalStatePartitionKey(portalId),
+    sk: BUCKET_SORT_KEY,
+  });
 
   async function take(portalId: string): Promise<TakenBucket> {
     const { Item } = await client.send(

@@ -10,6 +10,7 @@ import type { HintRecall, HintStateStore, ReadOutcomes, StoredHints } from '../c
 import type { ChatId } from '../core/model.js';
 import type { ChatHintState, HintState, UnfinishedKind } from '../core/select-reads.js';
 import { isConditionalCheckFailed } from './conditional-check.js';
+import { BUCKET_SORT_KEY } from './dynamodb-bucket-store.js';
 import { compress, decompress } from './id-list-codec.js';
 import { portalStatePartitionKey } from './snapshot-table.js';
 
@@ -24,10 +25,12 @@ import { portalStatePartitionKey } from './snapshot-table.js';
  * - `sk = unfinished`: one attribute `c<chatId>` per chat with unfinished business (its kind), and
  *   the recall counters, changed with SET/REMOVE/ADD only: workers never conflict.
  *
- * Other items of the partition (the rate budget, `sk = bucket`) are skipped. One Query reads
- * everything: a quiet tick costs one read.
+ * The rate budget (`sk = bucket`, `dynamodb-bucket-store.ts`) is returned as it is stored, so
+ * the planner takes it up from the same read. One Query reads everything: a quiet tick costs one
+ * read.
  *
- * Body: brotli-compressed JSON of columns (chat IDs as deltas, times as offsets from the watermark).
+ * Body: brotli-compressed JSON of columns (chat IDs as deltas; read times as indexes into their
+ * few distinct offsets from the watermark; active counts only where kept).
  */
 export interface DynamoDbHintStoreOptions {
   readonly client: DynamoDBDocumentClient;
@@ -49,7 +52,8 @@ export interface DynamoDbHintStore extends HintStateStore {
 
 const HEAD = 'hints';
 const UNFINISHED = 'unfinished';
-const FORMAT = 1;
+/** Written: 2. Read: 1 (per-chat times and counts) and 2. */
+const FORMAT = 2;
 /** Chats per UpdateItem: keeps its expression far below DynamoDB's 4 KB expression limit. */
 const CHATS_PER_UPDATE = 100;
 const KINDS: ReadonlySet<string> = new Set(['failed', 'held', 'access_lost']);
@@ -81,11 +85,21 @@ export function createDynamoDbHintStore(options: DynamoDbHintStoreOptions): Dyna
     const bySk = new Map(items.map((item) => [String(item.sk), item]));
     const head = bySk.get(HEAD);
     const unfinishedItem = bySk.get(UNFINISHED);
+    const bucket = bySk.get(BUCKET_SORT_KEY);
     return {
       state: head ? decodeState(head, bySk) : undefined,
       version: typeof head?.version === 'number' ? head.version : undefined,
       unfinished: unfinishedItem ? decodeUnfinished(unfinishedItem) : new Map(),
       recall: unfinishedItem ? decodeRecall(unfinishedItem) : NO_RECALL,
+      ...(bucket && typeof bucket.level === 'number' && typeof bucket.at === 'number'
+        ? {
+            bucket: {
+              level: bucket.level,
+              at: bucket.at,
+              ...(typeof bucket.version === 'number' ? { version: bucket.version } : {}),
+            },
+          }
+        : {}),
     };
   }
 
@@ -194,28 +208,42 @@ interface StateBody {
   readonly discoveredAt?: number;
   /** Chat IDs ascending, as differences (the first absolute). */
   readonly ids: number[];
-  /** Per chat: watermark − lastFullReadAt, ms. */
-  readonly readAgo: number[];
-  /** Per chat: active count, or -1 when unknown. */
-  readonly active: number[];
+  /** Format 1: per chat, watermark − lastFullReadAt, ms. */
+  readonly readAgo?: number[];
+  /**
+   * Format 2: the distinct watermark − lastFullReadAt values (ms; few: one per tick of a
+   * reconcile period), and per chat the index of its own.
+   */
+  readonly readTimes?: number[];
+  readonly readAt?: number[];
+  /** Format 1: per chat, active count or -1. Format 2: [chat ID, active count] of the chats that have one. */
+  readonly active: number[] | [number, number][];
   /** [chat ID, date_update − watermark in ms] of the rows the next call returns again. */
   readonly recent: [number, number][];
   /** Chats that left the set and still owe their last word (absent: none; older states). */
   readonly departed?: number[];
 }
 
-function encodeState(state: HintState): Uint8Array {
+/** The stored body of a state (exported for the bench's size measurement). */
+export function encodeState(state: HintState): Uint8Array {
   const ids = [...state.chats.keys()].sort((a, b) => a - b);
+  const ago = ids.map(
+    (id) => state.watermark - (state.chats.get(id) as ChatHintState).lastFullReadAt,
+  );
+  const readTimes = [...new Set(ago)].sort((a, b) => a - b);
+  const timeIndex = new Map(readTimes.map((value, i) => [value, i]));
   const body: StateBody = {
     format: FORMAT,
     watermark: state.watermark,
     settingsKey: state.settingsKey,
     ...(state.discoveredAt === undefined ? {} : { discoveredAt: state.discoveredAt }),
     ids: ids.map((id, i) => (i === 0 ? id : id - (ids[i - 1] as number))),
-    readAgo: ids.map(
-      (id) => state.watermark - (state.chats.get(id) as ChatHintState).lastFullReadAt,
-    ),
-    active: ids.map((id) => state.chats.get(id)?.activeCount ?? -1),
+    readTimes,
+    readAt: ago.map((value) => timeIndex.get(value) as number),
+    active: ids.flatMap((id): [number, number][] => {
+      const count = state.chats.get(id)?.activeCount;
+      return count === undefined ? [] : [[id, count]];
+    }),
     recent: [...state.recentRows].map(([id, at]) => [id, at - state.watermark]),
     ...(state.departed && state.departed.length > 0 ? { departed: [...state.departed] } : {}),
   };
@@ -247,13 +275,20 @@ function decodeState(
   try {
     const json = decompress(bytes.subarray(1), bytes[0] === 1 ? 'brotli' : 'none');
     const body = JSON.parse(Buffer.from(json).toString('utf8')) as StateBody;
-    if (body.format !== FORMAT) return undefined;
+    if (body.format !== FORMAT && body.format !== 1) return undefined;
+    const counts = new Map<number, number>(
+      body.format === 1 ? [] : (body.active as [number, number][]),
+    );
     const chats = new Map<ChatId, ChatHintState>();
     let id = 0;
     body.ids.forEach((delta, i) => {
       id += delta;
-      const active = body.active[i] ?? -1;
-      const lastFullReadAt = body.watermark - (body.readAgo[i] ?? 0);
+      const active =
+        body.format === 1 ? ((body.active as number[])[i] ?? -1) : (counts.get(id) ?? -1);
+      const ago =
+        body.format === 1 ? (body.readAgo?.[i] ?? 0) : body.readTimes?.[body.readAt?.[i] ?? -1];
+      if (ago === undefined) throw new Error('hint state: a chat without its read time');
+      const lastFullReadAt = body.watermark - ago;
       chats.set(id, active < 0 ? { lastFullReadAt } : { lastFullReadAt, activeCount: active });
     });
     return {

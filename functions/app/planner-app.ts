@@ -11,7 +11,7 @@ import {
   scheduleIntervalMs,
 } from '../config/config-schema.js';
 import type { StoredChats } from '../core/departed-chats.js';
-import type { HintStateStore } from '../core/hint-store.js';
+import type { HintStateStore, StoredHints } from '../core/hint-store.js';
 import { type PlanReport, type PortalPlan, planRun } from '../core/plan-run.js';
 import type { WorkQueue } from '../core/work-queue.js';
 import type { AppLogger } from './observability.js';
@@ -119,12 +119,31 @@ export function createPlannerApp(
       })),
     );
     const planned = checked.filter(({ awaiting }) => awaiting === undefined);
-    const { bucketStore } = deps;
+    const { bucketStore, hintStore } = deps;
+    // A hinted portal's state and rate budget share a partition: one read loads both, and the
+    // planning below is handed that read instead of repeating it.
+    const preloaded = new Map<string, StoredHints>();
+    if (hintStore) {
+      await Promise.all(
+        planned
+          .filter(({ portal }) => plans.get(portal.id)?.hinted)
+          .map(async ({ portal }) => {
+            try {
+              preloaded.set(portal.id, await hintStore.load(portal.id));
+            } catch {
+              // Planning loads it again and reads every chat if it still fails.
+            }
+          }),
+      );
+    }
     const handBacks = bucketStore
       ? await Promise.all(
           planned
             .filter(({ portal }) => readsCredentials(portal))
-            .map(({ portal }) => takeUp(bucketStore, portal)),
+            .map(({ portal }) => {
+              const stored = preloaded.get(portal.id);
+              return takeUp(stored ? bucketFrom(stored, bucketStore) : bucketStore, portal);
+            }),
         )
       : [];
     const report = await planRun(
@@ -133,10 +152,10 @@ export function createPlannerApp(
         storedChats: deps.storedChats,
         discoverChats: (portalId) => discoverGroupChats(client(portalId)),
         requestCount: (portalId) => client(portalId).requestCount(),
-        ...(deps.hintStore
+        ...(hintStore
           ? {
               hints: {
-                store: deps.hintStore,
+                store: preloadedOnce(hintStore, preloaded),
                 readerFor: (portalId: string) => createRecentHintReader(client(portalId)),
                 tickMs: deps.tickMs ?? scheduleIntervalMs(deps.config.schedule.expression),
               },
@@ -170,4 +189,34 @@ function settingsKeyOf(secretId: string, portal: PortalConfig, reads: unknown): 
     .update(JSON.stringify([portal.url, secretId, reads]))
     .digest('hex')
     .slice(0, 16);
+}
+
+/** The store, but the first load of a preloaded portal returns what was already read. */
+function preloadedOnce(store: HintStateStore, preloaded: Map<string, StoredHints>): HintStateStore {
+  return {
+    load: async (portalId) => {
+      const stored = preloaded.get(portalId);
+      if (!stored) return store.load(portalId);
+      preloaded.delete(portalId);
+      return stored;
+    },
+    saveState: (portalId, state, expectedVersion) =>
+      store.saveState(portalId, state, expectedVersion),
+    recordOutcomes: (portalId, outcomes) => store.recordOutcomes(portalId, outcomes),
+  };
+}
+
+/** Takes the rate budget from the hint state's read; hands it back through the bucket store. */
+function bucketFrom(stored: StoredHints, store: BucketStateStore): BucketStateStore {
+  const { bucket } = stored;
+  return {
+    take: async () =>
+      bucket
+        ? {
+            level: { level: bucket.level, at: bucket.at },
+            ...(bucket.version === undefined ? {} : { version: bucket.version }),
+          }
+        : {},
+    handBack: (portalId, level, taken) => store.handBack(portalId, level, taken),
+  };
 }

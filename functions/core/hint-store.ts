@@ -19,6 +19,19 @@ export interface StoredHints {
   /** Chats whose last read left unfinished business, as the workers reported them. */
   readonly unfinished: ReadonlyMap<ChatId, UnfinishedKind>;
   readonly recall: HintRecall;
+  /**
+   * The portal's shared rate budget as last handed back, when the store keeps it beside the
+   * state (the same read returns it, so the planner takes it up without a read of its own).
+   */
+  readonly bucket?: StoredBucket;
+}
+
+/** A rate-budget counter as handed back between processes (`functions/bitrix24/shared-bucket.ts`). */
+export interface StoredBucket {
+  readonly level: number;
+  /** Epoch ms at which `level` was the counter. */
+  readonly at: number;
+  readonly version?: number;
 }
 
 /** What one work item's sync says about its chats (written by the worker). */

@@ -1,5 +1,6 @@
 import { departedChats, type StoredChats } from './departed-chats.js';
 import { HintStateConflictError, safeMessage } from './errors.js';
+import { hintStateUnchanged } from './hint-state-unchanged.js';
 import type { HintStateStore, StoredHints } from './hint-store.js';
 import { HINT_SAFETY_MARGIN_MS, type HintReader, type HintsRead } from './hints.js';
 import type { ChatId, ReadReason } from './model.js';
@@ -43,7 +44,11 @@ export interface HintedPlan {
   commit(): Promise<CommitOutcome>;
 }
 
-/** `conflict`: another planner stored a state meanwhile; the next tick plans from that one. */
+/**
+ * `unchanged`: nothing to store (no state, the hints failed, or only the watermark moved:
+ * `hint-state-unchanged.ts`). `conflict`: another planner stored a state meanwhile; the next
+ * tick plans from that one.
+ */
 export type CommitOutcome = 'saved' | 'unchanged' | 'conflict';
 
 /**
@@ -117,6 +122,7 @@ export async function planHintedPortal(
       if (!stored || !selection.next) return 'unchanged';
       const next: HintState =
         discoveredAt === undefined ? selection.next : { ...selection.next, discoveredAt };
+      if (hintStateUnchanged(stored.state, next, portal.reconcileMs)) return 'unchanged';
       try {
         await deps.store.saveState(portal.portalId, next, stored.version);
         return 'saved';

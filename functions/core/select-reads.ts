@@ -20,7 +20,11 @@ export interface ChatHintState {
    * tick of the reconcile period, so that their next reconciles come in equal slices.
    */
   readonly lastFullReadAt: number;
-  /** `user_counter` (active members) last seen in a hint for the chat. */
+  /**
+   * `user_counter` (active members) of the chat's row in `HintState.recentRows`: the only rows
+   * whose counter is compared (any other row that comes back is news anyway), so the only ones
+   * kept.
+   */
   readonly activeCount?: number;
 }
 
@@ -165,11 +169,20 @@ function nextState(
   const now = hints.portalTime;
   const slices = slicesOf(input);
   const hintByChat = new Map(hints.hints.map((hint) => [hint.chatId, hint]));
+  // The next call asks from `now − margin`: remember what it will return again.
+  const nextSince = Math.floor((now - HINT_SAFETY_MARGIN_MS) / 1000) * 1000;
+  const covered = new Set(chatIds);
+  const recentRows = new Map<ChatId, number>();
+  for (const hint of hints.hints) {
+    if (hint.dateUpdate >= nextSince && covered.has(hint.chatId)) {
+      recentRows.set(hint.chatId, hint.dateUpdate);
+    }
+  }
   const chats = new Map<ChatId, ChatHintState>();
   chatIds.forEach((chatId, rank) => {
     const previous = input.state?.chats.get(chatId);
     const hint = hintByChat.get(chatId);
-    const activeCount = hint?.userCounter ?? previous?.activeCount;
+    const activeCount = recentRows.has(chatId) ? hint?.userCounter : undefined;
     let lastFullReadAt = previous?.lastFullReadAt;
     if (reads.has(chatId)) {
       // Slice g of the next period is due at tick g + 1: equal slices by rank after a full
@@ -188,14 +201,7 @@ function nextState(
       activeCount === undefined ? { lastFullReadAt } : { lastFullReadAt, activeCount },
     );
   });
-  // The next call asks from `now − margin`: remember what it will return again.
-  const nextSince = Math.floor((now - HINT_SAFETY_MARGIN_MS) / 1000) * 1000;
-  const recentRows = new Map<ChatId, number>();
-  for (const hint of hints.hints) {
-    if (hint.dateUpdate >= nextSince && chats.has(hint.chatId)) {
-      recentRows.set(hint.chatId, hint.dateUpdate);
-    }
-  }
+  for (const chatId of recentRows.keys()) if (!chats.has(chatId)) recentRows.delete(chatId);
   const discoveredAt = input.state?.discoveredAt;
   const departed = (input.departed ?? []).filter((id) => !chats.has(id));
   return {

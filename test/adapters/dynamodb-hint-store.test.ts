@@ -1,5 +1,6 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createDynamoDbBucketStore } from '../../functions/adapters/dynamodb-bucket-store.js';
 import { createDynamoDbHintStore } from '../../functions/adapters/dynamodb-hint-store.js';
 import { portalStatePartitionKey } from '../../functions/adapters/snapshot-table.js';
 import { HintStateConflictError } from '../../functions/core/errors.js';
@@ -77,6 +78,17 @@ describe.each(backends)('DynamoDbHintStore on %s', (_name, start) => {
     expect(loaded.state).toEqual(state);
     await hints.saveState('big', { ...state, watermark: WATERMARK + 1 }, 1);
     expect((await hints.load('big')).state?.watermark).toBe(WATERMARK + 1);
+  });
+
+  it('returns the rate budget stored beside the state from the same single read', async () => {
+    const hints = store();
+    const buckets = createDynamoDbBucketStore({ client: dynamo.documentClient, tableName });
+    await hints.saveState('budget', stateOf(3), undefined);
+    await buckets.handBack('budget', { level: 17, at: WATERMARK }, {});
+    const loaded = await hints.load('budget');
+    expect(loaded.bucket).toEqual({ level: 17, at: WATERMARK, version: 1 });
+    expect(loaded.state).toEqual(stateOf(3));
+    expect(hints.stats().readCalls).toBe(1);
   });
 
   it('splits a body over parts and reads it back', async () => {
