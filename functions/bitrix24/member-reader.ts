@@ -4,12 +4,15 @@ import { MAX_BATCH_COMMANDS } from './batch.js';
 import type { BatchCommand, Bitrix24Client } from './client-types.js';
 import { Bitrix24MalformedResponseError, isPortalFatal } from './errors.js';
 import { failedRead } from './failed-read.js';
+import { readChatMessages } from './read-chat-messages.js';
 import { readDialogMembers } from './read-dialog-members.js';
 import { chatUserListSchema, imUserListSchema } from './schemas.js';
 
 export interface MemberReaderOptions {
   /** User IDs per `im.user.list.get` command. Default 50. */
   readonly userIdsPerCommand?: number | undefined;
+  /** `im.dialog.messages.get` pages read back per changed chat at most. Default 4. */
+  readonly maxMessagePages?: number | undefined;
 }
 
 /**
@@ -114,7 +117,12 @@ export function createBitrix24MemberReader(
     return details;
   }
 
-  return { readMembers, readUserDetails, requestCount: () => client.requestCount() };
+  return {
+    readMembers,
+    readUserDetails,
+    readMessages: (requests) => readChatMessages(client, requests, options.maxMessagePages),
+    requestCount: () => client.requestCount(),
+  };
 }
 
 function chatUserListRead(chatId: ChatId, result: unknown, startedAt: string): ChatRead {

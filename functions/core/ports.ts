@@ -1,5 +1,6 @@
 import type { OutgoingEvent } from './cloud-event.js';
 import type { ChatId, ChatRead, KeysetProgress, Snapshot, UserDetails, UserId } from './model.js';
+import type { ChatMessage } from './system-messages.js';
 
 /** Reads Bitrix24. Implemented by `functions/bitrix24/`. */
 export interface MemberReader {
@@ -14,8 +15,22 @@ export interface MemberReader {
   ): Promise<Map<ChatId, ChatRead>>;
   /** Details for the given users; unknown users are absent from the map. */
   readUserDetails(userIds: readonly UserId[]): Promise<Map<UserId, UserDetails>>;
+  /**
+   * The recent messages of chats whose membership changed, back to each request's `since` (a
+   * bounded number of pages). A chat whose messages could not be read maps to undefined; never
+   * throws. Absent: the reader cannot read messages and events carry no attribution.
+   */
+  readMessages?(
+    requests: readonly MessageReadRequest[],
+  ): Promise<Map<ChatId, readonly ChatMessage[] | undefined>>;
   /** HTTP requests made so far (for reports and metrics). */
   requestCount(): number;
+}
+
+/** One chat's messages to read: those after `since` (the previous read; null: none). */
+export interface MessageReadRequest {
+  readonly chatId: ChatId;
+  readonly since: string | null;
 }
 
 export interface ReadMembersOptions {

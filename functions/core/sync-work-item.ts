@@ -1,3 +1,4 @@
+import { attributeChanges } from './attribute-changes.js';
 import type { OutgoingEvent } from './cloud-event.js';
 import { isEmptyDiff } from './diff-members.js';
 import {
@@ -8,6 +9,7 @@ import {
 } from './errors.js';
 import { normalizeMemberIds } from './member-set.js';
 import type {
+  AttributedChange,
   BreakerSettings,
   ChatId,
   ChatRead,
@@ -19,7 +21,12 @@ import type {
   UserId,
   WorkItem,
 } from './model.js';
-import { commitPending, eventsOfPending, recordPending } from './pending-change.js';
+import {
+  commitPending,
+  eventsOfPending,
+  type PendingChangeInput,
+  recordPending,
+} from './pending-change.js';
 import { type ChatPlan, decideChat, done, planChat } from './plan-chat.js';
 import type {
   Clock,
@@ -39,6 +46,7 @@ import {
   type SyncReport,
   syncReport,
 } from './sync-report.js';
+import type { ChatMessage } from './system-messages.js';
 
 export interface SyncLogger {
   info(message: string, extra?: Record<string, unknown>): void;
@@ -202,6 +210,7 @@ export async function syncWorkItem(deps: SyncDeps, item: WorkItem): Promise<Sync
   });
 
   const details = await lookUpDetails(deps, chatIds, plans);
+  const messages = await readChangedChatsMessages(deps, chatIds, plans);
   const context = { portalId: deps.portal.portalId, breaker: deps.breaker };
   const settled = await Promise.all(
     plans.map(async (plan, index): Promise<ChatSyncResult | InFlight> => {
@@ -216,7 +225,8 @@ export async function syncWorkItem(deps: SyncDeps, item: WorkItem): Promise<Sync
         }
         const { base } = decided;
         const detectedBy = detectedByOf(item, chatId, decided.input.kind === 'baseline');
-        const input = detectedBy === undefined ? decided.input : { ...decided.input, detectedBy };
+        const found = detectedBy === undefined ? decided.input : { ...decided.input, detectedBy };
+        const input = withAttribution(found, messages, chatId, plan);
         const { pending, events } = recordPending(deps.portal, base, input);
         const recorded = { ...base, pending };
         await deps.store.save(recorded, { version: base.version });
@@ -248,6 +258,57 @@ export async function syncWorkItem(deps: SyncDeps, item: WorkItem): Promise<Sync
     }
   }
   return finish(observedAt, results);
+}
+
+/** What a chat's messages read returned: undefined when it failed, absent when not read. */
+type ChatMessages = Map<ChatId, readonly ChatMessage[] | undefined>;
+
+/**
+ * The messages of every chat whose diff is non-empty, back to its previous read, in one batched
+ * read (docs/events.md, `data.attribution`); a quiet chat reads none. Undefined when the reader
+ * cannot read messages.
+ */
+async function readChangedChatsMessages(
+  deps: SyncDeps,
+  chatIds: readonly ChatId[],
+  plans: readonly ChatPlan[],
+): Promise<ChatMessages | undefined> {
+  if (deps.reader.readMessages === undefined) return undefined;
+  const requests = plans.flatMap((plan, index) =>
+    plan.kind === 'diff' && !isEmptyDiff(plan.diff)
+      ? [{ chatId: chatIds[index] as ChatId, since: plan.snapshot.observedAt }]
+      : [],
+  );
+  if (requests.length === 0) return new Map();
+  const read = await deps.reader.readMessages(requests);
+  const unread = requests.filter((r) => read.get(r.chatId) === undefined).length;
+  if (unread > 0) {
+    // Not retried: the change goes out now with attribution null rather than waiting for it.
+    deps.logger?.warn('chat messages unreadable; changes recorded without attribution', {
+      chats: unread,
+    });
+  }
+  return read;
+}
+
+/**
+ * An applied change with each member's attribution decided now, before it is recorded, so every
+ * re-publish rebuilds the same events (docs/design.md, guarantee 1).
+ */
+function withAttribution(
+  input: PendingChangeInput,
+  messages: ChatMessages | undefined,
+  chatId: ChatId,
+  plan: ChatPlan,
+): PendingChangeInput {
+  if (input.kind !== 'apply' || messages === undefined) return input;
+  const since = plan.kind === 'diff' ? plan.snapshot.observedAt : null;
+  const found = attributeChanges(input, messages.get(chatId), since);
+  const attribution: AttributedChange[] = [...input.left, ...input.joined].map((userId) => ({
+    userId,
+    attribution: found.get(userId) ?? null,
+  }));
+  return { ...input, attribution };
 }
 
 /**

@@ -114,6 +114,8 @@ export interface PortalAdmin {
   changeAvatar(chatId: number, userId: number): void;
   /** The language the portal writes its system messages in (default `en`). */
   setLanguage(language: 'en' | 'ru' | 'de'): void;
+  /** `im.message.add` as `authorId`; `system`: `SYSTEM=Y` (author 0, no `CODE`). */
+  addRestMessage(chatId: number, authorId: number, text: string, system: boolean): SimMessage;
   /** The chat's messages, oldest first. */
   messages(chatId: number): readonly SimMessage[];
   /** The general chat's join/leave auto-messages (default on); off makes its changes silent. */
