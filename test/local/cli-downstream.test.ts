@@ -308,7 +308,7 @@ describe.concurrent('history, export and replay on bad input', () => {
     );
     expect(empty.code, empty.stderr).toBe(0);
     expect(lines(empty.stdout)).toEqual([
-      'portalId,source,chatId,version,sequence,observedAt,memberCount,members,accessLostAt,retiredAt,heldSince,inFlightFromSequence,inFlightToSequence,inFlightPublished',
+      'portalId,source,chatId,version,sequence,observedAt,memberCount,members,accessLostAt,retiredAt,heldSince,inFlightFromSequence,inFlightToSequence,inFlightPublished,readStartedAt',
     ]);
   });
 });
