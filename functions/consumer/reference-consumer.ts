@@ -113,6 +113,14 @@ export interface MemberChangeEntry {
 
 export type TimelineEntry = MemberListEntry | MemberChangeEntry;
 
+/**
+ * Whether the entry's change had certainly happened by `time` (ms). Bitrix24 dates messages in
+ * whole seconds (ATOM), so an attributed change happened within the second starting at `at`.
+ */
+export function placedBy(entry: TimelineEntry, time: number): boolean {
+  return Date.parse(entry.at) + (entry.basis === 'attribution' ? 1000 : 0) <= time;
+}
+
 export function isMemberChange(entry: TimelineEntry): entry is MemberChangeEntry {
   return entry.kind === 'joined' || entry.kind === 'left';
 }
@@ -468,7 +476,7 @@ export function createReferenceConsumer(): ReferenceConsumer {
     const at = timestampOf(time);
     let members: Set<UserId> | undefined;
     for (const entry of find(source, chatId)?.timeline ?? []) {
-      if (Date.parse(entry.at) > at) continue;
+      if (!placedBy(entry, at)) continue;
       switch (entry.kind) {
         case 'baseline':
         case 'seed':

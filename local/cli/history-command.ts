@@ -1,6 +1,7 @@
 import {
   createReferenceConsumer,
   isMemberChange,
+  placedBy,
   type TimeBasis,
   type TimelineEntry,
 } from '../../functions/consumer/reference-consumer.js';
@@ -48,7 +49,7 @@ export async function historyCommand(flags: HistoryFlags): Promise<number> {
   const members = consumer.membersAt(source, flags.chat, at);
   const sinceOf = membersSince(timeline, at);
   const atMs = at.getTime();
-  const changes = timeline.filter((e) => Date.parse(e.at) <= atMs);
+  const changes = timeline.filter((e) => placedBy(e, atMs));
   const uncertain = consumer.uncertainAt(source, flags.chat, at);
   const lastApplied = timeline.at(-1);
   // A buffered event means one before it is missing: nothing after the last applied one is known.
@@ -121,7 +122,7 @@ export function pickSource(
 function membersSince(timeline: readonly TimelineEntry[], at: Date): Map<number, MemberSince> {
   const since = new Map<number, MemberSince>();
   for (const entry of timeline) {
-    if (Date.parse(entry.at) > at.getTime()) continue;
+    if (!placedBy(entry, at.getTime())) continue;
     const placed = { ...entry.window, at: entry.at, basis: entry.basis };
     if (!isMemberChange(entry)) {
       since.clear();
