@@ -93,7 +93,9 @@ export function createDeployedShape(
           chats: [...chatIds],
         },
       ],
-      schedule: { expression: `rate(${options.tickMinutes} minutes)` },
+      schedule: {
+        expression: `rate(${options.tickMinutes} ${options.tickMinutes === 1 ? 'minute' : 'minutes'})`,
+      },
       reads: options.reads,
     },
     'bench',

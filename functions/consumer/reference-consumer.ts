@@ -38,13 +38,18 @@ export interface ReferenceConsumer {
   /** Undefined until the chat's baseline is complete (or the chat was seeded). */
   members(source: string, chatId: ChatId): ReadonlySet<UserId> | undefined;
   /**
-   * The members known at `time`: the baseline (or seed) and every change whose observation
-   * window ended by then (`window.to <= time`). A change with `window.from < time < window.to`
-   * may or may not have happened yet; it is not applied (see {@link uncertainAt}). Undefined
-   * when `time` is before the baseline's observation, or no baseline is complete.
+   * The members known at `time`: the baseline (or seed) and every change placed by then
+   * (`entry.at <= time`): an attributed change at its system message's `date`
+   * (`data.attribution.at`), any other at its observation window's end (`window.to`). A
+   * window-placed change with `window.from < time < window.to` may or may not have happened yet;
+   * it is not applied (see {@link uncertainAt}). Undefined when `time` is before the baseline's
+   * observation, or no baseline is complete.
    */
   membersAt(source: string, chatId: ChatId, time: string | Date): ReadonlySet<UserId> | undefined;
-  /** The changes whose observation window contains `time` (happened in `(from, to]`, `from < time < to`). */
+  /**
+   * The window-placed changes whose observation window contains `time` (happened in `(from, to]`,
+   * `from < time < to`); an attributed change has an exact time and is never uncertain.
+   */
   uncertainAt(source: string, chatId: ChatId, time: string | Date): readonly TimelineEntry[];
   /** The applied baseline/seed and member changes of a chat, by sequence. */
   timeline(source: string, chatId: ChatId): readonly TimelineEntry[];
@@ -79,14 +84,27 @@ export interface MemberListEntry {
   readonly sequence: number;
   readonly time: string;
   readonly window: EventWindow;
+  /** A member list is known from its observation's end (`window.to`). */
+  readonly at: string;
+  readonly basis: 'window';
   readonly members: readonly UserId[];
 }
+
+/**
+ * Where a timeline entry's `at` comes from: `attribution` — the Bitrix24 system message that
+ * recorded the change (`data.attribution.at`, exact); `window` — the observation window's end
+ * (the change happened after `window.from`, by `window.to`).
+ */
+export type TimeBasis = 'attribution' | 'window';
 
 export interface MemberChangeEntry {
   readonly kind: 'joined' | 'left';
   readonly sequence: number;
   readonly time: string;
   readonly window: EventWindow;
+  /** When the change is placed: `data.attribution.at` when present, else `window.to`. */
+  readonly at: string;
+  readonly basis: TimeBasis;
   readonly userId: UserId;
   readonly eventId: string;
   /** The event's `data` (user details, leave reason, heldSince…). */
@@ -318,6 +336,8 @@ export function createReferenceConsumer(): ReferenceConsumer {
       sequence: data.sequence,
       time: event.time,
       window: data.window,
+      at: data.window.to,
+      basis: 'window',
       members,
     });
   }
@@ -352,11 +372,14 @@ export function createReferenceConsumer(): ReferenceConsumer {
     }
     if (joined) chat.members?.add(data.userId);
     else chat.members?.delete(data.userId);
+    const attributedAt = attributionTimeOf(data);
     chat.timeline.push({
       kind: joined ? 'joined' : 'left',
       sequence: data.sequence,
       time: event.time,
       window: data.window,
+      at: attributedAt ?? data.window.to,
+      basis: attributedAt === undefined ? 'window' : 'attribution',
       userId: data.userId,
       eventId: event.id,
       data: data as unknown as Readonly<Record<string, unknown>>,
@@ -431,6 +454,8 @@ export function createReferenceConsumer(): ReferenceConsumer {
       sequence: line.sequence,
       time: line.observedAt,
       window: { from: null, to: line.observedAt },
+      at: line.observedAt,
+      basis: 'window',
       members,
     });
   }
@@ -443,7 +468,7 @@ export function createReferenceConsumer(): ReferenceConsumer {
     const at = timestampOf(time);
     let members: Set<UserId> | undefined;
     for (const entry of find(source, chatId)?.timeline ?? []) {
-      if (Date.parse(entry.window.to) > at) continue;
+      if (Date.parse(entry.at) > at) continue;
       switch (entry.kind) {
         case 'baseline':
         case 'seed':
@@ -470,6 +495,7 @@ export function createReferenceConsumer(): ReferenceConsumer {
       return (find(source, chatId)?.timeline ?? []).filter(
         (e) =>
           isMemberChange(e) &&
+          e.basis === 'window' &&
           Date.parse(e.window.to) > at &&
           (e.window.from === null || Date.parse(e.window.from) < at),
       );
@@ -489,6 +515,12 @@ export function createReferenceConsumer(): ReferenceConsumer {
     },
     anomalies: () => anomalies,
   };
+}
+
+/** `data.attribution.at` when it is a readable time; undefined otherwise (no attribution, or `null`). */
+function attributionTimeOf(data: MemberJoinedData): string | undefined {
+  const at: unknown = data.attribution?.at;
+  return typeof at === 'string' && !Number.isNaN(Date.parse(at)) ? at : undefined;
 }
 
 function timestampOf(time: string | Date): number {

@@ -17,6 +17,11 @@ export interface ExportFlags extends StateFlags, RunConfigFlags {
 export interface ExportRecord extends ExportLine {
   /** Null while nothing is committed (the chat's first change is in flight). */
   readonly memberCount: number | null;
+  /**
+   * When the read that produced `members` began (`observedAt`: when it ended); a change made
+   * after this may be missing from `members`. Absent for snapshots saved before it was kept.
+   */
+  readonly readStartedAt?: string;
   /** Set while the chat is unreadable; `members` are the last complete read. */
   readonly accessLostAt?: string;
   /** Set once the chat left the configured or discovered set; `members` are as last heard. */
@@ -51,6 +56,7 @@ const CSV_COLUMNS = [
   'inFlightFromSequence',
   'inFlightToSequence',
   'inFlightPublished',
+  'readStartedAt',
 ] as const;
 
 /**
@@ -91,6 +97,7 @@ export function exportRecordOf(snapshot: Snapshot, source: string | undefined): 
     version: snapshot.version,
     sequence: snapshot.sequence,
     observedAt: snapshot.observedAt,
+    ...(snapshot.readStartedAt === undefined ? {} : { readStartedAt: snapshot.readStartedAt }),
     ...(snapshot.accessLostAt === undefined ? {} : { accessLostAt: snapshot.accessLostAt }),
     ...(snapshot.retiredAt === undefined ? {} : { retiredAt: snapshot.retiredAt }),
     ...(snapshot.held === undefined ? {} : { heldSince: snapshot.held.detectedAt }),

@@ -1,6 +1,7 @@
 import {
   createReferenceConsumer,
   isMemberChange,
+  type TimeBasis,
   type TimelineEntry,
 } from '../../functions/consumer/reference-consumer.js';
 import type { CloudEvent } from '../../functions/core/cloud-event.js';
@@ -15,12 +16,17 @@ export interface HistoryFlags extends ArchiveFlags {
   readonly json?: boolean;
 }
 
-/** How a member at the asked time came to be one. */
+/**
+ * How a member at the asked time came to be one: `basis` `attribution` — joined exactly `at`
+ * (the chat's system message); `window` — after `from`, by `to` (`at` = `to`).
+ */
 interface MemberSince {
   readonly userId: number;
   readonly via: 'baseline' | 'seed' | 'joined';
   readonly from: string | null;
   readonly to: string;
+  readonly at: string;
+  readonly basis: TimeBasis;
 }
 
 /**
@@ -42,7 +48,7 @@ export async function historyCommand(flags: HistoryFlags): Promise<number> {
   const members = consumer.membersAt(source, flags.chat, at);
   const sinceOf = membersSince(timeline, at);
   const atMs = at.getTime();
-  const changes = timeline.filter((e) => Date.parse(e.window.to) <= atMs);
+  const changes = timeline.filter((e) => Date.parse(e.at) <= atMs);
   const uncertain = consumer.uncertainAt(source, flags.chat, at);
   const lastApplied = timeline.at(-1);
   // A buffered event means one before it is missing: nothing after the last applied one is known.
@@ -115,14 +121,14 @@ export function pickSource(
 function membersSince(timeline: readonly TimelineEntry[], at: Date): Map<number, MemberSince> {
   const since = new Map<number, MemberSince>();
   for (const entry of timeline) {
-    if (Date.parse(entry.window.to) > at.getTime()) continue;
-    const { from, to } = entry.window;
+    if (Date.parse(entry.at) > at.getTime()) continue;
+    const placed = { ...entry.window, at: entry.at, basis: entry.basis };
     if (!isMemberChange(entry)) {
       since.clear();
-      for (const id of entry.members) since.set(id, { userId: id, via: entry.kind, from, to });
+      for (const id of entry.members) since.set(id, { userId: id, via: entry.kind, ...placed });
     } else if (entry.kind === 'joined') {
       if (!since.has(entry.userId))
-        since.set(entry.userId, { userId: entry.userId, via: 'joined', from, to });
+        since.set(entry.userId, { userId: entry.userId, via: 'joined', ...placed });
     } else {
       since.delete(entry.userId);
     }
@@ -136,17 +142,21 @@ function entryJson(entry: TimelineEntry) {
     change: entry.kind,
     from: entry.window.from,
     to: entry.window.to,
+    at: entry.at,
+    basis: entry.basis,
   };
   if (!isMemberChange(entry)) return { ...base, memberCount: entry.members.length };
-  const { user, reason, heldSince } = entry.data as {
+  const { user, reason, heldSince, attribution } = entry.data as {
     user?: { name?: string } | null;
     reason?: string;
     heldSince?: string;
+    attribution?: { actorId: number | null; how: string } | null;
   };
   return {
     ...base,
     userId: entry.userId,
     eventId: entry.eventId,
+    ...(attribution == null ? {} : { actorId: attribution.actorId, how: attribution.how }),
     ...(user?.name === undefined ? {} : { name: user.name }),
     ...(reason === undefined ? {} : { reason }),
     ...(heldSince === undefined ? {} : { heldSince }),
@@ -181,7 +191,10 @@ function printHuman(view: {
     out.push('', `observed in a window around ${at} (happened before or after it):`);
     out.push(...table([CHANGE_HEADER, ...view.uncertain.map(changeRow)]));
   }
-  out.push('', `changes observed by ${at} (each happened after "from", by "to"):`);
+  out.push(
+    '',
+    `changes by ${at} (each at "at" when the chat's system message dates it, else after "from", by "to"):`,
+  );
   out.push(
     ...(view.changes.length === 0
       ? ['  (none)']
@@ -199,23 +212,37 @@ function sinceText(since: MemberSince | undefined): string {
     case 'seed':
       return `the export, ${since.to}`;
     case 'joined':
-      return `joined after ${since.from ?? 'the start'}, by ${since.to}`;
+      return since.basis === 'attribution'
+        ? `joined at ${since.at} (system message)`
+        : `joined after ${since.from ?? 'the start'}, by ${since.to}`;
   }
 }
 
-const CHANGE_HEADER = ['seq', 'change', 'user', 'from', 'to', 'details'];
+const CHANGE_HEADER = ['seq', 'change', 'user', 'from', 'to', 'at', 'details'];
 
 function changeRow(entry: TimelineEntry): string[] {
   const { sequence, kind, window } = entry;
   const head = [String(sequence), kind];
   if (!isMemberChange(entry)) {
-    return [...head, `${entry.members.length} members`, window.from ?? '-', window.to, ''];
+    return [...head, `${entry.members.length} members`, window.from ?? '-', window.to, '-', ''];
   }
-  const json = entryJson(entry) as { name?: string; reason?: string; heldSince?: string };
-  const details = [json.name, json.reason, json.heldSince && `held since ${json.heldSince}`]
+  const json = entryJson(entry) as {
+    name?: string;
+    reason?: string;
+    heldSince?: string;
+    actorId?: number | null;
+    how?: string;
+  };
+  const details = [
+    json.name,
+    json.reason,
+    json.how && `${json.how}${json.actorId == null ? '' : ` by ${json.actorId}`}`,
+    json.heldSince && `held since ${json.heldSince}`,
+  ]
     .filter(Boolean)
     .join(', ');
-  return [...head, String(entry.userId), window.from ?? '-', window.to, details];
+  const exact = entry.basis === 'attribution' ? entry.at : '-';
+  return [...head, String(entry.userId), window.from ?? '-', window.to, exact, details];
 }
 
 function table(rows: readonly string[][]): string[] {

@@ -330,4 +330,33 @@ describe('reference consumer', () => {
     expect(sorted(consumer.membersAt(SOURCE, 5, T2))).toEqual([2, 3]);
     expect(consumer.uncertainAt(SOURCE, 5, T2)).toEqual([]);
   });
+
+  it('places an attributed change at its system message time, a silent one at its window end, and says which', () => {
+    const consumer = createReferenceConsumer();
+    applyAll(consumer, baseline([1, 2]));
+    const joinedAt = '2026-03-03T13:01:00.000Z';
+    const attribution = new Map([
+      [3, { actorId: 1, at: joinedAt, how: 'invited' as const, messageId: 77 }],
+      [1, null],
+    ]);
+    applyAll(
+      consumer,
+      buildMemberEvents(
+        ctx({ baseVersion: 1, previousSequence: 1, previousObservedAt: T0, observedAt: T2 }),
+        { joined: [3], left: [1] },
+        { method: 'im.chat.user.list', details: undefined, attribution },
+      ).map((e) => e.event),
+    );
+
+    expect(consumer.timeline(SOURCE, 5).map((e) => [e.kind, e.basis, e.at])).toEqual([
+      ['baseline', 'window', T0],
+      ['left', 'window', T2],
+      ['joined', 'attribution', joinedAt],
+    ]);
+    // 13:00:30: before the message; 13:05: user 3 is in, user 1's silent leave is still open.
+    expect(sorted(consumer.membersAt(SOURCE, 5, '2026-03-03T13:00:30.000Z'))).toEqual([1, 2]);
+    expect(sorted(consumer.membersAt(SOURCE, 5, T1))).toEqual([1, 2, 3]);
+    expect(consumer.uncertainAt(SOURCE, 5, T1).map((e) => e.kind)).toEqual(['left']);
+    expect(sorted(consumer.membersAt(SOURCE, 5, T2))).toEqual([2, 3]);
+  });
 });

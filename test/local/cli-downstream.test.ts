@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toOcsf } from '../../functions/consumer/ocsf.js';
+import { buildBaselineEvents, buildMemberEvents } from '../../functions/core/build-events.js';
 import type { CloudEvent } from '../../functions/core/cloud-event.js';
 import { createRandom } from '../../local/simulator/seeded-random.js';
-import { generateHistory } from '../support/event-history.js';
+import { generateHistory, HISTORY_PORTAL } from '../support/event-history.js';
 import { checkGroupManagement } from '../support/ocsf-class.js';
 import { cli, lines } from './support.js';
 
@@ -160,6 +161,82 @@ describe.concurrent('history, export and replay on bad input', () => {
     ]);
   });
 
+  it('history places a join at its system message time and a silent leave in its window, saying which', async () => {
+    // Prepare: members 1, 2 read at 13:00; read again 13:00–13:10, finding 3 joined (invited at
+    // 13:01 by 1, per the chat's message) and 1 gone without a message.
+    const ctx = {
+      portal: HISTORY_PORTAL,
+      chatId: 7,
+      baseVersion: 0,
+      previousSequence: 0,
+      previousObservedAt: null,
+      observedAt: '2026-03-03T13:00:00.000Z',
+    };
+    const attribution = new Map([
+      [3, { actorId: 1, at: '2026-03-03T13:01:00.000Z', how: 'invited' as const, messageId: 9 }],
+      [1, null],
+    ]);
+    const file = write(
+      'attributed.jsonl',
+      [
+        ...buildBaselineEvents(ctx, [1, 2], 'im.chat.user.list'),
+        ...buildMemberEvents(
+          {
+            ...ctx,
+            baseVersion: 1,
+            previousSequence: 1,
+            previousObservedAt: ctx.observedAt,
+            observedAt: '2026-03-03T13:10:00.000Z',
+          },
+          { joined: [3], left: [1] },
+          { method: 'im.chat.user.list', details: undefined, attribution },
+        ),
+      ].map((e) => e.event),
+    );
+
+    // Act
+    const out = await cli(
+      'history',
+      '--from',
+      file,
+      '--chat',
+      '7',
+      '--at',
+      '2026-03-03T13:05:00Z',
+      '--json',
+    );
+    const human = await cli(
+      'history',
+      '--from',
+      file,
+      '--chat',
+      '7',
+      '--at',
+      '2026-03-03T13:05:00Z',
+    );
+
+    // Assess
+    expect(out.code).toBe(0);
+    const answer = JSON.parse(out.stdout);
+    expect(answer.members).toEqual([1, 2, 3]);
+    expect(answer.since.find((s: { userId: number }) => s.userId === 3)).toMatchObject({
+      via: 'joined',
+      at: '2026-03-03T13:01:00.000Z',
+      basis: 'attribution',
+    });
+    expect(answer.uncertain).toEqual([
+      expect.objectContaining({ change: 'left', userId: 1, basis: 'window' }),
+    ]);
+    expect(answer.timeline.at(-1)).toMatchObject({
+      change: 'joined',
+      userId: 3,
+      basis: 'attribution',
+      actorId: 1,
+      how: 'invited',
+    });
+    expect(human.stdout).toContain('joined at 2026-03-03T13:01:00.000Z (system message)');
+  });
+
   it('history asks which portal when the chat ID is on several', async () => {
     const other = events.map((e) => ({
       ...e,
@@ -231,7 +308,7 @@ describe.concurrent('history, export and replay on bad input', () => {
     );
     expect(empty.code, empty.stderr).toBe(0);
     expect(lines(empty.stdout)).toEqual([
-      'portalId,source,chatId,version,sequence,observedAt,memberCount,members,accessLostAt,retiredAt,heldSince,inFlightFromSequence,inFlightToSequence,inFlightPublished',
+      'portalId,source,chatId,version,sequence,observedAt,memberCount,members,accessLostAt,retiredAt,heldSince,inFlightFromSequence,inFlightToSequence,inFlightPublished,readStartedAt',
     ]);
   });
 });

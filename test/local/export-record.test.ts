@@ -31,6 +31,17 @@ describe('exportRecordOf', () => {
     });
   });
 
+  it('says when the read behind the members began, when the snapshot knows it', () => {
+    const record = exportRecordOf(
+      { ...committed, readStartedAt: '2026-03-03T12:58:00.000Z' },
+      HISTORY_SOURCE,
+    );
+    expect(record).toMatchObject({
+      readStartedAt: '2026-03-03T12:58:00.000Z',
+      observedAt: '2026-03-03T13:00:00.000Z',
+    });
+  });
+
   it('names a change in flight, and a consumer seeded from it takes that change from events', () => {
     // Prepare: user 4 joins, user 1 leaves; the first of the two events is already published
     const { pending: recorded } = recordPending(HISTORY_PORTAL, committed, {
