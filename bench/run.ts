@@ -8,6 +8,7 @@ import { planWorkItems } from '../functions/core/plan-work-items.js';
 import type { SyncReport } from '../functions/core/sync-report.js';
 import type { MembershipChange } from '../local/simulator/seeds.js';
 import type { SimulatorStats } from '../local/simulator/types.js';
+import { runAttributionBench } from './attribution.js';
 import { type ProfileSummary, startCpuProfile } from './cpu-profile.js';
 import { createDeployedShape, type DeployedTick } from './deployed-shape.js';
 import {
@@ -301,7 +302,13 @@ async function main(): Promise<void> {
         )
       : undefined;
 
-    const output = buildOutput({
+    // --- attribution: who and when, from the chats' system messages (its own small portal) ----
+    const attribution = await runAttributionBench(opts.seed);
+    say(
+      `attribution: precision ${attribution.precision}, recall ${attribution.recall} over ${attribution.changes} changes; ${attribution.churnRequestsPerChangedChat.toFixed(3)} extra requests per changed chat, ${attribution.quietTickRequests} on a quiet tick`,
+    );
+
+    const measured = buildOutput({
       opts,
       ready: { chats: ready.chats.length, seedMs: ready.seedMs },
       chatCount: chatIds.length,
@@ -328,6 +335,22 @@ async function main(): Promise<void> {
       profile,
       totalMs: Math.round(performance.now() - startedAll),
     });
+    const output = {
+      ...measured,
+      requests: {
+        ...measured.requests,
+        attribution: {
+          churn: attribution.churnRequestsPerChangedChat,
+          quietTick: attribution.quietTickRequests,
+        },
+      },
+      attribution: {
+        precision: attribution.precision,
+        recall: attribution.recall,
+        changes: attribution.changes,
+        changedChats: attribution.changedChats,
+      },
+    };
     if (opts.json) process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
     else printTable(output);
   } finally {

@@ -176,6 +176,9 @@ export async function demoCommand(flags: { every: number; ticks?: number }): Pro
           );
         }
       }
+      // System messages carry whole seconds and only those after the previous read's second
+      // count (docs/events.md, data.attribution): a change in that same second gets null.
+      await delay(1_100);
       await changeMembership(sim, tick, random, store);
       await delay(flags.every * 1000, undefined, { signal: stop.signal }).catch(() => undefined);
     }
@@ -203,7 +206,7 @@ async function changeMembership(
   churn(sim.admin, { share: 0.5, random });
   if (tick === 2) {
     say(dim('(demo: adding the bot and the extranet contractor to "Board")'));
-    sim.admin.addMembers(BOARD, [20, 21]);
+    sim.admin.addMembers(BOARD, [20, 21], { actorId: 1 });
   }
   if (tick === 3) {
     const engineers = (sim.admin.chat(ENGINEERING)?.memberIds ?? []).filter(
@@ -274,16 +277,29 @@ function createEventPrinter(sim: RunningSimulator, titles: Map<number, string>) 
       ].filter(Boolean);
       return `user ${data.userId} ${details?.name ?? ''}${flags.length ? ` [${flags.join(', ')}]` : ''}`;
     };
+    // Who and when, from the chat's own system message (docs/events.md, data.attribution).
+    const who = () => {
+      const a = data.attribution as
+        | { actorId: number | null; at: string; how: string }
+        | null
+        | undefined;
+      if (!a) return dim(' (no system message: who and when unknown)');
+      const by = a.actorId === null ? '' : ` by user ${a.actorId}`;
+      const how = a.how.replaceAll('_', ' ');
+      return dim(
+        ` — ${a.how === 'left' ? 'left by themself' : `${how}${by}`} at ${a.at.slice(11, 19)}`,
+      );
+    };
     switch (event.type) {
       case EventTypes.baseline:
         say(`${time}  ${paint('cyan', 'baseline    ')} ${chat} ${data.memberCount} members`);
         break;
       case EventTypes.joined:
-        say(`${time}  ${paint('green', '+ joined    ')} ${chat} ${user()}`);
+        say(`${time}  ${paint('green', '+ joined    ')} ${chat} ${user()}${who()}`);
         break;
       case EventTypes.left:
         say(
-          `${time}  ${paint('red', '- left      ')} ${chat} ${user()} (${data.reason}${data.heldSince ? ', released' : ''})`,
+          `${time}  ${paint('red', '- left      ')} ${chat} ${user()} (${data.reason}${data.heldSince ? ', released' : ''})${who()}`,
         );
         break;
       case EventTypes.accessLost:
