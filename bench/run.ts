@@ -518,7 +518,9 @@ function buildOutput(input: OutputInput) {
   const steadyTarget = batchRequests + generalPages;
   const ratio = round(naive.total / Math.max(1, runs.steady.requests));
   const churnExtra = runs.churn.requests - runs.steady.requests;
-  const detailsUnbatched = runs.churn.byMethod['im.user.list.get'] ?? 0;
+  const detailsUnbatched =
+    (runs.churn.byMethod['im.user.list.get'] ?? 0) +
+    (runs.churn.byMethod['im.dialog.messages.get'] ?? 0);
   const workerPeak = largeWorker
     ? Math.max(largeWorker.baseline.maxRssMb, largeWorker.churn.maxRssMb)
     : null;
@@ -547,10 +549,12 @@ function buildOutput(input: OutputInput) {
       ok: runs.steady.snsCalls === 0,
     },
     {
-      name: 'churn: extra requests only for details, batched (≤ 1 per work item with changes)',
-      target: `≤ ${runs.churn.workItemsWithDetails}, 0 unbatched im.user.list.get`,
+      // Per work item with changes: one batch of user details and one of the changed chats'
+      // recent messages (who and when: docs/events.md, "Who and when"); pages back are rare.
+      name: 'churn: extra requests only for details and messages, batched (≤ 2 per work item with changes)',
+      target: `≤ ${2 * runs.churn.workItemsWithDetails}, 0 unbatched im.user.list.get / im.dialog.messages.get`,
       actual: `${churnExtra} extra, ${detailsUnbatched} unbatched`,
-      ok: churnExtra <= runs.churn.workItemsWithDetails && detailsUnbatched === 0,
+      ok: churnExtra <= 2 * runs.churn.workItemsWithDetails && detailsUnbatched === 0,
     },
     {
       name: '≥ 50× fewer requests than naive',
