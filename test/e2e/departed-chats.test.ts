@@ -1,6 +1,4 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { Message } from '@aws-sdk/client-sqs';
-import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import type { ConfigInput } from '../../functions/config/config-schema.js';
 import { createReferenceConsumer } from '../../functions/consumer/reference-consumer.js';
@@ -14,36 +12,10 @@ import {
 
 const world = useWorld();
 
-/** Receives and deletes everything in the FIFO work queue. */
-async function drainWork(deployment: Deployment): Promise<Message[]> {
-  const received: Message[] = [];
-  for (let idle = 0; idle < 3; ) {
-    const { Messages = [] } = await world().aws.sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: deployment.workQueueUrl,
-        MaxNumberOfMessages: 10,
-        MessageSystemAttributeNames: ['All'],
-      }),
-    );
-    if (Messages.length === 0) {
-      idle += 1;
-      continue;
-    }
-    received.push(...Messages);
-    await world().aws.sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: deployment.workQueueUrl,
-        Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
-      }),
-    );
-  }
-  return received;
-}
-
 /** One schedule tick: the planner, then a worker for everything it queued. */
 async function tick(deployment: Deployment, at: string): Promise<ReceivedEvent[]> {
   await deployment.planner()({ scheduledTime: at });
-  const messages = await drainWork(deployment);
+  const messages = await deployment.workMessages();
   const response = await deployment.worker()(
     sqsEventFromMessages(messages, deployment.workQueueArn),
   );

@@ -1,8 +1,4 @@
-import {
-  DeleteMessageBatchCommand,
-  type Message,
-  ReceiveMessageCommand,
-} from '@aws-sdk/client-sqs';
+import type { Message } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import type { WorkItem } from '../../functions/core/model.js';
 import {
@@ -18,33 +14,7 @@ const world = useWorld();
 /** What EventBridge Scheduler sends: the stack's input `{ scheduledTime: <aws.scheduler.scheduled-time> }`. */
 const tick = (scheduledTime: string) => ({ scheduledTime });
 
-/** Receives and deletes everything in the FIFO work queue, as consecutive worker polls would. */
-async function receiveAll(deployment: Deployment): Promise<Message[]> {
-  const received: Message[] = [];
-  for (let idle = 0; idle < 3; ) {
-    const { Messages = [] } = await world().aws.sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: deployment.workQueueUrl,
-        MaxNumberOfMessages: 10,
-        MessageSystemAttributeNames: ['All'],
-        WaitTimeSeconds: 0,
-      }),
-    );
-    if (Messages.length === 0) {
-      idle += 1;
-      await new Promise((r) => setTimeout(r, 20));
-      continue;
-    }
-    received.push(...Messages);
-    await world().aws.sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: deployment.workQueueUrl,
-        Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
-      }),
-    );
-  }
-  return received;
-}
+const receiveAll = (deployment: Deployment) => deployment.workMessages();
 
 const bodyOf = (m: Message) => JSON.parse(m.Body ?? 'null') as WorkItem;
 

@@ -5,7 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { CreateQueueCommand, GetQueueAttributesCommand, type Message } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
+} from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { createDynamoDbSnapshotStore } from '../../../functions/adapters/dynamodb-snapshot-store.js';
@@ -163,6 +169,8 @@ export interface Deployment {
   events(options?: { idleMs?: number; expected?: number }): Promise<ReceivedEvent[]>;
   /** Drains a filtered subscription created with `filtered`. */
   filteredEvents(name: string): Promise<ReceivedEvent[]>;
+  /** Receives and deletes everything in the FIFO work queue, as consecutive worker polls would. */
+  workMessages(): Promise<Message[]>;
   /** The stored snapshot, read back from DynamoDB Local through the real adapter. */
   snapshot(portalId: string, chatId: ChatId): Promise<Snapshot | undefined>;
 }
@@ -315,6 +323,32 @@ export async function startWorld(options: SimulatorOptions = {}): Promise<World>
       workQueueArn: workQueue.arn,
       secretValues,
       secretArns,
+      async workMessages() {
+        const received: Message[] = [];
+        for (let idle = 0; idle < 3; ) {
+          const { Messages = [] } = await aws.sqs.send(
+            new ReceiveMessageCommand({
+              QueueUrl: workQueue.url,
+              MaxNumberOfMessages: 10,
+              MessageSystemAttributeNames: ['All'],
+              WaitTimeSeconds: 0,
+            }),
+          );
+          if (Messages.length === 0) {
+            idle += 1;
+            await new Promise((r) => setTimeout(r, 20));
+            continue;
+          }
+          received.push(...Messages);
+          await aws.sqs.send(
+            new DeleteMessageBatchCommand({
+              QueueUrl: workQueue.url,
+              Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+            }),
+          );
+        }
+        return received;
+      },
       worker: (overrides = {}) =>
         createLambdaWorker(env, {
           awsClientConfig: edge.clientConfig,
