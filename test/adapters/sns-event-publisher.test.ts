@@ -304,75 +304,61 @@ describe('SnsEventPublisher per-entry failures', () => {
 
     expect(publisher.stats()).toMatchObject({ publishBatchCalls: 2, eventsPublished: 1 });
   });
-});
 
-describe('SnsEventPublisher under a deadline', () => {
-  const mockSns = () => mockClient(SNSClient);
-  let sns: ReturnType<typeof mockSns>;
-  beforeAll(() => {
-    sns = mockSns();
-  });
-  const client = new SNSClient(emulatorClientConfig('http://127.0.0.1:9'));
-  const topicArn = 'arn:aws:sns:us-east-1:000000000000:t';
-  afterEach(() => {
-    sns.reset();
-  });
-  afterAll(() => {
-    sns.restore();
-  });
+  describe('under a deadline', () => {
+    it('starts no retry wait that would pass the deadline, and says the deadline stopped it', async () => {
+      const throttled = Object.assign(new Error('Rate exceeded'), {
+        name: 'ThrottledException',
+        $fault: 'client',
+      });
+      sns.on(PublishBatchCommand).rejects(throttled);
+      // Retry waits of up to 60 s, 20 attempts: without the deadline this takes minutes.
+      const publisher = createSnsEventPublisher({
+        client,
+        topicArn,
+        retry: { baseDelayMs: 30_000, maxDelayMs: 60_000, maxAttempts: 20 },
+      });
+      const events = ids(3).map((userId) => outgoing({ userId }));
+      const started = Date.now();
 
-  it('starts no retry wait that would pass the deadline, and says the deadline stopped it', async () => {
-    const throttled = Object.assign(new Error('Rate exceeded'), {
-      name: 'ThrottledException',
-      $fault: 'client',
-    });
-    sns.on(PublishBatchCommand).rejects(throttled);
-    // Retry waits of up to 60 s, 20 attempts: without the deadline this takes minutes.
-    const publisher = createSnsEventPublisher({
-      client,
-      topicArn,
-      retry: { baseDelayMs: 30_000, maxDelayMs: 60_000, maxAttempts: 20 },
-    });
-    const events = ids(3).map((userId) => outgoing({ userId }));
-    const started = Date.now();
+      const error = (await publisher
+        .publish(events, { deadlineAt: Date.now() + 200 })
+        .catch((e: unknown) => e)) as PublishError;
 
-    const error = (await publisher
-      .publish(events, { deadlineAt: Date.now() + 200 })
-      .catch((e: unknown) => e)) as PublishError;
-
-    expect(error).toBeInstanceOf(PublishError);
-    expect(error.deadlineReached).toBe(true);
-    expect(error.failedEventIds).toEqual(events.map((e) => e.event.id));
-    expect(Date.now() - started).toBeLessThan(5_000);
-  });
-
-  it('sends no batch once the deadline has passed', async () => {
-    sns.on(PublishBatchCommand).callsFake(failEntry('none', 'none', false));
-    const publisher = createSnsEventPublisher({ client, topicArn });
-    const events = ids(12).map((userId) => outgoing({ userId }));
-
-    const error = (await publisher
-      .publish(events, { deadlineAt: Date.now() - 1 })
-      .catch((e: unknown) => e)) as PublishError;
-
-    expect(error.deadlineReached).toBe(true);
-    expect(error.failedEventIds).toHaveLength(12);
-    expect(sns.commandCalls(PublishBatchCommand)).toHaveLength(0);
-  });
-
-  it('is an ordinary failure, not a deadline, when the retries run out first', async () => {
-    sns.on(PublishBatchCommand).callsFake(failEntry('e0', 'InternalError', false));
-    const publisher = createSnsEventPublisher({
-      client,
-      topicArn,
-      retry: { baseDelayMs: 1, maxDelayMs: 2, maxAttempts: 2 },
+      expect(error).toBeInstanceOf(PublishError);
+      expect(error.deadlineReached).toBe(true);
+      expect(error.failedEventIds).toEqual(events.map((e) => e.event.id));
+      expect(Date.now() - started).toBeLessThan(5_000);
     });
 
-    const error = (await publisher
-      .publish([outgoing({ userId: 1 })], { deadlineAt: Date.now() + 60_000 })
-      .catch((e: unknown) => e)) as PublishError;
+    it('sends no batch once the deadline has passed', async () => {
+      sns.on(PublishBatchCommand).callsFake(failEntry('none', 'none', false));
+      const publisher = createSnsEventPublisher({ client, topicArn });
+      const events = ids(12).map((userId) => outgoing({ userId }));
 
-    expect(error.deadlineReached).toBe(false);
+      const error = (await publisher
+        .publish(events, { deadlineAt: Date.now() - 1 })
+        .catch((e: unknown) => e)) as PublishError;
+
+      expect(error.deadlineReached).toBe(true);
+      expect(error.failedEventIds).toHaveLength(12);
+      expect(sns.commandCalls(PublishBatchCommand)).toHaveLength(0);
+    });
+
+    it('is an ordinary failure, not a deadline, when the retries run out first', async () => {
+      sns.on(PublishBatchCommand).callsFake(failEntry('e0', 'InternalError', false));
+      const publisher = createSnsEventPublisher({
+        client,
+        topicArn,
+        retry: { baseDelayMs: 1, maxDelayMs: 2, maxAttempts: 2 },
+      });
+
+      const error = (await publisher
+        .publish([outgoing({ userId: 1 })], { deadlineAt: Date.now() + 60_000 })
+        .catch((e: unknown) => e)) as PublishError;
+
+      expect(error.deadlineReached).toBe(false);
+    });
   });
 });
 

@@ -195,25 +195,9 @@ describe.concurrent('history, export and replay on bad input', () => {
     );
 
     // Act
-    const out = await cli(
-      'history',
-      '--from',
-      file,
-      '--chat',
-      '7',
-      '--at',
-      '2026-03-03T13:05:00Z',
-      '--json',
-    );
-    const human = await cli(
-      'history',
-      '--from',
-      file,
-      '--chat',
-      '7',
-      '--at',
-      '2026-03-03T13:05:00Z',
-    );
+    const history = ['history', '--from', file, '--chat', '7', '--at', '2026-03-03T13:05:00Z'];
+    const out = await cli(...history, '--json');
+    const human = await cli(...history);
 
     // Assess
     expect(out.code).toBe(0);

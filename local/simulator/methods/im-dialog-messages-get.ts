@@ -1,10 +1,9 @@
 import { formatAtom } from '../bitrix-time.js';
-import { parseDialogId } from '../dialog-id.js';
 import { intval, isSet, upperCaseKeys } from '../php-params.js';
-import { dialogIdEmpty, RestError } from '../rest-error.js';
 import type { SimMessage } from '../types.js';
 import { renderUser } from '../user-view.js';
 import type { MethodAnswer, MethodContext } from './method-types.js';
+import { readableChatDialog } from './readable-chat-dialog.js';
 
 /** Messages per page without `LIMIT`, and the most one page returns. */
 const DEFAULT_LIMIT = 20;
@@ -18,13 +17,7 @@ const MAX_LIMIT = 50;
  */
 export function imDialogMessagesGet({ state, callerId, params }: MethodContext): MethodAnswer {
   const p = upperCaseKeys(params);
-  if (!isSet(p.DIALOG_ID) || p.DIALOG_ID === '') throw dialogIdEmpty();
-  const ref = parseDialogId(p.DIALOG_ID);
-  if (!ref) throw dialogIdEmpty();
-  const chat = ref.kind === 'chat' ? state.chatRecord(ref.chatId) : undefined;
-  if (!chat || !state.canRead(chat, callerId)) {
-    throw new RestError(403, 'ACCESS_ERROR', 'You do not have access to the specified dialog');
-  }
+  const chat = readableChatDialog(state, callerId, p.DIALOG_ID);
   const requested = isSet(p.LIMIT) ? intval(p.LIMIT) : DEFAULT_LIMIT;
   const limit = Math.min(MAX_LIMIT, requested > 0 ? requested : DEFAULT_LIMIT);
   const lastId = isSet(p.LAST_ID) ? intval(p.LAST_ID) : 0;
