@@ -24,6 +24,10 @@ import { portalStatePartitionKey } from './snapshot-table.js';
  *   half-written body (hash mismatch) gets no state, which makes that tick a full read: safe.
  * - `sk = unfinished`: one attribute `c<chatId>` per chat with unfinished business (its kind), and
  *   the recall counters, changed with SET/REMOVE/ADD only: workers never conflict.
+ * - `sk = misses`: one attribute `c<chatId>` per chat whose reconcile read found a change the
+ *   hints missed (epoch ms of the last one), for the learned reconcile. Workers SET; the planner
+ *   REMOVEs old ones on condition that they are unchanged. Kept apart from `unfinished` so that
+ *   however large it grows, the unfinished business is still written.
  *
  * The rate budget (`sk = bucket`, `dynamodb-bucket-store.ts`) is returned as it is stored, so
  * the planner takes it up from the same read. One Query reads everything: a quiet tick costs one
@@ -52,6 +56,7 @@ export interface DynamoDbHintStore extends HintStateStore {
 
 const HEAD = 'hints';
 const UNFINISHED = 'unfinished';
+const MISSES = 'misses';
 /** Written: 2. Read: 1 (per-chat times and counts) and 2. */
 const FORMAT = 2;
 /** Chats per UpdateItem: keeps its expression far below DynamoDB's 4 KB expression limit. */
@@ -85,12 +90,14 @@ export function createDynamoDbHintStore(options: DynamoDbHintStoreOptions): Dyna
     const bySk = new Map(items.map((item) => [String(item.sk), item]));
     const head = bySk.get(HEAD);
     const unfinishedItem = bySk.get(UNFINISHED);
+    const missesItem = bySk.get(MISSES);
     const bucket = bySk.get(BUCKET_SORT_KEY);
     return {
       state: head ? decodeState(head, bySk) : undefined,
       version: typeof head?.version === 'number' ? head.version : undefined,
       unfinished: unfinishedItem ? decodeUnfinished(unfinishedItem) : new Map(),
       recall: unfinishedItem ? decodeRecall(unfinishedItem) : NO_RECALL,
+      misses: missesItem ? decodeMisses(missesItem) : new Map(),
       ...(bucket && typeof bucket.level === 'number' && typeof bucket.at === 'number'
         ? {
             bucket: {
@@ -198,7 +205,55 @@ export function createDynamoDbHintStore(options: DynamoDbHintStoreOptions): Dyna
     }
   }
 
-  return { load, saveState, recordOutcomes, stats: () => ({ ...counters }) };
+  async function recordMisses(portalId: string, chatIds: readonly ChatId[], at: number) {
+    const unique = [...new Set(chatIds)];
+    for (let start = 0; start < unique.length; start += CHATS_PER_UPDATE) {
+      const chunk = unique.slice(start, start + CHATS_PER_UPDATE);
+      counters.writeCalls++;
+      await client.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { pk: portalStatePartitionKey(portalId), sk: MISSES },
+          UpdateExpression: `SET ${chunk.map((_, i) => `#c${i} = :at`).join(', ')}`,
+          ExpressionAttributeNames: Object.fromEntries(chunk.map((id, i) => [`#c${i}`, `c${id}`])),
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      );
+    }
+  }
+
+  async function forgetMisses(portalId: string, misses: ReadonlyMap<ChatId, number>) {
+    const entries = [...misses];
+    for (let start = 0; start < entries.length; start += CHATS_PER_UPDATE) {
+      const chunk = entries.slice(start, start + CHATS_PER_UPDATE);
+      counters.writeCalls++;
+      try {
+        await client.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { pk: portalStatePartitionKey(portalId), sk: MISSES },
+            UpdateExpression: `REMOVE ${chunk.map((_, i) => `#c${i}`).join(', ')}`,
+            ConditionExpression: chunk.map((_, i) => `#c${i} = :c${i}`).join(' AND '),
+            ExpressionAttributeNames: Object.fromEntries(
+              chunk.map(([id], i) => [`#c${i}`, `c${id}`]),
+            ),
+            ExpressionAttributeValues: Object.fromEntries(chunk.map(([, at], i) => [`:c${i}`, at])),
+          }),
+        );
+      } catch (error) {
+        if (!isConditionalCheckFailed(error)) throw error;
+      }
+    }
+  }
+
+  return {
+    load,
+    saveState,
+    recordOutcomes,
+    recordMisses,
+    forgetMisses,
+    stats: () => ({ ...counters }),
+  };
 }
 
 interface StateBody {
@@ -315,6 +370,15 @@ function decodeUnfinished(item: Record<string, unknown>): Map<ChatId, Unfinished
     }
   }
   return unfinished;
+}
+
+function decodeMisses(item: Record<string, unknown>): Map<ChatId, number> {
+  const misses = new Map<ChatId, number>();
+  for (const [name, value] of Object.entries(item)) {
+    const chatId = /^c(\d+)$/.exec(name)?.[1];
+    if (chatId !== undefined && typeof value === 'number') misses.set(Number(chatId), value);
+  }
+  return misses;
 }
 
 function decodeRecall(item: Record<string, unknown>): HintRecall {

@@ -78,7 +78,11 @@ export function createPlannerApp(
           ? {
               hinted: {
                 reconcileMs: reads.reconcileMinutes * 60_000,
-                settingsKey: settingsKeyOf(portalSecretId(deps.config, portal), portal, reads),
+                settingsKey: settingsKeyOf(portalSecretId(deps.config, portal), portal, {
+                  mode: reads.mode,
+                  reconcileMinutes: reads.reconcileMinutes,
+                }),
+                learnedReconcile: reads.learnedReconcile,
               },
             }
           : {}),
@@ -182,7 +186,8 @@ export function createPlannerApp(
 
 /**
  * What the hints depend on: whose recent list (portal, credentials) and how it is used. Another
- * value makes the next tick a full read.
+ * value makes the next tick a full read. The learned reconcile is left out: it changes which
+ * chats are read early, not what the hints mean.
  */
 function settingsKeyOf(secretId: string, portal: PortalConfig, reads: unknown): string {
   return createHash('sha256')
@@ -203,6 +208,8 @@ function preloadedOnce(store: HintStateStore, preloaded: Map<string, StoredHints
     saveState: (portalId, state, expectedVersion) =>
       store.saveState(portalId, state, expectedVersion),
     recordOutcomes: (portalId, outcomes) => store.recordOutcomes(portalId, outcomes),
+    recordMisses: (portalId, chatIds, at) => store.recordMisses(portalId, chatIds, at),
+    forgetMisses: (portalId, misses) => store.forgetMisses(portalId, misses),
   };
 }
 

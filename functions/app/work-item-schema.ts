@@ -15,6 +15,7 @@ export const workItemSchema = z
         new: chatIdList.exactOptional(),
         retry: chatIdList.exactOptional(),
         reconcile: chatIdList.exactOptional(),
+        learned: chatIdList.exactOptional(),
         full: chatIdList.exactOptional(),
       })
       .exactOptional(),

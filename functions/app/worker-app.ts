@@ -186,7 +186,19 @@ export function createWorkerApp(
         item,
       );
       const outcomes = readOutcomesOf(item, report, run);
-      if (outcomes && deps.hintStore) await deps.hintStore.recordOutcomes(portal.id, outcomes);
+      if (outcomes && deps.hintStore) {
+        await deps.hintStore.recordOutcomes(portal.id, outcomes);
+        if (outcomes.missed.length > 0) {
+          await deps.hintStore
+            .recordMisses(portal.id, outcomes.missed, clock.now().getTime())
+            .catch((error: unknown) =>
+              deps.logger?.warn('could not record misses for the learned reconcile', {
+                portalId: portal.id,
+                error: error instanceof Error ? error.name : String(error),
+              }),
+            );
+        }
+      }
       return report;
     } finally {
       await handBack?.();

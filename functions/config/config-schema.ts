@@ -69,7 +69,11 @@ export const breakerSchema = z.strictObject({
  * `reconcileMinutes` on a rolling schedule (docs/bitrix24.md, "Recent list as change hints").
  * `full`: every chat on every tick.
  */
-export const DEFAULT_READS = { mode: 'hinted', reconcileMinutes: 60 } as const;
+export const DEFAULT_READS = {
+  mode: 'hinted',
+  reconcileMinutes: 60,
+  learnedReconcile: true,
+} as const;
 
 export const readsSchema = z.discriminatedUnion(
   'mode',
@@ -80,6 +84,11 @@ export const readsSchema = z.discriminatedUnion(
       reconcileMinutes: positiveInt
         .max(HINT_WINDOW_MS / 60_000, 'at most 7 days (the hint window)')
         .default(DEFAULT_READS.reconcileMinutes),
+      /**
+       * Learned reconcile: chats where reconcile reads found changes the hints missed are also
+       * read in the slots a tick's last batch leaves empty (no extra request). false: uniform.
+       */
+      learnedReconcile: z.boolean().default(DEFAULT_READS.learnedReconcile),
     }),
     z.strictObject({ mode: z.literal('full') }),
   ],

@@ -20,6 +20,12 @@ export interface StoredHints {
   readonly unfinished: ReadonlyMap<ChatId, UnfinishedKind>;
   readonly recall: HintRecall;
   /**
+   * Learned reconcile: chats where a reconcile read found a change the hints had missed, with
+   * when it was recorded (epoch ms, the worker's clock). Chats read page by page are left out:
+   * reading them early would cost requests.
+   */
+  readonly misses: ReadonlyMap<ChatId, number>;
+  /**
    * The portal's shared rate budget as last handed back, when the store keeps it beside the
    * state (the same read returns it, so the planner takes it up without a read of its own).
    */
@@ -42,6 +48,8 @@ export interface ReadOutcomes {
   readonly finished: readonly ChatId[];
   /** Changes found, added to the portal's recall counts. */
   readonly detected: HintRecall;
+  /** Chats read in one batched command where a reconcile read found a change (misses). */
+  readonly missed: readonly ChatId[];
 }
 
 /**
@@ -56,4 +64,14 @@ export interface HintStateStore {
   saveState(portalId: string, state: HintState, expectedVersion: number | undefined): Promise<void>;
   /** Writes nothing when there is nothing to record. */
   recordOutcomes(portalId: string, outcomes: ReadOutcomes): Promise<void>;
+  /**
+   * Records `ReadOutcomes.missed` at `at` (epoch ms). Learning only: a caller may go on when it
+   * fails.
+   */
+  recordMisses(portalId: string, chatIds: readonly ChatId[], at: number): Promise<void>;
+  /**
+   * Forgets misses, each only if it is still the one given (a newer miss of the chat stays).
+   * Best effort: a miss recorded meanwhile makes it forget nothing this time.
+   */
+  forgetMisses(portalId: string, misses: ReadonlyMap<ChatId, number>): Promise<void>;
 }

@@ -239,9 +239,12 @@ interface PendingChangeCommon {
  * - `retry`: unfinished business (its last read failed, or it is held or lost access);
  * - `reconcile`: not named, but its last full read is a reconcile period old (a change found
  *   there is one the hints missed);
+ * - `learned`: not named and not due, but its reconcile reads have found changes the hints
+ *   missed: read in a slot the tick's last batch would leave empty (`select-reads.ts`), so it
+ *   costs no request; a change found there is a miss too;
  * - `full`: a full tick without usable hints (nothing can be said about the hints).
  */
-export type ReadReason = 'hint' | 'new' | 'retry' | 'reconcile' | 'full';
+export type ReadReason = 'hint' | 'new' | 'retry' | 'reconcile' | 'learned' | 'full';
 
 /** A work item's chats by the reason they are read (hinted reads only). */
 export type ReadReasons = Readonly<Partial<Record<ReadReason, readonly ChatId[]>>>;

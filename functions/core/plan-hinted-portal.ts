@@ -16,7 +16,14 @@ export interface HintedPortal {
   /** Fingerprint of what the hints depend on (portal, credentials, read settings). */
   readonly settingsKey: string;
   readonly forceFull: boolean;
+  /** Learned reconcile (`select-reads.ts`); false: uniform. */
+  readonly learnedReconcile: boolean;
 }
+
+/** A miss teaches the learned reconcile for this long (epoch ms on the workers' clocks). */
+export const MISS_MEMORY_MS = 7 * 24 * 3_600_000;
+/** At most this many chats are remembered for the learned reconcile (the newest misses). */
+export const MAX_LEARNED_CHATS = 1_000;
 
 export interface HintedPlanDeps {
   readonly store: HintStateStore;
@@ -38,6 +45,8 @@ export interface HintedPlan {
   readonly hintsError?: string;
   /** Chats among `reads` that left the set and are read for their last word. */
   readonly departed: ReadonlySet<ChatId>;
+  /** Chats the learned reconcile remembers (read as `learned` when a slot is free). */
+  readonly learned: number;
   /** Why the departed chats could not be found afresh (the remembered ones are read). */
   readonly departedError?: string;
   /** Stores the state for the next tick: call once the reads are enqueued. */
@@ -99,6 +108,7 @@ export async function planHintedPortal(
   } catch (error) {
     departedError = safeMessage(error);
   }
+  const { learned, forget } = learnedChats(stored?.misses ?? new Map(), Date.now());
   const selection = selectReads({
     chatIds,
     state,
@@ -109,6 +119,7 @@ export async function planHintedPortal(
     tickMs: portal.tickMs,
     forceFull: portal.forceFull,
     departed,
+    ...(portal.learnedReconcile ? { learned } : {}),
   });
 
   return {
@@ -116,9 +127,12 @@ export async function planHintedPortal(
     chats: chatIds.length,
     fullCause: selection.fullCause,
     departed: new Set(departed.filter((id) => selection.reads.has(id))),
+    learned: portal.learnedReconcile ? learned.length : 0,
     ...(hintsError === undefined ? {} : { hintsError }),
     ...(departedError === undefined ? {} : { departedError }),
     async commit() {
+      // Learning only: what is not forgotten now is tried again next tick.
+      if (forget.size > 0) await deps.store.forgetMisses(portal.portalId, forget).catch(() => {});
       if (!stored || !selection.next) return 'unchanged';
       const next: HintState =
         discoveredAt === undefined ? selection.next : { ...selection.next, discoveredAt };
@@ -131,6 +145,25 @@ export async function planHintedPortal(
         throw error;
       }
     },
+  };
+}
+
+/**
+ * The misses the learned reconcile uses (newest first, at most {@link MAX_LEARNED_CHATS}, none
+ * older than {@link MISS_MEMORY_MS}) and those the store may forget.
+ */
+function learnedChats(
+  misses: ReadonlyMap<ChatId, number>,
+  now: number,
+): { learned: ChatId[]; forget: Map<ChatId, number> } {
+  const newestFirst = [...misses].sort(([a, at], [b, bt]) => bt - at || a - b);
+  const kept = newestFirst
+    .filter(([, at]) => now - at <= MISS_MEMORY_MS)
+    .slice(0, MAX_LEARNED_CHATS);
+  const keep = new Set(kept.map(([chatId]) => chatId));
+  return {
+    learned: [...keep],
+    forget: new Map(newestFirst.filter(([chatId]) => !keep.has(chatId))),
   };
 }
 

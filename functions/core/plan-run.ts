@@ -19,6 +19,8 @@ export interface PortalPlan {
     readonly reconcileMs: number;
     /** Fingerprint of what the hints depend on; a change makes the next tick full. */
     readonly settingsKey: string;
+    /** Learned reconcile (`select-reads.ts`); default true. */
+    readonly learnedReconcile?: boolean;
   };
 }
 
@@ -57,6 +59,8 @@ export interface ReadSummary {
   readonly departedError?: string;
   /** Chats read, by reason. */
   readonly byReason: Partial<Record<ReadReason, number>>;
+  /** Chats the learned reconcile remembers for the spare slots (0: none, or it is off). */
+  readonly learned: number;
   readonly stateSaved: CommitOutcome;
 }
 
@@ -187,6 +191,7 @@ async function planHinted(
       tickMs: deps.hints.tickMs,
       settingsKey: hinted.settingsKey,
       forceFull: options.forceFull === true,
+      learnedReconcile: hinted.learnedReconcile ?? true,
     },
   );
   const items = planWorkItems(
@@ -211,6 +216,7 @@ async function planHinted(
       ...(plan.hintsError === undefined ? {} : { hintsError: plan.hintsError }),
       ...(plan.departedError === undefined ? {} : { departedError: plan.departedError }),
       byReason,
+      learned: plan.learned,
       stateSaved,
     },
   };

@@ -40,10 +40,13 @@ export function foundChange(chat: ChatSyncResult): boolean {
  *   a chat read as `retry` that is still unfinished is not written again;
  * - finished: chats read as `retry` or `hint` (a named chat may have been unfinished) that are
  *   done, or any done chat when the item is a redelivery (its first attempt may have marked it);
- * - recall: each change found in a chat the hints named (`byHint`) or by a reconcile read of a
- *   chat they did not name (`byReconcile`: a miss). Changes in new chats, retries and full ticks
- *   without hints say nothing about the hints. A change that happened after the tick's hints
- *   call and was found by its reconcile read counts as a miss too: recall is never overstated.
+ * - recall: each change found in a chat the hints named (`byHint`) or by a reconcile or learned
+ *   read of a chat they did not name (`byReconcile`: a miss). Changes in new chats, retries and
+ *   full ticks without hints say nothing about the hints. A change that happened after the
+ *   tick's hints call and was found by its reconcile read counts as a miss too: recall is never
+ *   overstated;
+ * - missed: the chats of those misses, unless read page by page, for the learned reconcile
+ *   (`select-reads.ts`).
  *
  * Full mode (no reasons) records nothing.
  */
@@ -55,6 +58,7 @@ export function readOutcomesOf(
   if (!item.reasons) return undefined;
   const unfinished = new Map<ChatId, UnfinishedKind>();
   const finished: ChatId[] = [];
+  const missed: ChatId[] = [];
   let byHint = 0;
   let byReconcile = 0;
   for (const chat of report.chats) {
@@ -67,10 +71,13 @@ export function readOutcomesOf(
     }
     if (foundChange(chat)) {
       if (reason === 'hint') byHint += 1;
-      else if (reason === 'reconcile') byReconcile += 1;
+      else if (reason === 'reconcile' || reason === 'learned') {
+        byReconcile += 1;
+        if (!chat.paged) missed.push(chat.chatId);
+      }
     }
   }
-  return { unfinished, finished, detected: { byHint, byReconcile } };
+  return { unfinished, finished, detected: { byHint, byReconcile }, missed };
 }
 
 function unfinishedKindOf(chat: ChatSyncResult): UnfinishedKind | undefined {

@@ -1,5 +1,5 @@
 import { HINT_SAFETY_MARGIN_MS, HINT_WINDOW_MS, type HintsRead, type RecentHint } from './hints.js';
-import type { ChatId, ReadReason } from './model.js';
+import { type ChatId, MAX_CHATS_PER_WORK_ITEM, type ReadReason } from './model.js';
 
 /** Why a tick reads every chat. */
 export type FullReadCause =
@@ -68,6 +68,12 @@ export interface SelectReadsInput {
   readonly forceFull?: boolean;
   /** Chats that left the set and still owe their last word: read every tick, as `retry`. */
   readonly departed?: readonly ChatId[];
+  /**
+   * Chats whose recent reconcile reads found changes the hints missed (learned reconcile,
+   * `hint-store.ts` `misses`): read as `learned` in the slots the tick's last work item would
+   * leave empty. Absent or empty: the reconcile is uniform.
+   */
+  readonly learned?: Iterable<ChatId>;
 }
 
 export interface ReadSelection {
@@ -111,14 +117,39 @@ export function selectReads(input: SelectReadsInput): ReadSelection {
   }
   const departed = (input.departed ?? []).filter((id) => !chatIds.includes(id));
   for (const chatId of departed) reads.set(chatId, 'retry');
-  if (departed.length > 0) {
-    const sorted = [...reads].sort(([a], [b]) => a - b);
-    reads.clear();
-    for (const [chatId, reason] of sorted) reads.set(chatId, reason);
+  if (!fullCause && state && input.learned) {
+    const covered = new Set(chatIds);
+    const learned = [...input.learned].filter((id) => covered.has(id));
+    for (const chatId of learnedReads(learned, state, reads)) reads.set(chatId, 'learned');
   }
+  const sorted = new Map([...reads].sort(([a], [b]) => a - b));
 
-  if (!hints) return { fullCause, reads, next: state };
-  return { fullCause, reads, next: nextState(input, hints, chatIds, reads, fullCause) };
+  if (!hints) return { fullCause, reads: sorted, next: state };
+  return { fullCause, reads: sorted, next: nextState(input, hints, chatIds, sorted, fullCause) };
+}
+
+/**
+ * Learned reconcile: the tick's reads fill `ceil(n / 50)` work items of one `batch` request each
+ * (`plan-work-items.ts`), so the last item's empty slots are free. They go to the learned chats
+ * the tick does not read anyway, the longest unread first, so the learned chats take turns and
+ * each is read again every `learned / spare slots` ticks instead of once a reconcile period. A
+ * tick with no reads adds none (that would add a request); every chat keeps its reconcile slot.
+ */
+function learnedReads(
+  learned: Iterable<ChatId>,
+  state: HintState,
+  reads: ReadonlyMap<ChatId, ReadReason>,
+): ChatId[] {
+  const spare =
+    (MAX_CHATS_PER_WORK_ITEM - (reads.size % MAX_CHATS_PER_WORK_ITEM)) % MAX_CHATS_PER_WORK_ITEM;
+  if (reads.size === 0 || spare === 0) return [];
+  const candidates: [ChatId, number][] = [];
+  for (const chatId of new Set(learned)) {
+    const known = state.chats.get(chatId);
+    if (known && !reads.has(chatId)) candidates.push([chatId, known.lastFullReadAt]);
+  }
+  candidates.sort(([a, at], [b, bt]) => at - bt || a - b);
+  return candidates.slice(0, spare).map(([chatId]) => chatId);
 }
 
 /** Why this tick must read every chat, if it must (also what `selectReads` decides on). */

@@ -58,6 +58,11 @@ export interface ChatSyncResult {
   readonly saved: boolean;
   /** Whether this run finished a change an earlier attempt had left pending. */
   readonly resumed?: boolean;
+  /**
+   * This run read the chat page by page (`im.dialog.users.list`, a request per 200 members;
+   * docs/bitrix24.md §10) rather than in one batched command. Absent otherwise.
+   */
+  readonly paged?: true;
   readonly error?: ChatSyncError;
 }
 

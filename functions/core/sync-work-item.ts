@@ -245,7 +245,15 @@ export async function syncWorkItem(deps: SyncDeps, item: WorkItem): Promise<Sync
     const own = isInFlight(settledChat)
       ? changeResult(settledChat, flushed.get(chatId) as Flushed, membersReadOf(plans[index]))
       : settledChat;
-    return withResumed(own, resumed.get(chatId), loaded.get(chatId));
+    const plan = plans[index];
+    const paged =
+      (plan?.kind === 'baseline' || plan?.kind === 'diff') &&
+      plan.method === 'im.dialog.users.list';
+    return withResumed(
+      paged ? { ...own, paged: true } : own,
+      resumed.get(chatId),
+      loaded.get(chatId),
+    );
   });
   for (const chat of results) {
     if (chat.error !== undefined) {

@@ -9,6 +9,8 @@ import { createRandom } from '../../local/simulator/seeded-random.js';
 import { connectDynamo, type DynamoEndpoint, startDynalite } from '../support/dynalite-server.js';
 
 const WATERMARK = Date.UTC(2026, 5, 1, 12, 0, 0);
+const range = (from: number, to: number) =>
+  Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 /** A state of `chats` chats with scattered IDs, read times and counts (so it compresses badly). */
 function stateOf(chats: number, extra: Partial<HintState> = {}): HintState {
@@ -65,6 +67,7 @@ describe.each(backends)('DynamoDbHintStore on %s', (_name, start) => {
       version: undefined,
       unfinished: new Map(),
       recall: { byHint: 0, byReconcile: 0 },
+      misses: new Map(),
     });
     expect(hints.stats().readCalls).toBe(1);
   });
@@ -138,11 +141,13 @@ describe.each(backends)('DynamoDbHintStore on %s', (_name, start) => {
       ]),
       finished: [],
       detected: { byHint: 3, byReconcile: 1 },
+      missed: [],
     });
     await hints.recordOutcomes('work', {
       unfinished: new Map([[11, 'access_lost']]),
       finished: [9, 404],
       detected: { byHint: 2, byReconcile: 0 },
+      missed: [],
     });
     const loaded = await hints.load('work');
     expect(loaded.unfinished).toEqual(
@@ -161,6 +166,7 @@ describe.each(backends)('DynamoDbHintStore on %s', (_name, start) => {
       unfinished: new Map(),
       finished: [],
       detected: { byHint: 0, byReconcile: 0 },
+      missed: [],
     });
     expect(hints.stats().writeCalls).toBe(before);
     const many = new Map(Array.from({ length: 250 }, (_, i) => [i + 1, 'failed' as const]));
@@ -168,9 +174,38 @@ describe.each(backends)('DynamoDbHintStore on %s', (_name, start) => {
       unfinished: many,
       finished: [],
       detected: { byHint: 1, byReconcile: 0 },
+      missed: [],
     });
     const loaded = await hints.load('quiet');
     expect(loaded.unfinished.size).toBe(250);
     expect(loaded.recall).toEqual({ byHint: 1, byReconcile: 0 });
+  });
+
+  it('remembers misses apart from the unfinished business, and forgets only those unchanged since', async () => {
+    const hints = store();
+    const many = Array.from({ length: 230 }, (_, i) => i + 1);
+    await hints.recordMisses('learn', many, 1_000);
+    await hints.recordOutcomes('learn', {
+      unfinished: new Map([[5, 'failed']]),
+      finished: [],
+      detected: { byHint: 0, byReconcile: 1 },
+      missed: [5],
+    });
+    let loaded = await hints.load('learn');
+    expect(loaded.misses.size).toBe(230);
+    expect(loaded.unfinished).toEqual(new Map([[5, 'failed']]));
+    await hints.recordMisses('learn', [3], 2_000);
+    // Chat 3 missed again after the planner looked: the 100 entries written with it stay.
+    await hints.forgetMisses(
+      'learn',
+      new Map(many.filter((id) => id <= 150).map((id) => [id, 1_000])),
+    );
+    loaded = await hints.load('learn');
+    expect([...loaded.misses.keys()].sort((a, b) => a - b)).toEqual([
+      ...range(1, 100),
+      ...range(151, 230),
+    ]);
+    expect(loaded.misses.get(3)).toBe(2_000);
+    expect(loaded.unfinished).toEqual(new Map([[5, 'failed']]));
   });
 });

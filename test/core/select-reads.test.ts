@@ -254,3 +254,75 @@ describe('selectReads: chats that left the set', () => {
     expect(back.next?.departed).toEqual([25]);
   });
 });
+
+/**
+ * Learned reconcile against the uniform one on the same portal and hints: random chats are
+ * learned (the chats whose reconcile reads found misses); both planners run side by side.
+ */
+describe.each([21, 22, 23, 24, 25, 26])('selectReads with learned chats (seed %i)', (seed) => {
+  const random = createRandom(seed);
+  const chatIds = range(1, 200 + Math.floor(random() * 3_000));
+  const learned = chatIds.filter(() => random() < 0.03);
+  const tickMs = MINUTE;
+  const reconcileMs = 60 * MINUTE;
+  const ticks = 150;
+  const hintsByTick = Array.from({ length: ticks }, () =>
+    chatIds.filter(() => random() < 0.002).map((chatId) => ({ chatId, dateUpdate: 0 })),
+  );
+
+  function run(withLearned: boolean) {
+    let state: HintState | undefined;
+    let now = T0;
+    const perTick: Map<ChatId, ReadReason>[] = [];
+    for (const named of hintsByTick) {
+      const since = state ? state.watermark - HINT_SAFETY_MARGIN_MS : now - 7 * 24 * 60 * MINUTE;
+      const hints = named.map((hint) => ({ ...hint, dateUpdate: now - 1_000 }));
+      const selection = selectReads({
+        chatIds,
+        state,
+        settingsKey: SETTINGS,
+        hints: hintsAt(now, since, hints),
+        unfinished: new Map(),
+        reconcileMs,
+        tickMs,
+        ...(withLearned ? { learned } : {}),
+      });
+      perTick.push(new Map(selection.reads));
+      state = selection.next;
+      now += tickMs;
+    }
+    return perTick;
+  }
+  const uniform = run(false);
+  const withLearned = run(true);
+  const gaps = (perTick: Map<ChatId, ReadReason>[], chatId: ChatId) => {
+    const at = perTick.flatMap((reads, tick) => (reads.has(chatId) ? [tick] : []));
+    return at.slice(1).map((tick, i) => tick - (at[i] as number));
+  };
+
+  it(`needs exactly the uniform reconcile's work items in every tick (seed ${seed})`, () => {
+    const items = (reads: Map<ChatId, ReadReason>) => Math.ceil(reads.size / 50);
+    expect(withLearned.map(items)).toEqual(uniform.map(items));
+    withLearned.forEach((reads, tick) => {
+      if ((uniform[tick] as Map<ChatId, ReadReason>).size === 0) expect(reads.size).toBe(0);
+      for (const [chatId, reason] of reads) {
+        if (reason === 'learned') expect(learned).toContain(chatId);
+        else expect(uniform[tick]?.get(chatId)).toBe(reason);
+      }
+    });
+  });
+
+  it(`still re-reads every chat within the reconcile period (seed ${seed})`, () => {
+    for (const chatId of chatIds) {
+      for (const gap of gaps(withLearned, chatId)) expect(gap).toBeLessThanOrEqual(60);
+    }
+  });
+
+  it(`reads the learned chats more often than once a period (seed ${seed})`, () => {
+    const mean = (perTick: Map<ChatId, ReadReason>[]) => {
+      const all = learned.flatMap((chatId) => gaps(perTick, chatId));
+      return all.reduce((a, b) => a + b, 0) / all.length;
+    };
+    expect(mean(withLearned)).toBeLessThan(mean(uniform) / 2);
+  });
+});

@@ -904,11 +904,25 @@ describe('syncWorkItem', () => {
       expect(publisher.published.map((e) => [e.event.type, dataOf(e).userId])).toEqual([
         [EventTypes.left, 8],
       ]);
-      expect(chat(report, 12)).toMatchObject({ outcome: 'changed', left: 1 });
+      expect(chat(report, 12)).toMatchObject({ outcome: 'changed', left: 1, paged: true });
       expect(store.get('main', 12)).toMatchObject({
         members: [1, 2, 7],
         method: 'im.dialog.users.list',
       });
+    });
+
+    it('says which chats it read page by page, and only those', async () => {
+      const { reader, store, sync } = setup();
+      store.put(snapshotOf(12, [1, 2]));
+      store.put(snapshotOf(13, [1, 2]));
+      reader.members(12, [1, 2, 3], 'im.chat.user.list');
+      reader.members(13, [1, 2, 4], 'im.dialog.users.list');
+      reader.user({ id: 3, active: true }).user({ id: 4, active: true });
+      const report = await sync([12, 13]);
+      expect(report.chats.map((c) => [c.chatId, c.outcome, c.paged])).toEqual([
+        [12, 'changed', undefined],
+        [13, 'changed', true],
+      ]);
     });
 
     it('fails, without a leave, a chat read by im.dialog.users.list when its missing members cannot be checked', async () => {
