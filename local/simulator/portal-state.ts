@@ -93,8 +93,10 @@ export interface ChatRecord {
   readonly ownerId: number;
   /** Insertion order is relation order: a re-join gets a new relation and moves to the end. */
   readonly members: Set<number>;
-  /** An announcement chat: a member leaving it by themself posts nothing (a silent path). */
+  /** An announcement chat: no leave or removal posts anything (a silent path). */
   readonly announcement: boolean;
+  /** Leave and removal messages (false: switched off for the chat, a silent path). */
+  readonly leaveMessages: boolean;
   readonly createdAtMs: number;
   /**
    * When the last message that moves the chat up its members' recent lists was posted: every
@@ -136,8 +138,8 @@ export class PortalState implements PortalAdmin {
   private messageCounter = 1000;
   private usersVersion = 0;
   private generalId = 0;
-  /** Bitrix24's general-chat option: join/leave auto-messages. Off = a silent path. */
-  private generalChatMessages = true;
+  /** Bitrix24's general-chat options: join/leave auto-messages. Off = a silent path. */
+  private generalChatMessages = { join: true, leave: true };
   private language: PortalLanguage = 'en';
 
   constructor(private readonly now: () => number = Date.now) {}
@@ -236,6 +238,7 @@ export class PortalState implements PortalAdmin {
       ownerId,
       members: new Set(chat.memberIds),
       announcement: chat.announcement ?? false,
+      leaveMessages: chat.leaveMessages ?? true,
       createdAtMs,
       lastActivityMs: createdAtMs,
       lastMessageId: ++this.messageCounter,
@@ -287,15 +290,15 @@ export class PortalState implements PortalAdmin {
     }
     if (added.length === 0) return;
     this.invalidate(chat);
-    if (!options.silent && this.postsMembershipMessages(chat)) {
+    if (!options.silent && (chat.type !== 'general' || this.generalChatMessages.join)) {
       this.postSystemMessage(chat);
       this.writeJoinText(chat, added, options);
     }
   }
 
   /**
-   * Leaves post a `CHAT_LEAVE` system message like joins, with one more silent path: a member
-   * leaving an announcement chat by themself (`options.bySelf`). The leaver's own row goes.
+   * Leaves post a `CHAT_LEAVE` system message only where `postsLeaveMessages` says so (types.ts,
+   * `SimChatType`); elsewhere they are silent. The leaver's own row goes.
    */
   removeMembers(
     chatId: number,
@@ -311,11 +314,16 @@ export class PortalState implements PortalAdmin {
     }
     if (removed.length === 0) return;
     this.invalidate(chat);
-    const silent = options.silent || (chat.announcement && options.bySelf === true);
-    if (!silent && this.postsMembershipMessages(chat)) {
+    if (!options.silent && this.postsLeaveMessages(chat)) {
       this.postSystemMessage(chat);
       for (const userId of removed) this.writeLeaveText(chat, userId, options);
     }
+  }
+
+  deleteUserRelations(userId: number): number[] {
+    const chatIds = [...this.chatIdsOf(userId)];
+    for (const chatId of chatIds) this.removeMembers(chatId, [userId], { silent: true });
+    return chatIds;
   }
 
   /** An ordinary message: moves the chat up its members' recent lists, membership unchanged. */
@@ -427,12 +435,23 @@ export class PortalState implements PortalAdmin {
     return this.store(chat, system ? 0 : authorId, text);
   }
 
-  setGeneralChatMessages(on: boolean): void {
-    this.generalChatMessages = on;
+  setGeneralChatMessages(on: boolean | { readonly join?: boolean; readonly leave?: boolean }) {
+    this.generalChatMessages =
+      typeof on === 'boolean' ? { join: on, leave: on } : { ...this.generalChatMessages, ...on };
   }
 
-  private postsMembershipMessages(chat: ChatRecord): boolean {
-    return chat.type !== 'general' || this.generalChatMessages;
+  /**
+   * Where a leave or removal posts `CHAT_LEAVE` (im module: `Chat::sendMessageUserDelete` posts
+   * only when the type's `needToSendMessageUserDelete()` is true, never for announcements;
+   * `GeneralChat` only while `general_chat_message_leave` is on).
+   */
+  private postsLeaveMessages(chat: ChatRecord): boolean {
+    if (chat.type === 'general') return this.generalChatMessages.leave;
+    return (
+      (chat.type === 'chat' || chat.type === 'workgroup') &&
+      !chat.announcement &&
+      chat.leaveMessages
+    );
   }
 
   deleteChat(chatId: number): void {

@@ -1,6 +1,6 @@
 import type { PortalState } from './portal-state.js';
 import { createRandom, randomIndex } from './seeded-random.js';
-import type { GeneratedSeed, NewUser, PortalAdmin } from './types.js';
+import type { GeneratedSeed, NewChat, NewUser, PortalAdmin } from './types.js';
 
 export { createRandom } from './seeded-random.js';
 
@@ -162,6 +162,8 @@ function seedGenerated(
       title: `${TOPICS[index % TOPICS.length]} ${id}`,
       ownerId: webhookUserId,
       memberIds: [...picked],
+      // Drawn only when asked for, so the same seed generates the same portal as before.
+      ...(seed.mix ? chatKind(seed.mix, random()) : {}),
     });
     chatIds.push(id);
   }
@@ -184,6 +186,22 @@ function seedGenerated(
     chatIds.push(id);
   }
   spreadActivity(state, chatIds, nowMs - MINUTE_MS);
+}
+
+/** The kind of chat a draw `r` in [0, 1) gives under `mix` (GeneratedSeed.mix). */
+function chatKind(
+  mix: NonNullable<GeneratedSeed['mix']>,
+  r: number,
+): Pick<NewChat, 'type' | 'announcement' | 'leaveMessages'> {
+  let bound = mix.open ?? 0;
+  if (r < bound) return { type: 'open' };
+  bound += mix.channel ?? 0;
+  if (r < bound) return { type: 'channel' };
+  bound += mix.announcement ?? 0;
+  if (r < bound) return { announcement: true };
+  bound += mix.leaveMessagesOff ?? 0;
+  if (r < bound) return { leaveMessages: false };
+  return {};
 }
 
 export function applySeed(state: PortalState, seed: Seed, webhookUserId: number, nowMs: number) {

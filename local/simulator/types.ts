@@ -18,10 +18,14 @@ export interface SimUser {
 }
 
 /**
- * Chat types and what a membership change posts in each (docs/bitrix24.md, "System messages"):
- * `chat` (group chat) and `general` post `CHAT_JOIN`/`CHAT_LEAVE` system messages (the general
- * chat's leave names the member in plain text); `workgroup` (a project's chat) posts its own text
- * without `CODE`; `open`, `channel` and `collab` post nothing about membership.
+ * Chat types and what a membership change posts in each (docs/bitrix24.md, "System messages" and
+ * "Silent paths"): `chat` (group chat) and `general` post `CHAT_JOIN`/`CHAT_LEAVE` system
+ * messages (the general chat's leave names the member in plain text, and each kind only while
+ * its portal option is on); `workgroup` (a project's chat) posts its own join text without
+ * `CODE`; `open`, `channel` and `collab` post no text. A join moves the chat up its members'
+ * recent lists in every type; a leave or removal only where a leave message is posted: in `chat`
+ * and `workgroup` chats that are not announcements and have leave messages on, and in `general`
+ * while its leave option is on.
  */
 export type SimChatType = 'chat' | 'open' | 'general' | 'channel' | 'workgroup' | 'collab';
 
@@ -65,8 +69,13 @@ export interface NewChat {
   readonly title?: string;
   readonly type?: SimChatType;
   readonly ownerId?: number;
-  /** An announcement chat (a member leaving it by themself posts no message). Default false. */
+  /** An announcement chat (no leave or removal posts a message). Default false. */
   readonly announcement?: boolean;
+  /**
+   * Leave and removal messages (default true). False models a large chat whose owner switched
+   * them off (reported as the chat option `chat_user_deletion_message_disabled`; unverified).
+   */
+  readonly leaveMessages?: boolean;
   readonly memberIds: readonly number[];
 }
 
@@ -76,9 +85,12 @@ export interface NewChat {
  * that post nothing (docs/bitrix24.md, "Recent list as change hints").
  */
 export interface MembershipChangeOptions {
-  /** An internal call that skips the message (`skipMessage` / `skipRecent`). */
+  /**
+   * An internal call that skips the message (`skipMessage` / `skipRecent`), e.g. the department
+   * structure sync, which adds and removes members without a message.
+   */
   readonly silent?: boolean;
-  /** The member leaves by themself: silent in an announcement chat. */
+  /** The member leaves by themself (a leave text rather than a removal). */
   readonly bySelf?: boolean;
   /**
    * Who invited (join) or removed (leave) the members. A join without one is a self-join or a
@@ -118,8 +130,14 @@ export interface PortalAdmin {
   addRestMessage(chatId: number, authorId: number, text: string, system: boolean): SimMessage;
   /** The chat's messages, oldest first. */
   messages(chatId: number): readonly SimMessage[];
-  /** The general chat's join/leave auto-messages (default on); off makes its changes silent. */
-  setGeneralChatMessages(on: boolean): void;
+  /**
+   * The general chat's join/leave auto-messages, the portal options `general_chat_message_join`
+   * and `_leave` (both on here; Bitrix24's defaults are join on, leave off); off makes those
+   * changes silent.
+   */
+  setGeneralChatMessages(on: boolean | { readonly join?: boolean; readonly leave?: boolean }): void;
+  /** Hard-deletes a user's memberships: every relation goes, no chat posts a message. */
+  deleteUserRelations(userId: number): number[];
   deleteChat(chatId: number): void;
   /** The chat whose `im.chat.user.list` answers 403 ACCESS_ERROR. */
   readonly generalChatId: number;
@@ -245,6 +263,17 @@ export interface GeneratedSeed {
   readonly seed?: number;
   /** Members of the general chat (id 1), the webhook user first. Default `membersPerChat`. */
   readonly generalChatMembers?: number;
+  /**
+   * Shares of the generated chats (not the large ones) that are open chats, channels,
+   * announcement chats, or group chats with leave messages off; the rest are group chats.
+   * Drawn per chat from the seed. Default: all group chats.
+   */
+  readonly mix?: {
+    readonly open?: number;
+    readonly channel?: number;
+    readonly announcement?: number;
+    readonly leaveMessagesOff?: number;
+  };
 }
 
 export interface RunningSimulator {

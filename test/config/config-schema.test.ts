@@ -47,16 +47,20 @@ describe('parseConfig', () => {
       portals: [portal, { ...portal, id: 'legacy', reads: { mode: 'full' } }],
       reads: { mode: 'hinted', reconcileMinutes: 120 },
     });
-    expect(readsOf(config, portalAt(config))).toEqual({ mode: 'hinted', reconcileMinutes: 120 });
+    expect(readsOf(config, portalAt(config))).toEqual({
+      mode: 'hinted',
+      reconcileMinutes: 120,
+      learnedReconcile: true,
+    });
     expect(readsOf(config, portalAt(config, 1))).toEqual({ mode: 'full' });
     expect(parseConfig({ portals: [portal] }).reads).toEqual({
       mode: 'hinted',
       reconcileMinutes: 60,
+      learnedReconcile: true,
     });
-    expect(parseConfig({ portals: [portal], reads: { mode: 'hinted' } }).reads).toEqual({
-      mode: 'hinted',
-      reconcileMinutes: 60,
-    });
+    expect(
+      parseConfig({ portals: [portal], reads: { mode: 'hinted', learnedReconcile: false } }).reads,
+    ).toEqual({ mode: 'hinted', reconcileMinutes: 60, learnedReconcile: false });
   });
 
   it('names a bad read mode or reconcile period', () => {

@@ -50,14 +50,22 @@ describe('resolveRunConfig --reads / --reconcile-minutes', () => {
 
   it('reads hinted with a 60-minute reconcile period by default', async () => {
     const run = await resolveRunConfig(webhook);
-    expect(run.config.reads).toEqual({ mode: 'hinted', reconcileMinutes: 60 });
+    expect(run.config.reads).toEqual({
+      mode: 'hinted',
+      reconcileMinutes: 60,
+      learnedReconcile: true,
+    });
   });
 
   it('overrides every portal with the flags', async () => {
     const full = await resolveRunConfig({ ...webhook, reads: 'full' });
     expect(full.config.reads).toEqual({ mode: 'full' });
     const hinted = await resolveRunConfig({ ...webhook, reconcileMinutes: 30 });
-    expect(hinted.config.reads).toEqual({ mode: 'hinted', reconcileMinutes: 30 });
+    expect(hinted.config.reads).toEqual({
+      mode: 'hinted',
+      reconcileMinutes: 30,
+      learnedReconcile: true,
+    });
     expect(hinted.config.portals.every((p) => p.reads === undefined)).toBe(true);
   });
 

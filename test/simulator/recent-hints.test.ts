@@ -111,15 +111,49 @@ describe('recent rows as change hints', () => {
       expect(await changedSince(sim, since)).toEqual([]);
     });
 
-    it('a member leaving an announcement chat by themself (not when removed)', async () => {
+    it('any leave or removal in an announcement chat (a join still moves it)', async () => {
       const news = sim.admin.createChat({ announcement: true, memberIds: [1, 2, 3, 4] });
       sim.advanceClock(1_000);
       const after = await portalNow(sim);
       sim.advanceClock(1_000);
       sim.admin.removeMembers(news.id, [2], { bySelf: true });
+      sim.admin.removeMembers(news.id, [3], { actorId: 1 });
       expect(await changedSince(sim, after)).toEqual([]);
-      sim.admin.removeMembers(news.id, [3]);
+      sim.admin.addMembers(news.id, [5]);
       expect(chatIds(await changedSince(sim, after))).toEqual([news.id]);
+    });
+
+    it.each([
+      ['an open chat', { type: 'open' as const }],
+      ['a channel', { type: 'channel' as const }],
+      ['a collab', { type: 'collab' as const }],
+      ['a group chat with leave messages off', { leaveMessages: false }],
+    ])('a leave or removal in %s (a join still moves it)', async (_name, kind) => {
+      const chat = sim.admin.createChat({ ...kind, memberIds: [1, 2, 3, 4] });
+      sim.advanceClock(1_000);
+      const after = await portalNow(sim);
+      sim.advanceClock(1_000);
+      sim.admin.removeMembers(chat.id, [2], { bySelf: true });
+      sim.admin.removeMembers(chat.id, [3], { actorId: 1 });
+      expect(await changedSince(sim, after)).toEqual([]);
+      sim.admin.addMembers(chat.id, [5]);
+      expect(chatIds(await changedSince(sim, after))).toEqual([chat.id]);
+    });
+
+    it("a user's hard deletion: every relation goes, no chat moves", async () => {
+      const userId = sim.admin.chat(2)?.memberIds.at(-1) ?? 0;
+      const before = sim.admin.chats().filter((c) => c.memberIds.includes(userId)).length;
+      expect(sim.admin.deleteUserRelations(userId)).toHaveLength(before);
+      expect(sim.admin.chats().filter((c) => c.memberIds.includes(userId))).toEqual([]);
+      expect(await changedSince(sim, since)).toEqual([]);
+    });
+
+    it("the general chat's leave option off (Bitrix24's default), its join option on", async () => {
+      sim.admin.setGeneralChatMessages({ leave: false });
+      sim.admin.removeMembers(1, [sim.admin.chat(1)?.memberIds.at(-1) ?? 0]);
+      expect(await changedSince(sim, since)).toEqual([]);
+      sim.admin.addMembers(1, [sim.admin.addUser().id]);
+      expect(chatIds(await changedSince(sim, since))).toEqual([1]);
     });
 
     it('the general chat with its auto-messages off', async () => {
