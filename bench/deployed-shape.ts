@@ -32,7 +32,11 @@ export interface DeployedTick {
 export interface DeployedShapeOptions {
   readonly reads:
     | { readonly mode: 'full' }
-    | { readonly mode: 'hinted'; readonly reconcileMinutes: number };
+    | {
+        readonly mode: 'hinted';
+        readonly reconcileMinutes: number;
+        readonly learnedReconcile?: boolean;
+      };
   readonly tickMinutes: number;
   /** Called with each batch of events the workers published. */
   readonly onPublished?: (events: readonly OutgoingEvent[]) => void;

@@ -10,6 +10,15 @@ import type { MembershipChange } from '../local/simulator/seeds.js';
 import type { SimulatorStats } from '../local/simulator/types.js';
 import { runAttributionBench } from './attribution.js';
 import { type ProfileSummary, startCpuProfile } from './cpu-profile.js';
+import {
+  type DayResult,
+  DEPARTMENT_SHARE,
+  GENERAL_SHARE,
+  HOT_CHANGES,
+  HOT_CHATS,
+  PORTAL_MIX,
+  runDay,
+} from './day.js';
 import { createDeployedShape, type DeployedTick } from './deployed-shape.js';
 import {
   DYNAMO_COMPONENTS,
@@ -105,6 +114,21 @@ const program = new Command()
     'hinted reads: reconcile period',
     int('--reconcile-minutes'),
     60,
+  )
+  .option('--no-day', 'skip the simulated days (1- and 15-minute ticks)')
+  .option('--day-chats <n>', 'simulated day: generated chats', int('--day-chats'), 2_000)
+  .option('--day-members <n>', 'simulated day: members per chat', int('--day-members'), 30)
+  .option(
+    '--day-changes <n>',
+    'simulated day: membership changes per day',
+    int('--day-changes'),
+    480,
+  )
+  .option(
+    '--day-warmup <n>',
+    'simulated day: days run before the measured one',
+    int('--day-warmup'),
+    1,
   );
 
 interface Options {
@@ -122,6 +146,11 @@ interface Options {
   hinted: boolean;
   tickMinutes: number;
   reconcileMinutes: number;
+  day: boolean;
+  dayChats: number;
+  dayMembers: number;
+  dayChanges: number;
+  dayWarmup: number;
 }
 
 type RunName = 'baseline' | 'steady' | 'churn';
@@ -308,6 +337,9 @@ async function main(): Promise<void> {
       `attribution: precision ${attribution.precision}, recall ${attribution.recall} over ${attribution.changes} changes; ${attribution.churnRequestsPerChangedChat.toFixed(3)} extra requests per changed chat, ${attribution.quietTickRequests} on a quiet tick`,
     );
 
+    // --- the simulated day: 1- and 15-minute ticks, learned and uniform reconcile (own portal) --
+    const days = opts.day ? await runDays(opts, say) : undefined;
+
     const measured = buildOutput({
       opts,
       ready: { chats: ready.chats.length, seedMs: ready.seedMs },
@@ -332,6 +364,7 @@ async function main(): Promise<void> {
       largeWorker,
       shared,
       hinted,
+      days,
       profile,
       totalMs: Math.round(performance.now() - startedAll),
     });
@@ -493,8 +526,91 @@ interface OutputInput {
     | undefined;
   readonly shared: SharedRuns | undefined;
   readonly hinted: HintedResult | undefined;
+  readonly days: Days | undefined;
   readonly profile: ProfileSummary | undefined;
   readonly totalMs: number;
+}
+
+/** The simulated day's general chat: everyone in a company of this size. */
+const DAY_GENERAL_CHAT_MEMBERS = 5_000;
+
+interface Days {
+  readonly oneMinute: DayResult;
+  readonly oneMinuteUniform: DayResult;
+  readonly fifteenMinutes: DayResult;
+}
+
+/** The simulated day three times on fresh copies of one portal (same seed, same changes). */
+async function runDays(opts: Options, say: (message: string) => void): Promise<Days> {
+  const day = (tickMinutes: number, learnedReconcile: boolean) => {
+    say(
+      `simulated day: ${opts.dayChats} chats × ${opts.dayMembers}, ${opts.dayChanges} changes a day, ${tickMinutes}-minute ticks, ${learnedReconcile ? 'learned' : 'uniform'} reconcile`,
+    );
+    return runDay(
+      {
+        chats: opts.dayChats,
+        members: opts.dayMembers,
+        generalChatMembers: DAY_GENERAL_CHAT_MEMBERS,
+        seed: opts.seed,
+        tickMinutes,
+        reconcileMinutes: opts.reconcileMinutes,
+        learnedReconcile,
+        changesPerDay: opts.dayChanges,
+        deletedUsersPerDay: Math.max(1, Math.round(opts.dayChanges / 160)),
+        warmupDays: opts.dayWarmup,
+      },
+      say,
+    );
+  };
+  const oneMinute = await day(1, true);
+  const oneMinuteUniform = await day(1, false);
+  const fifteenMinutes = await day(15, true);
+  return { oneMinute, oneMinuteUniform, fifteenMinutes };
+}
+
+/** A day's latencies under the names of docs/scale.md. */
+const dayLost = (days: Days) =>
+  days.oneMinute.lost + days.oneMinuteUniform.lost + days.fifteenMinutes.lost;
+const dayUnexpected = (days: Days) =>
+  days.oneMinute.unexpected + days.oneMinuteUniform.unexpected + days.fifteenMinutes.unexpected;
+
+function reconcileOf(day: DayResult) {
+  return {
+    silentP50Minutes: day.silent.p50,
+    silentP99Minutes: day.silent.p99,
+    requestsPerDay: day.requestsPerDay,
+    learnedReads: day.readsByReason.learned ?? 0,
+  };
+}
+
+function latencyOf(day: DayResult) {
+  return {
+    messaged: {
+      changes: day.messaged.count,
+      p50Seconds: day.messaged.p50,
+      p99Seconds: day.messaged.p99,
+    },
+    silent: { changes: day.silent.count, p50Minutes: day.silent.p50, p99Minutes: day.silent.p99 },
+  };
+}
+
+/**
+ * What a day of `tickMinutes` ticks may cost: one hints call a tick; the reconcile, every chat
+ * once a period in batches of 50 (`ceil(chats / ticks per period / 50)` a tick) plus the
+ * general chat's keyset pages once a period; and per change at most two batches (details,
+ * messages), plus the general chat's pages for a change there (the hint makes it read).
+ */
+function dayRequestBudget(day: DayResult, reconcileMinutes: number) {
+  const ticksPerPeriod = Math.max(1, Math.round(reconcileMinutes / day.tickMinutes));
+  const generalPages = Math.ceil(day.generalChatMembers / 200) + 1;
+  const generalChanges =
+    (day.recallByClass.general?.joined.changes ?? 0) +
+    (day.recallByClass.general?.left.changes ?? 0);
+  const reconcile =
+    day.ticks * Math.ceil(day.chats / ticksPerPeriod / 50) +
+    Math.ceil((24 * 60) / reconcileMinutes) * generalPages;
+  const changes = 2 * day.changes + generalPages * generalChanges;
+  return { hints: day.ticks, reconcile, changes, total: day.ticks + reconcile + changes };
 }
 
 /** Outcomes whose chat had events, so a recorded and a committed change. */
@@ -638,6 +754,55 @@ function buildOutput(input: OutputInput) {
       },
     );
   }
+  const days = input.days;
+  const dayBudget = days && dayRequestBudget(days.oneMinute, input.opts.reconcileMinutes);
+  if (days && dayBudget) {
+    const { oneMinute, oneMinuteUniform, fifteenMinutes } = days;
+    const reconcile = input.opts.reconcileMinutes;
+    const within = (value: number | null, bound: number) => value !== null && value <= bound;
+    targets.push(
+      {
+        name: 'day at 1-minute ticks: changes that post a message reported within 90 s (p99)',
+        target: '≤ 90 s',
+        actual: oneMinute.messaged.p99,
+        ok: within(oneMinute.messaged.p99, 90),
+      },
+      {
+        name: 'day at 1-minute ticks: silent changes reported within the reconcile period + 1 min (p99)',
+        target: `≤ ${reconcile + 1} min`,
+        actual: oneMinute.silent.p99,
+        ok: within(oneMinute.silent.p99, reconcile + 1),
+      },
+      {
+        name: 'day at 15-minute ticks: silent changes within the reconcile period + one tick (p99)',
+        target: `≤ ${reconcile + 15} min`,
+        actual: fifteenMinutes.silent.p99,
+        ok: within(fifteenMinutes.silent.p99, reconcile + 15),
+      },
+      {
+        name: 'day at 1-minute ticks: requests ≤ 1,440 hints calls + the reconcile + the changes',
+        target: `≤ ${dayBudget.total} (${dayBudget.hints} + ${dayBudget.reconcile} + ${dayBudget.changes})`,
+        actual: oneMinute.requestsPerDay,
+        ok: oneMinute.requestsPerDay <= dayBudget.total,
+      },
+      {
+        name: 'learned reconcile: silent changes found sooner (p50) than uniform, at equal requests (±1 %)',
+        target: `< ${oneMinuteUniform.silent.p50} min, ≤ ${Math.floor(oneMinuteUniform.requestsPerDay * 1.01)} requests`,
+        actual: `${oneMinute.silent.p50} min, ${oneMinute.requestsPerDay} requests`,
+        ok:
+          oneMinute.silent.p50 !== null &&
+          oneMinuteUniform.silent.p50 !== null &&
+          oneMinute.silent.p50 < oneMinuteUniform.silent.p50 &&
+          oneMinute.requestsPerDay <= oneMinuteUniform.requestsPerDay * 1.01,
+      },
+      {
+        name: 'simulated days: nothing lost, nothing invented',
+        target: '0 lost, 0 unexpected',
+        actual: `${dayLost(days)} lost, ${dayUnexpected(days)} unexpected`,
+        ok: dayLost(days) === 0 && dayUnexpected(days) === 0,
+      },
+    );
+  }
   // Every DynamoDB call of a tick through the Lambdas' composition, by store; a month of them.
   const ticksPerMonth = (30 * 24 * 60) / input.opts.tickMinutes;
   const perTick = {
@@ -688,6 +853,19 @@ function buildOutput(input: OutputInput) {
             },
           }
         : {}),
+      ...(days && dayBudget
+        ? {
+            oneMinute: {
+              perDay: days.oneMinute.requestsPerDay,
+              budget: dayBudget,
+              byMethod: days.oneMinute.requestsByMethod,
+            },
+            fifteenMinutes: {
+              perDay: days.fifteenMinutes.requestsPerDay,
+              byMethod: days.fifteenMinutes.requestsByMethod,
+            },
+          }
+        : {}),
       naive: naive.total,
       naiveAfterChurn: naive.afterChurn,
       byMethod: perRun(runs, (r) => r.byMethod),
@@ -730,7 +908,45 @@ function buildOutput(input: OutputInput) {
       skippedSaves: perRun(runs, (r) => r.skippedSaves),
       perTick,
       perMonth,
+      ...(days
+        ? {
+            oneMinute: { perDay: days.oneMinute.dynamodbPerDay },
+            fifteenMinutes: { perDay: days.fifteenMinutes.dynamodbPerDay },
+          }
+        : {}),
     },
+    ...(days
+      ? {
+          latency: {
+            oneMinute: latencyOf(days.oneMinute),
+            fifteenMinutes: latencyOf(days.fifteenMinutes),
+          },
+          reconcile: {
+            learned: reconcileOf(days.oneMinute),
+            uniform: reconcileOf(days.oneMinuteUniform),
+          },
+          day: {
+            chats: days.oneMinute.chats,
+            members: input.opts.dayMembers,
+            generalChatMembers: days.oneMinute.generalChatMembers,
+            changes: days.oneMinute.changes,
+            warmupDays: input.opts.dayWarmup,
+            mix: { ...PORTAL_MIX, department: DEPARTMENT_SHARE },
+            hotChanges: HOT_CHANGES,
+            hotChats: HOT_CHATS,
+            generalShare: GENERAL_SHARE,
+            readsByReason: {
+              oneMinute: days.oneMinute.readsByReason,
+              fifteenMinutes: days.fifteenMinutes.readsByReason,
+            },
+            wallMs: {
+              oneMinute: days.oneMinute.wallMs,
+              oneMinuteUniform: days.oneMinuteUniform.wallMs,
+              fifteenMinutes: days.fifteenMinutes.wallMs,
+            },
+          },
+        }
+      : {}),
     sns: {
       calls: perRun(runs, (r) => r.snsCalls),
       events: perRun(runs, (r) => r.eventsPublished),
@@ -766,8 +982,10 @@ function buildOutput(input: OutputInput) {
           silentChanges: hinted.changes.silent,
           worstSilentDelayMinutes: hinted.changes.worstSilentDelayMinutes,
           worstMessagedDelayMinutes: hinted.changes.worstMessagedDelayMinutes,
-          lost: hinted.changes.lost,
-          unexpected: hinted.changes.unexpected,
+          // The churn ticks above and the simulated days.
+          lost: hinted.changes.lost + (days ? dayLost(days) : 0),
+          unexpected: hinted.changes.unexpected + (days ? dayUnexpected(days) : 0),
+          ...(days ? { recallByClass: days.oneMinute.recallByClass } : {}),
           chatsReadPerTick: {
             quiet: hinted.quiet.chatsRead,
             period: hinted.period.map((t) => t.chatsRead),
@@ -990,6 +1208,17 @@ function printTable(out: ReturnType<typeof buildOutput>): void {
   if (out.hints && r.hinted) {
     print(
       `hinted reads (${out.config.tickMinutes}-minute ticks, ${out.config.reconcileMinutes}-minute reconcile): ${r.hinted.quiet} requests per quiet tick, ${r.hinted.amortized} per tick over a reconcile period ${JSON.stringify(r.hinted.perTickOfPeriod)}, ${r.hinted.churn} with churn; ${out.dynamodb.reads.hintedQuiet} DynamoDB reads per quiet tick; recall ${out.hints.recall} over ${out.hints.messagedChanges} messaged changes; worst silent delay ${out.hints.worstSilentDelayMinutes} min over ${out.hints.silentChanges} silent changes`,
+    );
+  }
+  if (out.latency && out.reconcile && out.day && r.oneMinute && r.fifteenMinutes) {
+    const l = out.latency;
+    const line = (name: string, x: typeof l.oneMinute) =>
+      `${name}: messaged p50 ${x.messaged.p50Seconds} s / p99 ${x.messaged.p99Seconds} s (${x.messaged.changes}), silent p50 ${x.silent.p50Minutes} min / p99 ${x.silent.p99Minutes} min (${x.silent.changes})`;
+    print(
+      `simulated day (${out.day.chats} chats, ${out.day.changes} changes, after ${out.day.warmupDays} warm-up day(s)): ${line('1-minute ticks', l.oneMinute)}, ${r.oneMinute.perDay} requests and ${out.dynamodb.oneMinute?.perDay.total} DynamoDB calls a day; ${line('15-minute ticks', l.fifteenMinutes)}, ${r.fifteenMinutes.perDay} requests and ${out.dynamodb.fifteenMinutes?.perDay.total} DynamoDB calls a day`,
+    );
+    print(
+      `reconcile at 1-minute ticks: learned silent p50 ${out.reconcile.learned.silentP50Minutes} min at ${out.reconcile.learned.requestsPerDay} requests (${out.reconcile.learned.learnedReads} learned reads), uniform ${out.reconcile.uniform.silentP50Minutes} min at ${out.reconcile.uniform.requestsPerDay}`,
     );
   }
   print();

@@ -320,6 +320,10 @@ export class PortalState implements PortalAdmin {
     }
   }
 
+  recentDate(chatId: number): number | undefined {
+    return this.chatRecords.get(chatId)?.lastActivityMs;
+  }
+
   deleteUserRelations(userId: number): number[] {
     const chatIds = [...this.chatIdsOf(userId)];
     for (const chatId of chatIds) this.removeMembers(chatId, [userId], { silent: true });
@@ -580,6 +584,7 @@ export class PortalState implements PortalAdmin {
       type: record.type,
       ownerId: record.ownerId,
       announcement: record.announcement,
+      leaveMessages: record.leaveMessages,
       get memberIds(): readonly number[] {
         return Array.from(record.members);
       },

@@ -173,6 +173,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       return `${baseUrl}/rest/${userId}/${auth.addWebhook(userId, webhookOptions?.scopes)}/`;
     },
     advanceClock: (ms) => clock.advance(ms),
+    nowMs: () => clock.nowMs(),
     setRateLimit: (limit) => {
       bucket = makeBucket(limit);
     },

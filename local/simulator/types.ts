@@ -47,6 +47,8 @@ export interface SimChat {
   readonly type: SimChatType;
   readonly ownerId: number;
   readonly announcement: boolean;
+  /** Leave and removal messages (false: switched off for the chat). */
+  readonly leaveMessages: boolean;
   /** Member IDs in join order (relation ID order). */
   readonly memberIds: readonly number[];
 }
@@ -136,6 +138,8 @@ export interface PortalAdmin {
    * changes silent.
    */
   setGeneralChatMessages(on: boolean | { readonly join?: boolean; readonly leave?: boolean }): void;
+  /** When the chat last moved up its members' recent lists (epoch ms); undefined: no chat. */
+  recentDate(chatId: number): number | undefined;
   /** Hard-deletes a user's memberships: every relation goes, no chat posts a message. */
   deleteUserRelations(userId: number): number[];
   deleteChat(chatId: number): void;
@@ -298,6 +302,8 @@ export interface RunningSimulator {
    * token lifetimes, buckets), so tests and the benchmark can let hours pass in no time.
    */
   advanceClock(ms: number): void;
+  /** The portal's clock now, epoch ms. */
+  nowMs(): number;
   /** Switches the leaky bucket at run time (the benchmark turns it off for CPU profiling). */
   setRateLimit(limit: { readonly burst: number; readonly drainPerSecond: number } | false): void;
   /** Sets `competingLoad` at run time, starting now (0 stops it). */
