@@ -40,7 +40,10 @@ export function mergeLevels(
  * Takes up the portal's stored counter into `bucket` and returns the hand-back. A store that
  * cannot be read leaves the local model as it is (the sync's own DynamoDB reads fail then too);
  * a failed hand-back is reported to `onError` and otherwise ignored (the next taker's counter is
- * only older, and the client still backs off on a 503).
+ * only older, and the client still backs off on a 503). A counter below one request (a quiet
+ * tick's one hints call, a work item of one batch, each partly drained by the time it ends) is
+ * not handed back: it would tell the next taker less than one request, and skipping it saves a
+ * write per process.
  */
 export async function takeUpBucket(
   store: BucketStateStore,
@@ -56,8 +59,10 @@ export async function takeUpBucket(
     onError?.('take', error);
   }
   return async () => {
+    const level = bucket.handOver();
+    if (level.level < 1) return;
     try {
-      await store.handBack(portalId, bucket.handOver(), taken);
+      await store.handBack(portalId, level, taken);
     } catch (error) {
       onError?.('hand back', error);
     }

@@ -3,7 +3,11 @@ import { createDynamoDbBucketStore } from '../../functions/adapters/dynamodb-buc
 import { createDynamoDbSnapshotStore } from '../../functions/adapters/dynamodb-snapshot-store.js';
 import { createPortalConnector, createWorkerApp } from '../../functions/app/worker-app.js';
 import { createLeakyBucket } from '../../functions/bitrix24/leaky-bucket.js';
-import { mergeLevels } from '../../functions/bitrix24/shared-bucket.js';
+import {
+  type BucketStateStore,
+  mergeLevels,
+  takeUpBucket,
+} from '../../functions/bitrix24/shared-bucket.js';
 import { parseConfig } from '../../functions/config/config-schema.js';
 import { createStaticCredentialStore } from '../../local/adapters/static-credential-store.js';
 import { startSimulator } from '../../local/simulator/start-simulator.js';
@@ -109,6 +113,28 @@ describe('bucket hand-over', () => {
     expect(bucket.level()).toBe(30);
     mono += 1_000;
     expect(bucket.handOver()).toEqual({ level: 28, at: wall });
+  });
+
+  it('hands back a counter of a request or more, not one below it (a quiet tick)', async () => {
+    let mono = 0;
+    const handedBack: number[] = [];
+    const store: BucketStateStore = {
+      take: async () => ({}),
+      handBack: async (_portal, level) => {
+        handedBack.push(level.level);
+      },
+    };
+    const run = async (requests: number) => {
+      const bucket = createLeakyBucket({ burst: 50, drainPerSecond: 2, now: () => mono });
+      const handBack = await takeUpBucket(store, 'p', bucket);
+      for (let i = 0; i < requests; i++) bucket.reserve();
+      mono += 100;
+      await handBack();
+    };
+    await run(1);
+    expect(handedBack).toEqual([]);
+    await run(2);
+    expect(handedBack).toEqual([1.8]);
   });
 
   it('merges two hand-backs of the same take-up: both processes’ requests count', () => {
