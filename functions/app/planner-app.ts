@@ -106,6 +106,7 @@ export function createPlannerApp(
             portalId: portal.id,
             error: error instanceof Error ? error.name : String(error),
           }),
+        { skipBelowOneRequest: true },
       );
     } catch {
       return undefined; // No client for the portal: its planning fails and is reported.

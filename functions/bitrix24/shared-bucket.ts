@@ -40,16 +40,20 @@ export function mergeLevels(
  * Takes up the portal's stored counter into `bucket` and returns the hand-back. A store that
  * cannot be read leaves the local model as it is (the sync's own DynamoDB reads fail then too);
  * a failed hand-back is reported to `onError` and otherwise ignored (the next taker's counter is
- * only older, and the client still backs off on a 503). A counter below one request (a quiet
- * tick's one hints call, a work item of one batch, each partly drained by the time it ends) is
- * not handed back: it would tell the next taker less than one request, and skipping it saves a
- * write per process.
+ * only older, and the client still backs off on a 503).
+ *
+ * With `skipBelowOneRequest` a counter below one request is not handed back: it would tell the
+ * next taker less than one request, and skipping it saves a write. Only for a process that runs
+ * alone between long pauses (the planner: a quiet tick's one hints call, a minute from the
+ * next). Work items run back to back, each of one batch: if they skipped, the requests of a run
+ * of them would add up in the portal's bucket with no one counting them.
  */
 export async function takeUpBucket(
   store: BucketStateStore,
   portalId: string,
   bucket: LeakyBucket,
   onError?: (step: 'take' | 'hand back', error: unknown) => void,
+  options: { readonly skipBelowOneRequest?: boolean } = {},
 ): Promise<() => Promise<void>> {
   let taken: TakenBucket = {};
   try {
@@ -60,7 +64,7 @@ export async function takeUpBucket(
   }
   return async () => {
     const level = bucket.handOver();
-    if (level.level < 1) return;
+    if (options.skipBelowOneRequest && level.level < 1) return;
     try {
       await store.handBack(portalId, level, taken);
     } catch (error) {

@@ -115,7 +115,7 @@ describe('bucket hand-over', () => {
     expect(bucket.handOver()).toEqual({ level: 28, at: wall });
   });
 
-  it('hands back a counter of a request or more, not one below it (a quiet tick)', async () => {
+  it('skips handing back a counter below one request when asked to (the planner), never otherwise', async () => {
     let mono = 0;
     const handedBack: number[] = [];
     const store: BucketStateStore = {
@@ -124,17 +124,19 @@ describe('bucket hand-over', () => {
         handedBack.push(level.level);
       },
     };
-    const run = async (requests: number) => {
+    const run = async (requests: number, skipBelowOneRequest: boolean) => {
       const bucket = createLeakyBucket({ burst: 50, drainPerSecond: 2, now: () => mono });
-      const handBack = await takeUpBucket(store, 'p', bucket);
+      const handBack = await takeUpBucket(store, 'p', bucket, undefined, { skipBelowOneRequest });
       for (let i = 0; i < requests; i++) bucket.reserve();
       mono += 100;
       await handBack();
     };
-    await run(1);
+    await run(1, true);
     expect(handedBack).toEqual([]);
-    await run(2);
+    await run(2, true);
     expect(handedBack).toEqual([1.8]);
+    await run(1, false);
+    expect(handedBack).toEqual([1.8, 0.8]);
   });
 
   it('merges two hand-backs of the same take-up: both processes’ requests count', () => {
