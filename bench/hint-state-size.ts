@@ -1,4 +1,4 @@
-import { encodeState } from '../functions/adapters/dynamodb-hint-store.js';
+import { encodeStateItems } from '../functions/adapters/dynamodb-hint-store.js';
 import { HINT_SAFETY_MARGIN_MS, type RecentHint } from '../functions/core/hints.js';
 import type { ChatId } from '../functions/core/model.js';
 import { type HintState, selectReads } from '../functions/core/select-reads.js';
@@ -9,10 +9,12 @@ export const REALISTIC_HINT_STATE_CHATS = 10_000;
 
 export interface HintStateSize {
   readonly chats: number;
-  /** The stored body (compressed), bytes. */
+  /** The head's body (compressed), bytes: what a saved tick writes. */
   readonly bytes: number;
   /** Write units of one PutItem of it (1 KB each, the attributes' few bytes aside). */
   readonly writeUnits: number;
+  /** The chat-ID list's body, bytes: written only when the list changes. */
+  readonly idsBytes: number;
 }
 
 /**
@@ -20,7 +22,8 @@ export interface HintStateSize {
  * scattered IDs (a portal's chat IDs also number its private dialogs and other users' chats: gaps
  * of 1–200), planned by `selectReads` over two reconcile periods of 1-minute ticks on which 2 % of
  * the chats had activity at random times (so read times are the ticks' own, scattered), with
- * `user_counter` on every row. Its encoded body is what every saved tick writes.
+ * `user_counter` on every row. Its head is what every saved tick writes; the ID list is written
+ * only when it changes.
  */
 export function measureHintStateSize(chats: number, seed: number): HintStateSize {
   const random = createRandom(seed);
@@ -56,6 +59,7 @@ export function measureHintStateSize(chats: number, seed: number): HintStateSize
     }).next;
   }
   if (!state) throw new Error('the planner stores a state once the hints worked');
-  const bytes = encodeState(state).length;
-  return { chats, bytes, writeUnits: Math.ceil(bytes / 1024) };
+  const items = encodeStateItems(state);
+  const bytes = items.head('0'.repeat(64)).length;
+  return { chats, bytes, writeUnits: Math.ceil(bytes / 1024), idsBytes: items.ids.length };
 }

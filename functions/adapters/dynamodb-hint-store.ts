@@ -22,6 +22,10 @@ import { portalStatePartitionKey } from './snapshot-table.js';
  * - `sk = hints`: the planner's state, `version` (conditional writes), `bodyHash`, and the body
  *   inline or, above `partBytes`, in `sk = hints#<n>` items written first. A reader that meets a
  *   half-written body (hash mismatch) gets no state, which makes that tick a full read: safe.
+ * - `sk = hints#ids`: the state's chat IDs (format 3), `hash`, the body inline or in
+ *   `sk = hints#ids#<n>` parts, which the head names by `idsHash`. The IDs are most of a state's
+ *   bytes and rarely change, while the read times change on most ticks: written first and only
+ *   when the list changed, so a tick's save costs the head's write units alone.
  * - `sk = unfinished`: one attribute `c<chatId>` per chat with unfinished business (its kind), and
  *   the recall counters, changed with SET/REMOVE/ADD only: workers never conflict.
  * - `sk = misses`: one attribute `c<chatId>` per chat whose reconcile read found a change the
@@ -55,10 +59,11 @@ export interface DynamoDbHintStore extends HintStateStore {
 }
 
 const HEAD = 'hints';
+const IDS = 'hints#ids';
 const UNFINISHED = 'unfinished';
 const MISSES = 'misses';
-/** Written: 2. Read: 1 (per-chat times and counts) and 2. */
-const FORMAT = 2;
+/** Written: 3. Read: 1 (per-chat times and counts), 2 (IDs inline) and 3 (IDs apart). */
+const FORMAT = 3;
 /** Chats per UpdateItem: keeps its expression far below DynamoDB's 4 KB expression limit. */
 const CHATS_PER_UPDATE = 100;
 const KINDS: ReadonlySet<string> = new Set(['failed', 'held', 'access_lost']);
@@ -68,6 +73,8 @@ export function createDynamoDbHintStore(options: DynamoDbHintStoreOptions): Dyna
   const { client, tableName } = options;
   const partBytes = options.partBytes ?? 350_000;
   const counters = { readCalls: 0, writeCalls: 0 };
+  /** Per portal, the hash of the chat-ID list stored now (as last loaded or saved here). */
+  const storedIds = new Map<string, string>();
 
   async function load(portalId: string): Promise<StoredHints> {
     const items: Record<string, unknown>[] = [];
@@ -89,6 +96,11 @@ export function createDynamoDbHintStore(options: DynamoDbHintStoreOptions): Dyna
 
     const bySk = new Map(items.map((item) => [String(item.sk), item]));
     const head = bySk.get(HEAD);
+    // Only an intact list counts as stored: a torn one is written again by the next save.
+    const ids = bySk.get(IDS);
+    const idsBytes = ids && bodyOf(ids, IDS, bySk);
+    if (idsBytes && sha256(idsBytes) === ids?.hash) storedIds.set(portalId, ids.hash);
+    else storedIds.delete(portalId);
     const unfinishedItem = bySk.get(UNFINISHED);
     const missesItem = bySk.get(MISSES);
     const bucket = bySk.get(BUCKET_SORT_KEY);
@@ -110,37 +122,50 @@ export function createDynamoDbHintStore(options: DynamoDbHintStoreOptions): Dyna
     };
   }
 
+  /** The body inline, or its parts (`<sk>#<n>`) written first and counted. */
+  async function bodyAttributes(pk: string, sk: string, body: Uint8Array) {
+    if (body.length <= partBytes) return { body };
+    let parts = 0;
+    for (let at = 0; at < body.length; at += partBytes, parts++) {
+      counters.writeCalls++;
+      await client.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: { pk, sk: `${sk}#${parts}`, body: body.subarray(at, at + partBytes) },
+        }),
+      );
+    }
+    return { parts };
+  }
+
   async function saveState(
     portalId: string,
     state: HintState,
     expectedVersion: number | undefined,
   ): Promise<void> {
     const pk = portalStatePartitionKey(portalId);
-    const body = encodeState(state);
-    const parts: Uint8Array[] = [];
-    if (body.length > partBytes) {
-      for (let at = 0; at < body.length; at += partBytes)
-        parts.push(body.subarray(at, at + partBytes));
-      for (const [n, part] of parts.entries()) {
-        counters.writeCalls++;
-        await client.send(
-          new PutCommand({ TableName: tableName, Item: { pk, sk: `${HEAD}#${n}`, body: part } }),
-        );
-      }
+    const encoded = encodeStateItems(state);
+    const idsHash = sha256(encoded.ids);
+    if (storedIds.get(portalId) !== idsHash) {
+      const attributes = await bodyAttributes(pk, IDS, encoded.ids);
+      counters.writeCalls++;
+      await client.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: { pk, sk: IDS, hash: idsHash, ...attributes },
+        }),
+      );
+      storedIds.set(portalId, idsHash);
     }
+    const body = encoded.head(idsHash);
+    const attributes = await bodyAttributes(pk, HEAD, body);
     const version = (expectedVersion ?? 0) + 1;
     counters.writeCalls++;
     try {
       await client.send(
         new PutCommand({
           TableName: tableName,
-          Item: {
-            pk,
-            sk: HEAD,
-            version,
-            bodyHash: sha256(body),
-            ...(parts.length > 0 ? { parts: parts.length } : { body }),
-          },
+          Item: { pk, sk: HEAD, version, bodyHash: sha256(body), ...attributes },
           ConditionExpression:
             expectedVersion === undefined ? 'attribute_not_exists(pk)' : 'version = :expected',
           ...(expectedVersion === undefined
@@ -261,17 +286,19 @@ interface StateBody {
   readonly watermark: number;
   readonly settingsKey: string;
   readonly discoveredAt?: number;
-  /** Chat IDs ascending, as differences (the first absolute). */
-  readonly ids: number[];
+  /** Formats 1 and 2: chat IDs ascending, as differences (the first absolute). */
+  readonly ids?: number[];
+  /** Format 3: the hash of the `hints#ids` body holding the IDs. */
+  readonly idsHash?: string;
   /** Format 1: per chat, watermark − lastFullReadAt, ms. */
   readonly readAgo?: number[];
   /**
-   * Format 2: the distinct watermark − lastFullReadAt values (ms; few: one per tick of a
-   * reconcile period), and per chat the index of its own.
+   * Formats 2 and 3: the distinct watermark − lastFullReadAt values (ms; few: one per tick of a
+   * reconcile period), and per chat (in ID order) the index of its own.
    */
   readonly readTimes?: number[];
   readonly readAt?: number[];
-  /** Format 1: per chat, active count or -1. Format 2: [chat ID, active count] of the chats that have one. */
+  /** Format 1: per chat, active count or -1. Later: [chat ID, active count] of the chats that have one. */
   readonly active: number[] | [number, number][];
   /** [chat ID, date_update − watermark in ms] of the rows the next call returns again. */
   readonly recent: [number, number][];
@@ -279,64 +306,90 @@ interface StateBody {
   readonly departed?: number[];
 }
 
-/** The stored body of a state (exported for the bench's size measurement). */
-export function encodeState(state: HintState): Uint8Array {
+/**
+ * The stored bodies of a state: the chat IDs (ascending, as differences) and the head, which
+ * names the IDs' hash (exported for the bench's size measurement).
+ */
+export function encodeStateItems(state: HintState): {
+  readonly ids: Uint8Array;
+  readonly head: (idsHash: string) => Uint8Array;
+} {
   const ids = [...state.chats.keys()].sort((a, b) => a - b);
   const ago = ids.map(
     (id) => state.watermark - (state.chats.get(id) as ChatHintState).lastFullReadAt,
   );
   const readTimes = [...new Set(ago)].sort((a, b) => a - b);
   const timeIndex = new Map(readTimes.map((value, i) => [value, i]));
-  const body: StateBody = {
-    format: FORMAT,
-    watermark: state.watermark,
-    settingsKey: state.settingsKey,
-    ...(state.discoveredAt === undefined ? {} : { discoveredAt: state.discoveredAt }),
-    ids: ids.map((id, i) => (i === 0 ? id : id - (ids[i - 1] as number))),
-    readTimes,
-    readAt: ago.map((value) => timeIndex.get(value) as number),
-    active: ids.flatMap((id): [number, number][] => {
-      const count = state.chats.get(id)?.activeCount;
-      return count === undefined ? [] : [[id, count]];
-    }),
-    recent: [...state.recentRows].map(([id, at]) => [id, at - state.watermark]),
-    ...(state.departed && state.departed.length > 0 ? { departed: [...state.departed] } : {}),
+  return {
+    ids: pack(ids.map((id, i) => (i === 0 ? id : id - (ids[i - 1] as number)))),
+    head: (idsHash) =>
+      pack({
+        format: FORMAT,
+        watermark: state.watermark,
+        settingsKey: state.settingsKey,
+        ...(state.discoveredAt === undefined ? {} : { discoveredAt: state.discoveredAt }),
+        idsHash,
+        readTimes,
+        readAt: ago.map((value) => timeIndex.get(value) as number),
+        active: ids.flatMap((id): [number, number][] => {
+          const count = state.chats.get(id)?.activeCount;
+          return count === undefined ? [] : [[id, count]];
+        }),
+        recent: [...state.recentRows].map(([id, at]) => [id, at - state.watermark]),
+        ...(state.departed && state.departed.length > 0 ? { departed: [...state.departed] } : {}),
+      } satisfies StateBody),
   };
-  // One flag byte (1 = brotli, 0 = raw), then the JSON.
-  const packed = compress(Buffer.from(JSON.stringify(body), 'utf8'), { compression: 'brotli' });
+}
+
+/** One flag byte (1 = brotli, 0 = raw), then the JSON. */
+function pack(value: unknown): Uint8Array {
+  const packed = compress(Buffer.from(JSON.stringify(value), 'utf8'), { compression: 'brotli' });
   return Buffer.concat([Uint8Array.of(packed.compression === 'brotli' ? 1 : 0), packed.bytes]);
 }
 
-/** Undefined when the body is missing, torn, or of an unknown format: the tick reads everything. */
+function unpack(bytes: Uint8Array): unknown {
+  const json = decompress(bytes.subarray(1), bytes[0] === 1 ? 'brotli' : 'none');
+  return JSON.parse(Buffer.from(json).toString('utf8'));
+}
+
+/** An item's body, inline or from its parts (`<sk>#<n>`); undefined when a part is missing. */
+function bodyOf(
+  item: Record<string, unknown>,
+  sk: string,
+  bySk: ReadonlyMap<string, Record<string, unknown>>,
+): Uint8Array | undefined {
+  if (item.body instanceof Uint8Array) return item.body;
+  if (typeof item.parts !== 'number') return undefined;
+  const parts: Uint8Array[] = [];
+  for (let n = 0; n < item.parts; n++) {
+    const part = bySk.get(`${sk}#${n}`)?.body;
+    if (!(part instanceof Uint8Array)) return undefined;
+    parts.push(part);
+  }
+  return Buffer.concat(parts);
+}
+
+/**
+ * Undefined when a body is missing, torn, of an unknown format, or (format 3) its IDs are not the
+ * ones it names: the tick reads everything.
+ */
 function decodeState(
   head: Record<string, unknown>,
   bySk: ReadonlyMap<string, Record<string, unknown>>,
 ): HintState | undefined {
-  let bytes: Uint8Array;
-  if (typeof head.parts === 'number') {
-    const parts: Uint8Array[] = [];
-    for (let n = 0; n < head.parts; n++) {
-      const part = bySk.get(`${HEAD}#${n}`)?.body;
-      if (!(part instanceof Uint8Array)) return undefined;
-      parts.push(part);
-    }
-    bytes = Buffer.concat(parts);
-  } else if (head.body instanceof Uint8Array) {
-    bytes = head.body;
-  } else {
-    return undefined;
-  }
-  if (sha256(bytes) !== head.bodyHash) return undefined;
+  const bytes = bodyOf(head, HEAD, bySk);
+  if (!bytes || sha256(bytes) !== head.bodyHash) return undefined;
   try {
-    const json = decompress(bytes.subarray(1), bytes[0] === 1 ? 'brotli' : 'none');
-    const body = JSON.parse(Buffer.from(json).toString('utf8')) as StateBody;
-    if (body.format !== FORMAT && body.format !== 1) return undefined;
+    const body = unpack(bytes) as StateBody;
+    if (body.format !== FORMAT && body.format !== 2 && body.format !== 1) return undefined;
+    const deltas = body.format === FORMAT ? storedIdsOf(body.idsHash, bySk) : body.ids;
+    if (!Array.isArray(deltas)) return undefined;
     const counts = new Map<number, number>(
       body.format === 1 ? [] : (body.active as [number, number][]),
     );
     const chats = new Map<ChatId, ChatHintState>();
     let id = 0;
-    body.ids.forEach((delta, i) => {
+    deltas.forEach((delta, i) => {
       id += delta;
       const active =
         body.format === 1 ? ((body.active as number[])[i] ?? -1) : (counts.get(id) ?? -1);
@@ -359,6 +412,18 @@ function decodeState(
   } catch {
     return undefined;
   }
+}
+
+/** The stored ID deltas, when the `hints#ids` item is the one `hash` names and intact. */
+function storedIdsOf(
+  hash: string | undefined,
+  bySk: ReadonlyMap<string, Record<string, unknown>>,
+): number[] | undefined {
+  const item = bySk.get(IDS);
+  if (!item || hash === undefined || item.hash !== hash) return undefined;
+  const bytes = bodyOf(item, IDS, bySk);
+  if (!bytes || sha256(bytes) !== hash) return undefined;
+  return unpack(bytes) as number[];
 }
 
 function decodeUnfinished(item: Record<string, unknown>): Map<ChatId, UnfinishedKind> {

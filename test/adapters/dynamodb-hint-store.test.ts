@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { brotliCompressSync } from 'node:zlib';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDynamoDbBucketStore } from '../../functions/adapters/dynamodb-bucket-store.js';
@@ -100,6 +102,88 @@ describe.each(backends)('DynamoDbHintStore on %s', (_name, start) => {
     await hints.saveState('parts', state, undefined);
     expect((await hints.load('parts')).state).toEqual(state);
     expect(hints.stats().writeCalls).toBeGreaterThan(3);
+  });
+
+  it('writes the chat-ID list only when it changes: a tick that moves read times writes the head alone', async () => {
+    const hints = store();
+    const state = stateOf(10_000);
+    await hints.saveState('ids', state, undefined);
+    expect(hints.stats().writeCalls).toBe(2);
+    const later = { ...state, watermark: WATERMARK + 60_000 };
+    await hints.saveState('ids', later, 1);
+    expect(hints.stats().writeCalls).toBe(3);
+    // Another process (a new planner) loads first, then saves the same list.
+    const fresh = store();
+    await fresh.load('ids');
+    await fresh.saveState('ids', { ...later, watermark: WATERMARK + 120_000 }, 2);
+    expect(fresh.stats().writeCalls).toBe(1);
+    const grown = new Map(state.chats).set(99_999_999, { lastFullReadAt: WATERMARK });
+    await fresh.saveState('ids', { ...later, chats: grown }, 3);
+    expect(fresh.stats().writeCalls).toBe(3);
+    expect((await hints.load('ids')).state?.chats).toEqual(grown);
+  });
+
+  it('reads a state saved before the IDs moved to their own item (format 2)', async () => {
+    const hints = store();
+    const body = {
+      format: 2,
+      watermark: WATERMARK,
+      settingsKey: 'key-1',
+      ids: [5, 2, 10],
+      readTimes: [0, 60_000],
+      readAt: [0, 1, 0],
+      active: [[7, 12]],
+      recent: [[7, -12_000]],
+    };
+    const packed = brotliCompressSync(Buffer.from(JSON.stringify(body)));
+    const bytes = Buffer.concat([Uint8Array.of(1), packed]);
+    await dynamo.documentClient.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: {
+          pk: portalStatePartitionKey('old'),
+          sk: 'hints',
+          version: 4,
+          bodyHash: createHash('sha256').update(bytes).digest('hex'),
+          body: bytes,
+        },
+      }),
+    );
+    const loaded = await hints.load('old');
+    expect(loaded.version).toBe(4);
+    expect(loaded.state).toEqual({
+      watermark: WATERMARK,
+      settingsKey: 'key-1',
+      chats: new Map([
+        [5, { lastFullReadAt: WATERMARK }],
+        [7, { lastFullReadAt: WATERMARK - 60_000, activeCount: 12 }],
+        [17, { lastFullReadAt: WATERMARK }],
+      ]),
+      recentRows: new Map([[7, WATERMARK - 12_000]]),
+    });
+  });
+
+  it('loads no state when the ID list is not the one the head names, and the next save writes it again', async () => {
+    const hints = store(2_000);
+    const state = stateOf(5_000);
+    await hints.saveState('swap', state, undefined);
+    // A save that lost its race after writing its own list: the head still names the old one.
+    await store(2_000)
+      .saveState('swap', stateOf(4_000), undefined)
+      .catch(() => undefined);
+    expect((await hints.load('swap')).state).toBeUndefined();
+    await hints.saveState('swap', state, 1);
+    expect((await hints.load('swap')).state).toEqual(state);
+    // A torn list (a part missing) is not taken for stored either.
+    await dynamo.documentClient.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: { pk: portalStatePartitionKey('swap'), sk: 'hints#ids#0', body: Uint8Array.of(9) },
+      }),
+    );
+    expect((await hints.load('swap')).state).toBeUndefined();
+    await hints.saveState('swap', state, 2);
+    expect((await hints.load('swap')).state).toEqual(state);
   });
 
   it('refuses a save on a stale version and a second first save', async () => {
