@@ -304,8 +304,8 @@ function createDayChanges(sim: RunningSimulator, random: () => number) {
   function inChat(change: DayChangeRequest): DayChange[] {
     const chat = change.chatId === undefined ? undefined : admin.chat(change.chatId);
     if (!chat) return [];
-    const before = sim.nowMs();
-    const rowBefore = lastActivity(chat.id);
+    const atMs = sim.nowMs();
+    const rowBefore = admin.recentDate(chat.id);
     let userId: number | undefined;
     if (change.kind === 'leave') {
       userId = pick(
@@ -332,13 +332,12 @@ function createDayChanges(sim: RunningSimulator, random: () => number) {
         chatId: chat.id,
         userId,
         change: change.kind === 'leave' ? 'left' : 'joined',
-        atMs: before,
-        messaged: lastActivity(chat.id) !== rowBefore,
+        atMs,
+        messaged: admin.recentDate(chat.id) !== rowBefore,
       },
     ];
   }
 
-  const lastActivity = (chatId: number) => admin.recentDate(chatId);
 
   return {
     apply(change: DayChangeRequest): DayChange[] {

@@ -568,7 +568,6 @@ async function runDays(opts: Options, say: (message: string) => void): Promise<D
   return { oneMinute, oneMinuteUniform, fifteenMinutes };
 }
 
-/** A day's latencies under the names of docs/scale.md. */
 const dayLost = (days: Days) =>
   days.oneMinute.lost + days.oneMinuteUniform.lost + days.fifteenMinutes.lost;
 const dayUnexpected = (days: Days) =>
@@ -583,6 +582,7 @@ function reconcileOf(day: DayResult) {
   };
 }
 
+/** A day's latencies under the names of docs/scale.md. */
 function latencyOf(day: DayResult) {
   return {
     messaged: {
