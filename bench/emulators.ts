@@ -338,7 +338,6 @@ function createDayChanges(sim: RunningSimulator, random: () => number) {
     ];
   }
 
-
   return {
     apply(change: DayChangeRequest): DayChange[] {
       if (change.kind !== 'deleteUser') return inChat(change);
