@@ -42,6 +42,8 @@ export interface DayOptions {
  */
 export const PORTAL_MIX = { open: 0.1, channel: 0.03, announcement: 0.02, leaveMessagesOff: 0.05 };
 export const DEPARTMENT_SHARE = 0.1;
+/** Chat IDs step by 1–200, as on a real portal: the hint state then has its realistic size. */
+export const CHAT_ID_GAP = 200;
 /** Share of the day's changes made in the general chat (hires and departures). */
 export const GENERAL_SHARE = 0.04;
 /** Changes are not spread evenly: this share of them falls on `HOT_CHATS` of the chats. */
@@ -70,6 +72,8 @@ export interface DayResult {
   readonly requestsByMethod: Readonly<Record<string, number>>;
   /** DynamoDB calls of the day's ticks, in all and by store. */
   readonly dynamodbPerDay: Readonly<Record<string, number>>;
+  /** Their request units (what on-demand bills), in all. */
+  readonly dynamodbUnitsPerDay: { readonly read: number; readonly write: number };
   readonly readsByReason: Partial<Record<ReadReason, number>>;
   /** Changes that moved the chat in the recent list: latency in seconds. */
   readonly messaged: Percentiles;
@@ -117,6 +121,7 @@ export async function runDay(
     large: [],
     seed: options.seed,
     mix: PORTAL_MIX,
+    chatIdGap: CHAT_ID_GAP,
     generalChatMembers: options.generalChatMembers,
     portalDefaults: true,
   });
@@ -192,6 +197,7 @@ async function runDayOn(
     const ticks = Math.round(DAY_MS / tickMs);
     const totals = { requests: 0, byMethod: {} as Record<string, number> };
     const dynamoCalls: Record<string, number> = { total: 0 };
+    const units = { read: 0, write: 0 };
     const byReason: Partial<Record<ReadReason, number>> = {};
     let next = 0;
     const runTick = async (from: number, withChanges: boolean): Promise<DeployedTick> => {
@@ -235,6 +241,8 @@ async function runDayOn(
       }
       dynamoCalls.total =
         (dynamoCalls.total ?? 0) + tick.dynamo.total.reads + tick.dynamo.total.writes;
+      units.read += tick.dynamo.total.readUnits;
+      units.write += tick.dynamo.total.writeUnits;
       for (const [reason, n] of Object.entries(tick.byReason)) {
         byReason[reason as ReadReason] = (byReason[reason as ReadReason] ?? 0) + (n ?? 0);
       }
@@ -259,6 +267,7 @@ async function runDayOn(
       requestsPerDay: totals.requests,
       requestsByMethod: totals.byMethod,
       dynamodbPerDay: dynamoCalls,
+      dynamodbUnitsPerDay: { read: Math.round(units.read), write: Math.round(units.write) },
       readsByReason: byReason,
       messaged: percentiles(
         measured.filter((c) => c.messaged && c.found).map((c) => (c.found?.latencyMs ?? 0) / 1000),

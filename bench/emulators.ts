@@ -26,6 +26,8 @@ export interface EmulatorOptions {
   readonly generalChatMembers?: number;
   /** The generated chats' type mix (`GeneratedSeed.mix`). Default: all group chats. */
   readonly mix?: GeneratedSeed['mix'];
+  /** Gaps between generated chat IDs (`GeneratedSeed.chatIdGap`). Default 1. */
+  readonly chatIdGap?: number;
   /** Bitrix24's default general-chat options: joins post a message, leaves do not. */
   readonly portalDefaults?: boolean;
 }
@@ -145,6 +147,7 @@ async function main(): Promise<void> {
       largeChats: options.large,
       seed: options.seed,
       ...(options.mix ? { mix: options.mix } : {}),
+      ...(options.chatIdGap ? { chatIdGap: options.chatIdGap } : {}),
       ...(options.generalChatMembers ? { generalChatMembers: options.generalChatMembers } : {}),
     },
     rateLimit: false,

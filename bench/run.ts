@@ -11,6 +11,7 @@ import type { SimulatorStats } from '../local/simulator/types.js';
 import { runAttributionBench } from './attribution.js';
 import { type ProfileSummary, startCpuProfile } from './cpu-profile.js';
 import {
+  CHAT_ID_GAP,
   type DayResult,
   DEPARTMENT_SHARE,
   GENERAL_SHARE,
@@ -910,8 +911,14 @@ function buildOutput(input: OutputInput) {
       perMonth,
       ...(days
         ? {
-            oneMinute: { perDay: days.oneMinute.dynamodbPerDay },
-            fifteenMinutes: { perDay: days.fifteenMinutes.dynamodbPerDay },
+            oneMinute: {
+              perDay: days.oneMinute.dynamodbPerDay,
+              unitsPerDay: days.oneMinute.dynamodbUnitsPerDay,
+            },
+            fifteenMinutes: {
+              perDay: days.fifteenMinutes.dynamodbPerDay,
+              unitsPerDay: days.fifteenMinutes.dynamodbUnitsPerDay,
+            },
           }
         : {}),
     },
@@ -932,6 +939,7 @@ function buildOutput(input: OutputInput) {
             changes: days.oneMinute.changes,
             warmupDays: input.opts.dayWarmup,
             mix: { ...PORTAL_MIX, department: DEPARTMENT_SHARE },
+            chatIdGap: CHAT_ID_GAP,
             hotChanges: HOT_CHANGES,
             hotChats: HOT_CHATS,
             generalShare: GENERAL_SHARE,

@@ -150,13 +150,16 @@ function seedGenerated(
   // The general chat is the oldest conversation; generated chats follow in creation order.
   const chatIds: number[] = [1];
   let nextChatId = 2;
+  // A generator of its own, so a portal with gaps has the same members as one without.
+  const gaps = seed.chatIdGap ? createRandom((seed.seed ?? 1) + 7) : undefined;
   const picked = new Set<number>();
   for (let index = 0; index < seed.chats; index++) {
     picked.clear();
     picked.add(webhookUserId);
     const size = Math.min(members, poolSize);
     while (picked.size < size) picked.add(1 + randomIndex(random, poolSize));
-    const id = nextChatId++;
+    const id = nextChatId;
+    nextChatId += 1 + (gaps ? Math.floor(gaps() * (seed.chatIdGap ?? 1)) : 0);
     state.createChatUnchecked({
       id,
       title: `${TOPICS[index % TOPICS.length]} ${id}`,

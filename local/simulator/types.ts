@@ -268,6 +268,11 @@ export interface GeneratedSeed {
   /** Members of the general chat (id 1), the webhook user first. Default `membersPerChat`. */
   readonly generalChatMembers?: number;
   /**
+   * Chat IDs of the generated chats step by 1 to this many (seeded): a real portal's chat IDs also
+   * number its private dialogs and other users' chats, so they are scattered. Default 1.
+   */
+  readonly chatIdGap?: number;
+  /**
    * Shares of the generated chats (not the large ones) that are open chats, channels,
    * announcement chats, or group chats with leave messages off; the rest are group chats.
    * Drawn per chat from the seed. Default: all group chats.

@@ -53,6 +53,33 @@ describe('simulator seeds', () => {
     expect(again.chat(9_999)?.memberIds).toEqual(state.chat(9_999)?.memberIds);
   });
 
+  it('scatters chat IDs with gaps and mixes chat kinds, keeping the same members', () => {
+    const seed = {
+      chats: 500,
+      membersPerChat: 10,
+      seed: 4,
+      mix: { open: 0.2, channel: 0.1, leaveMessagesOff: 0.1 },
+    };
+    const plain = new PortalState();
+    applySeed(plain, seed, 1, Date.now());
+    const real = new PortalState();
+    applySeed(real, { ...seed, chatIdGap: 200 }, 1, Date.now());
+    const [plainChats, realChats] = [plain.chats(), real.chats()];
+    expect(realChats.map((c) => [c.type, c.memberIds])).toEqual(
+      plainChats.map((c) => [c.type, c.memberIds]),
+    );
+    const ids = realChats.map((c) => c.id);
+    const gaps = ids.slice(1).map((id, i) => id - (ids[i] as number));
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(1);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(200);
+    expect(ids.at(-1)).toBeGreaterThan(500 * 50);
+    const share = (pick: (c: (typeof realChats)[0]) => boolean) =>
+      realChats.filter(pick).length / realChats.length;
+    expect(share((c) => c.type === 'open')).toBeCloseTo(0.2, 1);
+    expect(share((c) => c.type === 'channel')).toBeCloseTo(0.1, 1);
+    expect(share((c) => c.type === 'chat' && !c.leaveMessages)).toBeCloseTo(0.1, 1);
+  });
+
   it('churns the same members for the same PRNG seed', () => {
     const make = () => {
       const state = new PortalState();
