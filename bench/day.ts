@@ -97,7 +97,7 @@ export interface ClassRecall {
   readonly recall: number;
 }
 
-interface Planned extends DayChangeRequest {
+interface Planned extends Omit<DayChangeRequest, 'offsetMs'> {
   readonly atMs: number;
   readonly changeClass: ChangeClass;
   /** Made in the measured day (not a warm-up day). */
@@ -322,7 +322,6 @@ function scheduleDay(
     const silent = department.has(chat.id);
     planned.push({
       atMs,
-      offsetMs: 0,
       kind: random() < 0.5 ? 'join' : 'leave',
       chatId: chat.id,
       silent,
@@ -334,7 +333,6 @@ function scheduleDay(
     const atMs = Math.floor(random() * DAY_MS * days);
     planned.push({
       atMs,
-      offsetMs: 0,
       kind: 'deleteUser',
       silent: true,
       changeClass: 'deletedUser',

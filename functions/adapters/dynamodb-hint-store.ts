@@ -97,15 +97,14 @@ export function createDynamoDbHintStore(options: DynamoDbHintStoreOptions): Dyna
     const bySk = new Map(items.map((item) => [String(item.sk), item]));
     const head = bySk.get(HEAD);
     // Only an intact list counts as stored: a torn one is written again by the next save.
-    const ids = bySk.get(IDS);
-    const idsBytes = ids && bodyOf(ids, IDS, bySk);
-    if (idsBytes && sha256(idsBytes) === ids?.hash) storedIds.set(portalId, ids.hash);
+    const ids = intactIds(bySk);
+    if (ids) storedIds.set(portalId, ids.hash);
     else storedIds.delete(portalId);
     const unfinishedItem = bySk.get(UNFINISHED);
     const missesItem = bySk.get(MISSES);
     const bucket = bySk.get(BUCKET_SORT_KEY);
     return {
-      state: head ? decodeState(head, bySk) : undefined,
+      state: head ? decodeState(head, bySk, ids) : undefined,
       version: typeof head?.version === 'number' ? head.version : undefined,
       unfinished: unfinishedItem ? decodeUnfinished(unfinishedItem) : new Map(),
       recall: unfinishedItem ? decodeRecall(unfinishedItem) : NO_RECALL,
@@ -370,19 +369,25 @@ function bodyOf(
 }
 
 /**
- * Undefined when a body is missing, torn, of an unknown format, or (format 3) its IDs are not the
- * ones it names: the tick reads everything.
+ * Undefined when a body is missing, torn, of an unknown format, or (format 3) `ids` (the intact
+ * stored list) is not the list it names: the tick reads everything.
  */
 function decodeState(
   head: Record<string, unknown>,
   bySk: ReadonlyMap<string, Record<string, unknown>>,
+  ids: IntactIds | undefined,
 ): HintState | undefined {
   const bytes = bodyOf(head, HEAD, bySk);
   if (!bytes || sha256(bytes) !== head.bodyHash) return undefined;
   try {
     const body = unpack(bytes) as StateBody;
     if (body.format !== FORMAT && body.format !== 2 && body.format !== 1) return undefined;
-    const deltas = body.format === FORMAT ? storedIdsOf(body.idsHash, bySk) : body.ids;
+    const deltas =
+      body.format !== FORMAT
+        ? body.ids
+        : ids && ids.hash === body.idsHash
+          ? (unpack(ids.bytes) as number[])
+          : undefined;
     if (!Array.isArray(deltas)) return undefined;
     const counts = new Map<number, number>(
       body.format === 1 ? [] : (body.active as [number, number][]),
@@ -414,16 +419,17 @@ function decodeState(
   }
 }
 
-/** The stored ID deltas, when the `hints#ids` item is the one `hash` names and intact. */
-function storedIdsOf(
-  hash: string | undefined,
-  bySk: ReadonlyMap<string, Record<string, unknown>>,
-): number[] | undefined {
+interface IntactIds {
+  readonly hash: string;
+  readonly bytes: Uint8Array;
+}
+
+/** The `hints#ids` body, when all of it is there and matches its hash. */
+function intactIds(bySk: ReadonlyMap<string, Record<string, unknown>>): IntactIds | undefined {
   const item = bySk.get(IDS);
-  if (!item || hash === undefined || item.hash !== hash) return undefined;
-  const bytes = bodyOf(item, IDS, bySk);
-  if (!bytes || sha256(bytes) !== hash) return undefined;
-  return unpack(bytes) as number[];
+  const bytes = item && bodyOf(item, IDS, bySk);
+  if (!bytes || typeof item?.hash !== 'string' || sha256(bytes) !== item.hash) return undefined;
+  return { hash: item.hash, bytes };
 }
 
 function decodeUnfinished(item: Record<string, unknown>): Map<ChatId, UnfinishedKind> {

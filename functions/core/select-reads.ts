@@ -118,9 +118,9 @@ export function selectReads(input: SelectReadsInput): ReadSelection {
   const departed = (input.departed ?? []).filter((id) => !chatIds.includes(id));
   for (const chatId of departed) reads.set(chatId, 'retry');
   if (!fullCause && state && input.learned) {
-    const covered = new Set(chatIds);
-    const learned = [...input.learned].filter((id) => covered.has(id));
-    for (const chatId of learnedReads(learned, state, reads)) reads.set(chatId, 'learned');
+    for (const chatId of learnedReads(input.learned, chatIds, state, reads)) {
+      reads.set(chatId, 'learned');
+    }
   }
   const sorted = new Map([...reads].sort(([a], [b]) => a - b));
 
@@ -137,16 +137,20 @@ export function selectReads(input: SelectReadsInput): ReadSelection {
  */
 function learnedReads(
   learned: Iterable<ChatId>,
+  covered: readonly ChatId[],
   state: HintState,
   reads: ReadonlyMap<ChatId, ReadReason>,
 ): ChatId[] {
   const spare =
     (MAX_CHATS_PER_WORK_ITEM - (reads.size % MAX_CHATS_PER_WORK_ITEM)) % MAX_CHATS_PER_WORK_ITEM;
   if (reads.size === 0 || spare === 0) return [];
+  const inSet = new Set(covered);
   const candidates: [ChatId, number][] = [];
   for (const chatId of new Set(learned)) {
     const known = state.chats.get(chatId);
-    if (known && !reads.has(chatId)) candidates.push([chatId, known.lastFullReadAt]);
+    if (known && inSet.has(chatId) && !reads.has(chatId)) {
+      candidates.push([chatId, known.lastFullReadAt]);
+    }
   }
   candidates.sort(([a, at], [b, bt]) => at - bt || a - b);
   return candidates.slice(0, spare).map(([chatId]) => chatId);

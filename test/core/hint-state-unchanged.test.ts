@@ -65,6 +65,14 @@ function runTwoPlanners(seed: number, tickMinutes: number) {
   return skipped;
 }
 
+/** One chat read at T0, nothing else. */
+const state: HintState = {
+  watermark: T0,
+  settingsKey: 's',
+  chats: new Map([[1, { lastFullReadAt: T0 }]]),
+  recentRows: new Map(),
+};
+
 describe('hintStateUnchanged', () => {
   it('skips only saves that change no later tick: both planners read the same chats (seeded)', () => {
     let skipped = 0;
@@ -77,12 +85,6 @@ describe('hintStateUnchanged', () => {
   });
 
   it('saves when the stored watermark is a reconcile period old, so the hints window stays short', () => {
-    const state: HintState = {
-      watermark: T0,
-      settingsKey: 's',
-      chats: new Map([[1, { lastFullReadAt: T0 }]]),
-      recentRows: new Map(),
-    };
     expect(hintStateUnchanged(state, { ...state, watermark: T0 + 59 * MINUTE }, 60 * MINUTE)).toBe(
       true,
     );
@@ -92,12 +94,6 @@ describe('hintStateUnchanged', () => {
   });
 
   it('saves when a chat was read, a row was newly seen or the settings changed', () => {
-    const state: HintState = {
-      watermark: T0,
-      settingsKey: 's',
-      chats: new Map([[1, { lastFullReadAt: T0 }]]),
-      recentRows: new Map(),
-    };
     const later = T0 + MINUTE;
     expect(
       hintStateUnchanged(
